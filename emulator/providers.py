@@ -1,0 +1,163 @@
+"""The providers' side of the local stack: an outbox of everything sent, and fault injection.
+
+Sends are observed at the botocore level, so the Lambda code is exactly the code that
+runs in AWS: SES v2 calls still reach the emulated endpoint (and its checks), and
+End User Messaging SMS, which the emulator lacks, is answered here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.botocore_hooks import json_error, response
+
+# How each injected error looks on the wire, per channel: (HTTP status, error code).
+_FAULTS = {
+    "EMAIL": {
+        "throttle": (429, "TooManyRequestsException"),
+        "5xx": (500, "InternalFailure"),
+        "reject": (400, "MessageRejected"),
+    },
+    "SMS": {
+        "throttle": (400, "ThrottlingException"),
+        "5xx": (500, "InternalServerException"),
+        "reject": (400, "ValidationException"),
+    },
+}
+
+
+@dataclass
+class Fault:
+    """Make sends on a channel (to one address, or all) fail with `error` at `rate`."""
+
+    channel: str
+    error: str
+    address: str | None = None
+    rate: float = 1.0
+    times: int | None = None  # fail this many times, then stop; None = until cleared
+    fired: int = 0
+
+    def matches(self, channel: str, address: str, rng: random.Random) -> bool:
+        if channel != self.channel or self.address not in (None, address):
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        return rng.random() < self.rate
+
+
+@dataclass
+class SentMessage:
+    channel: str
+    to: str
+    sender: str | None
+    body: str | None
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    trace_id: str | None = None
+    message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Providers:
+    """The outbox and the fault rules, shared by every send of the local stack."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self.outbox: list[SentMessage] = []
+        self.faults: list[Fault] = []
+        self.attempts: list[tuple[str, str]] = []  # every send tried, failed or not
+
+    def hooks(self) -> dict[str, Any]:
+        return {
+            "before-call.sesv2.SendEmail": self._remember_email,
+            "before-send.sesv2.SendEmail": self._before_email,
+            "after-call.sesv2.SendEmail": self._after_email,
+            "before-send.pinpoint-sms-voice-v2.SendTextMessage": self._send_sms,
+        }
+
+    def add_fault(self, fault: Fault) -> None:
+        if fault.error not in _FAULTS[fault.channel]:
+            raise ValueError(
+                f"unknown error {fault.error!r}; one of {sorted(_FAULTS[fault.channel])}"
+            )
+        with self._lock:
+            self.faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def sent(self, trace_id: str | None = None) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in self.outbox if trace_id in (None, m.trace_id)]
+
+    # ------------------------------------------------------------------ hooks
+    def _injected(self, channel: str, address: str, url: str) -> Any:
+        with self._lock:
+            self.attempts.append((channel, address))
+            fault = next((f for f in self.faults if f.matches(channel, address, self._rng)), None)
+            if fault:
+                fault.fired += 1
+        if fault is None:
+            return None
+        status, code = _FAULTS[channel][fault.error]
+        return json_error(url, status, code, f"injected {fault.error} for {address}")
+
+    def _before_email(self, request: Any, **kwargs: Any) -> Any:
+        params = json.loads(request.body)
+        return self._injected("EMAIL", params["Destination"]["ToAddresses"][0], request.url)
+
+    @staticmethod
+    def _remember_email(params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
+        # after-call sees only the response; keep the request for it in the call's context.
+        context["outbox_request"] = json.loads(params["body"])
+
+    def _after_email(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **kwargs: Any
+    ) -> None:
+        if http_response.status_code != 200:
+            return
+        request = context["outbox_request"]
+        simple = request["Content"]["Simple"]
+        tags = {tag["Name"]: tag["Value"] for tag in request.get("EmailTags", [])}
+        message = SentMessage(
+            channel="EMAIL",
+            to=request["Destination"]["ToAddresses"][0],
+            sender=request["FromEmailAddress"],
+            body=None,
+            subject=simple["Subject"]["Data"],
+            text=simple["Body"].get("Text", {}).get("Data"),
+            html=simple["Body"].get("Html", {}).get("Data"),
+            trace_id=tags.get("TraceId"),
+            message_id=parsed["MessageId"],
+        )
+        with self._lock:
+            self.outbox.append(message)
+
+    def _send_sms(self, request: Any, **kwargs: Any) -> Any:
+        params = json.loads(request.body)
+        to = params["DestinationPhoneNumber"]
+        failure = self._injected("SMS", to, request.url)
+        if failure is not None:
+            return failure
+        message = SentMessage(
+            channel="SMS",
+            to=to,
+            sender=params.get("OriginationIdentity"),
+            body=params["MessageBody"],
+            trace_id=params.get("Context", {}).get("TraceId"),
+        )
+        with self._lock:
+            self.outbox.append(message)
+        return response(request.url, 200, {"MessageId": message.message_id})

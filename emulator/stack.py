@@ -1,0 +1,233 @@
+"""Provision template.yaml's resources on the emulated AWS endpoint.
+
+The local stack and the tests read the one template, so names, queue attributes,
+redrive policy, state machine substitutions and function environments cannot drift
+from what `sam deploy` creates. Resource types without a local counterpart here
+(IAM roles, alarms, the API and the pipe) are served by the emulator's own pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+_NO_VALUE = object()
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function as the template declares it."""
+
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+
+
+@dataclass
+class Stack:
+    """template.yaml, resolved for one stack name and created on demand through boto3."""
+
+    session: Any  # boto3.Session pointed at the emulator
+    name: str = "messaging"
+    parameters: dict[str, str] = field(default_factory=dict)
+    region: str = "us-east-1"
+    template: dict[str, Any] = field(default_factory=lambda: cfn_yaml.load(str(TEMPLATE)))
+    _physical: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ public
+    def deploy(self) -> Stack:
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] in self._creators():
+                self.physical(logical_id)
+        return self
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        """Every function, keyed by its name (what a Lambda Invoke names)."""
+        specs = [
+            self._function(logical_id)
+            for logical_id, resource in self.template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        ]
+        return {spec.name: spec for spec in specs}
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            key: self.resolve(output["Value"])
+            for key, output in self.template.get("Outputs", {}).items()
+        }
+
+    def physical(self, logical_id: str) -> dict[str, str]:
+        """The created resource's Ref and attributes, creating it first if needed."""
+        if logical_id not in self._physical:
+            resource = self.template["Resources"][logical_id]
+            creator = self._creators().get(resource["Type"], Stack._describe_only)
+            self._physical[logical_id] = creator(self, logical_id, resource.get("Properties", {}))
+        return self._physical[logical_id]
+
+    # ------------------------------------------------------------------ intrinsics
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1:
+                ((key, argument),) = value.items()
+                function = _INTRINSICS.get(key)
+                if function:
+                    return function(self, argument)
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
+        return value
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::StackName": self.name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": _NO_VALUE,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            default = self.template["Parameters"][name].get("Default")
+            return str(self.parameters.get(name, default))
+        return self.physical(name)["Ref"]
+
+    def _get_att(self, argument: Any) -> str:
+        logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+        return self.physical(logical_id)[attribute]
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {key: self.resolve(value) for key, value in variables.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self._get_att(name))
+            return str(self._ref(name))
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+    def _if(self, argument: list[Any]) -> Any:
+        condition, when_true, when_false = argument
+        return self.resolve(when_true if self._condition(condition) else when_false)
+
+    def _condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    # ------------------------------------------------------------------ resources
+    def _creators(self) -> dict[str, Any]:
+        return {
+            "AWS::SQS::Queue": Stack._create_queue,
+            "AWS::DynamoDB::Table": Stack._create_table,
+            "AWS::SecretsManager::Secret": Stack._create_secret,
+            "AWS::Serverless::StateMachine": Stack._create_state_machine,
+            "AWS::Serverless::Function": Stack._describe_function,
+        }
+
+    def _create_queue(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        props = self.resolve(properties)
+        name = props.pop("QueueName")
+        attributes = {key: _attribute_value(value) for key, value in props.items()}
+        sqs = self.session.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
+        return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+
+    def _create_table(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        props = self.resolve(properties)
+        dynamodb = self.session.client("dynamodb")
+        name = props["TableName"]
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        if "TimeToLiveSpecification" in props:
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
+            )
+        arn = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
+        return {"Ref": name, "Arn": arn}
+
+    def _create_secret(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        props = self.resolve(properties)
+        secrets = self.session.client("secretsmanager")
+        arn = secrets.create_secret(Name=props["Name"], SecretString=props["SecretString"])["ARN"]
+        return {"Ref": arn, "Id": arn}
+
+    def _create_state_machine(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        # Logging, tracing and policies have no local counterpart; resolve only what runs.
+        wanted = ("Name", "Type", "DefinitionUri", "DefinitionSubstitutions")
+        props = self.resolve({key: properties[key] for key in wanted if key in properties})
+        definition = (ROOT / props["DefinitionUri"]).read_text()
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        json.loads(definition)  # a bad substitution should fail here, not mid-execution
+        arn = self.session.client("stepfunctions").create_state_machine(
+            name=props["Name"],
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{self.name}-{logical_id}",
+            type=props.get("Type", "STANDARD"),
+        )["stateMachineArn"]
+        return {"Ref": arn, "Arn": arn, "Name": props["Name"]}
+
+    def _describe_function(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        name = f"{self.name}-{logical_id}"
+        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        return {"Ref": name, "Arn": arn}
+
+    def _describe_only(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        # Served by the emulator itself (API, pipe) or meaningless locally (IAM, alarms).
+        return {"Ref": f"{self.name}-{logical_id}"}
+
+    def _function(self, logical_id: str) -> FunctionSpec:
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        properties = self.template["Resources"][logical_id]["Properties"]
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
+        physical = self.physical(logical_id)
+        return FunctionSpec(
+            logical_id=logical_id,
+            name=physical["Ref"],
+            arn=physical["Arn"],
+            handler=properties["Handler"],
+            environment={key: str(value) for key, value in self.resolve(variables).items()},
+        )
+
+
+def _attribute_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+_INTRINSICS = {
+    "Ref": Stack._ref,
+    "Fn::GetAtt": Stack._get_att,
+    "Fn::Sub": Stack._sub,
+    "Fn::If": Stack._if,
+    "Fn::Equals": lambda stack, args: stack.resolve(args[0]) == stack.resolve(args[1]),
+    "Fn::Not": lambda stack, args: not stack.resolve(args[0]),
+    "Condition": lambda stack, name: stack._condition(name),
+}

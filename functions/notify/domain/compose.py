@@ -1,0 +1,110 @@
+"""Render one recipient's message from the request and, when named, a stored template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from notify.domain.addresses import normalize_email, normalize_phone
+from notify.domain.errors import INVALID_MESSAGE, MISSING_MESSAGE, PermanentError
+from notify.domain.html_text import html_to_text
+from notify.domain.plan import MESSAGE_BLOCKS
+from notify.domain.rendering import merge_substitutions, render
+from notify.domain.sms_encoding import SmsSegments, sms_segments
+from notify.domain.templates import Template, TemplateSource
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Map iteration: a recipient of a request, with the request's message blocks."""
+
+    trace_id: str
+    owner: str
+    recipient: dict[str, Any]
+    messages: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Delivery:
+        return cls(event["TraceId"], event["Owner"], event["Recipient"], event["Messages"])
+
+    @property
+    def address(self) -> str:
+        return self.recipient["Address"]
+
+    @property
+    def channel(self) -> str:
+        return self.recipient["ChannelType"]
+
+    def block(self) -> dict[str, Any]:
+        name = MESSAGE_BLOCKS[self.channel]
+        if name not in self.messages:
+            raise PermanentError(MISSING_MESSAGE, f"a {self.channel} recipient needs an {name}")
+        return self.messages[name]
+
+    def values(self) -> dict[str, str]:
+        return merge_substitutions(
+            self.block().get("Substitutions"), self.recipient.get("Substitutions")
+        )
+
+
+@dataclass(frozen=True)
+class Email:
+    sender: str
+    to: str
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    body: str
+    message_type: str
+    origination_identity: str | None
+    segments: SmsSegments
+
+
+def compose_email(delivery: Delivery, templates: TemplateSource, default_template: str) -> Email:
+    block = delivery.block()
+    to = normalize_email(delivery.address)
+    values = delivery.values()
+    if "HtmlBody" in block or "TextBody" in block:
+        source = Template(
+            "(inline)", html_body=block.get("HtmlBody"), text_body=block.get("TextBody")
+        )
+    else:
+        source = templates.get(block.get("TemplateName") or default_template)
+    subject = block.get("Subject") or source.subject
+    if not subject:
+        raise PermanentError(
+            INVALID_MESSAGE, f"no Subject in the request or template {source.name}"
+        )
+    html = render(source.html_body, values, html=True) if source.html_body else None
+    text_source = source.text_body or source.message_body
+    if text_source:
+        text = render(text_source, values)
+    elif html:
+        text = html_to_text(html)
+    else:
+        raise PermanentError(INVALID_MESSAGE, f"template {source.name} has no email body")
+    return Email(block["FromAddress"], to, render(subject, values), text, html)
+
+
+def compose_sms(delivery: Delivery, templates: TemplateSource, default_template: str) -> Sms:
+    block = delivery.block()
+    to = normalize_phone(delivery.address)
+    body = block.get("MessageBody")
+    if body is None:
+        template = templates.get(block.get("TemplateName") or default_template)
+        body = template.message_body or template.text_body
+        if not body:
+            raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
+    text = render(body, delivery.values())
+    return Sms(
+        to=to,
+        body=text,
+        message_type=block.get("MessageType", "TRANSACTIONAL"),
+        origination_identity=block.get("OriginationNumber"),
+        segments=sms_segments(text),
+    )

@@ -1,0 +1,65 @@
+"""What happened to each recipient, and the dead-letter request for those that exhausted retries."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
+# SQS caps a message attribute's value with the body; keep causes readable, not whole stacks.
+MAX_CAUSE_CHARS = 2000
+
+
+def failure_reason(outcome: dict[str, Any]) -> str:
+    """The error message of a caught Lambda error (its Cause is the runtime's JSON payload)."""
+    cause = outcome.get("Cause") or ""
+    try:
+        return json.loads(cause)["errorMessage"]
+    except (ValueError, KeyError, TypeError):
+        return cause or outcome.get("Error", "")
+
+
+def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recipients whose sends exhausted their retries, as the Map takes them again."""
+    return [outcome["Recipient"] for outcome in outcomes if outcome["Status"] == FAILED]
+
+
+def count_by_channel(outcomes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter((o["Recipient"]["ChannelType"], o["Status"]) for o in outcomes)
+
+
+def dead_letter(
+    trace_id: str,
+    caller: dict[str, Any],
+    messages: dict[str, Any],
+    outcomes: list[dict[str, Any]],
+    execution_arn: str,
+) -> dict[str, Any] | None:
+    """An SQS SendMessage for just the exhausted recipients, or None when there are none.
+
+    The body has the shape the API queues, so redriving it to the main queue re-sends
+    what failed; recipients already sent are skipped by the send functions' idempotency.
+    """
+    failed = [o for o in outcomes if o["Status"] == FAILED]
+    if not failed:
+        return None
+    addresses = {}
+    for outcome in failed:
+        recipient = dict(outcome["Recipient"])
+        addresses[recipient.pop("Address")] = recipient
+    request = {"TraceId": trace_id, **messages, "Addresses": addresses}
+    reasons = "; ".join(f"{o['Recipient']['Address']}: {failure_reason(o)}" for o in failed)
+    return {
+        "MessageBody": json.dumps({"Caller": caller, "Request": request}),
+        "MessageAttributes": {
+            "Error": _attribute(failed[0].get("Error") or "States.TaskFailed"),
+            "Cause": _attribute(reasons[:MAX_CAUSE_CHARS]),
+            "ExecutionArn": _attribute(execution_arn),
+        },
+    }
+
+
+def _attribute(value: str) -> dict[str, str]:
+    # SQS refuses empty attribute values.
+    return {"DataType": "String", "StringValue": value or "-"}

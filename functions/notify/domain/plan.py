@@ -1,0 +1,61 @@
+"""Turn one queued message into the deliveries the state machine maps over."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from notify.domain.errors import INVALID_MESSAGE, PermanentError
+
+# Which block of the request carries each channel's message.
+MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage"}
+
+
+def plan(queued_body: str) -> dict[str, Any]:
+    """Expand a queued `{"Caller": ..., "Request": ...}` body into per-recipient deliveries.
+
+    The API validated the request against its schema; this re-checks only what the
+    rest of the workflow relies on, because a DLQ message can be edited by hand.
+    """
+    envelope = _parse(queued_body)
+    caller, request = envelope.get("Caller"), envelope.get("Request")
+    if not isinstance(caller, dict) or not isinstance(caller.get("sub"), str) or not caller["sub"]:
+        raise PermanentError(INVALID_MESSAGE, "the queued message has no Caller.sub")
+    if not isinstance(request, dict):
+        raise PermanentError(INVALID_MESSAGE, "the queued message has no Request object")
+    trace_id = request.get("TraceId")
+    if not isinstance(trace_id, str) or not trace_id:
+        raise PermanentError(INVALID_MESSAGE, "Request.TraceId must be a non-empty string")
+    return {
+        "TraceId": trace_id,
+        "Owner": caller.get("customer_id") or caller["sub"],
+        "Caller": caller,
+        "Messages": {
+            block: request[block] for block in MESSAGE_BLOCKS.values() if block in request
+        },
+        "Deliveries": _deliveries(request.get("Addresses")),
+    }
+
+
+def _parse(queued_body: str) -> dict[str, Any]:
+    try:
+        envelope = json.loads(queued_body)
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(INVALID_MESSAGE, f"the queued body is not JSON ({exc})") from exc
+    if not isinstance(envelope, dict):
+        raise PermanentError(INVALID_MESSAGE, "the queued body is not a JSON object")
+    return envelope
+
+
+def _deliveries(addresses: object) -> list[dict[str, Any]]:
+    if not isinstance(addresses, dict) or not addresses:
+        raise PermanentError(INVALID_MESSAGE, "Request.Addresses must name at least one recipient")
+    deliveries = []
+    for address, spec in addresses.items():
+        channel = spec.get("ChannelType") if isinstance(spec, dict) else None
+        if channel not in MESSAGE_BLOCKS:
+            raise PermanentError(
+                INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(MESSAGE_BLOCKS)}"
+            )
+        deliveries.append({"Address": address, **spec})
+    return deliveries

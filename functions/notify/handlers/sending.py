@@ -1,0 +1,26 @@
+"""What the send functions share: one idempotency rule and one success outcome."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+# Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
+# happen: the DLQ keeps messages 14 days and Step Functions redrives within 14 days.
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="[Owner, TraceId, Recipient.ChannelType, Recipient.Address]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=15 * 86400,
+)
+
+
+def sent(recipient: dict[str, Any], provider_message_id: str, **details: Any) -> dict[str, Any]:
+    return {
+        "Recipient": recipient,
+        "Status": "SENT",
+        "ProviderMessageId": provider_message_id,
+        "SentAt": datetime.now(UTC).isoformat(),
+        **details,
+    }

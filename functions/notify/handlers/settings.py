@@ -1,0 +1,49 @@
+"""Each function's settings, read once at cold start. A missing variable stops the start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"environment variable {name} is required")
+    return value
+
+
+def optional(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    templates_table: str
+    idempotency_table: str
+    default_template: str
+    template_cache_seconds: float
+
+    @classmethod
+    def from_env(cls) -> SendSettings:
+        return cls(
+            templates_table=required("TEMPLATES_TABLE"),
+            idempotency_table=required("IDEMPOTENCY_TABLE"),
+            default_template=required("DEFAULT_TEMPLATE_NAME"),
+            template_cache_seconds=float(required("TEMPLATE_CACHE_SECONDS")),
+        )
+
+
+@dataclass(frozen=True)
+class TraceSettings:
+    traces_table: str
+    retention_days: int
+    metrics_namespace: str
+
+    @classmethod
+    def from_env(cls) -> TraceSettings:
+        return cls(
+            traces_table=required("TRACES_TABLE"),
+            retention_days=int(required("TRACE_RETENTION_DAYS")),
+            metrics_namespace=required("POWERTOOLS_METRICS_NAMESPACE"),
+        )

@@ -1,0 +1,49 @@
+"""Templates from DynamoDB, cached in memory for a short time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError, classify_client_error
+from notify.domain.templates import Template
+
+
+class DynamoTemplateStore:
+    """Reads the templates table; a template changed with put-item is used after `ttl_seconds`."""
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Template]] = {}
+
+    def get(self, name: str) -> Template:
+        cached = self._cache.get(name)
+        if cached and cached[0] > self._clock():
+            return cached[1]
+        template = self._load(name)
+        self._cache[name] = (self._clock() + self._ttl, template)
+        return template
+
+    def _load(self, name: str) -> Template:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"TemplateName": {"S": name}}, ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+        if "Item" not in response:
+            raise PermanentError(TEMPLATE_NOT_FOUND, f"no template named {name!r}")
+        item = {key: value["S"] for key, value in response["Item"].items() if "S" in value}
+        return Template.from_item(item)

@@ -1,0 +1,104 @@
+"""One local stack per test process: the real template, ASL and handlers on a moto server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from emulator.api import queued_body
+from emulator.local import LocalStack
+from emulator.providers import SentMessage
+
+ALERT_TEMPLATE = (
+    "Alert: Your {productName} account ending in {membershipNumber} "
+    "has a low balance of ${accountBalance}"
+)
+DEADLINE_SECONDS = 90
+
+
+@pytest.fixture(scope="session")
+def local() -> Iterator[LocalStack]:
+    stack = LocalStack.start()
+    stack.client("sesv2").create_email_identity(EmailIdentity="example.com")
+    put_template(stack, "alert-template", MessageBody=ALERT_TEMPLATE)
+    yield stack
+    stack.stop()
+
+
+def put_template(local: LocalStack, name: str, **fields: str) -> None:
+    item = {"TemplateName": {"S": name}} | {key: {"S": value} for key, value in fields.items()}
+    local.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    history: list[dict[str, Any]]
+    sent: list[SentMessage] = field(default_factory=list)
+
+    def states_entered(self) -> list[str]:
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history
+            if event["type"].endswith("StateEntered")
+        ]
+
+    def failed_attempts(self, state_type: str = "TaskFailed") -> list[dict[str, Any]]:
+        return [event for event in self.history if event["type"] == state_type]
+
+
+class Client:
+    """Queues requests as the API does and runs them through the pipe to completion."""
+
+    def __init__(self, local: LocalStack) -> None:
+        self.local = local
+        self.sqs = local.client("sqs")
+        self.sfn = local.client("stepfunctions")
+        self.queue_url = local.stack.physical("MessageQueue")["QueueUrl"]
+
+    def queue(self, request: dict[str, Any], caller: dict[str, str] | None = None) -> None:
+        caller_json = json.dumps(caller or {"sub": "user-1"}, separators=(",", ":"))
+        self.sqs.send_message(
+            QueueUrl=self.queue_url, MessageBody=queued_body(caller_json, json.dumps(request))
+        )
+
+    def start_next(self) -> str:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            started = self.local.pipe.poll_once()
+            if started:
+                return started[0]
+        raise AssertionError("the queued request never reached the pipe")
+
+    def send(self, request: dict[str, Any], caller: dict[str, str] | None = None) -> Execution:
+        self.queue(request, caller)
+        return self.wait(self.start_next(), trace_id=request.get("TraceId"))
+
+    def wait(self, arn: str, trace_id: str | None = None) -> Execution:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        status = "RUNNING"
+        while time.monotonic() < deadline:
+            status = self.sfn.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING":
+                history = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)
+                sent = self.local.providers.sent(trace_id) if trace_id else []
+                return Execution(arn, status, history["events"], sent)
+            time.sleep(0.05)
+        raise AssertionError(f"execution {arn} still {status} after {DEADLINE_SECONDS} s")
+
+
+@pytest.fixture
+def client(local: LocalStack) -> Client:
+    return Client(local)
+
+
+@pytest.fixture
+def trace_id(request: pytest.FixtureRequest) -> str:
+    # Unique per test, so tests sharing the stack never see each other's messages.
+    return f"{request.node.name[:80]}-{time.monotonic_ns()}".replace("[", "-").replace("]", "")
