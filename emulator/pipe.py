@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from typing import Any
 
 
@@ -54,8 +55,11 @@ class Pipe:
 
     def start(self, message: dict[str, Any]) -> str:
         record = pipe_record(message, self._queue_arn, self._region)
+        # Pipes cannot name executions; AWS gives each a UUID, moto needs one given.
         execution = self._sfn.start_execution(
-            stateMachineArn=self._state_machine_arn, input=json.dumps([record])
+            stateMachineArn=self._state_machine_arn,
+            name=str(uuid.uuid4()),
+            input=json.dumps([record]),
         )["executionArn"]
         self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return execution

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from emulator.api import queued_body
 from emulator.local import LocalStack
@@ -102,3 +103,30 @@ def client(local: LocalStack) -> Client:
 def trace_id(request: pytest.FixtureRequest) -> str:
     # Unique per test, so tests sharing the stack never see each other's messages.
     return f"{request.node.name[:80]}-{time.monotonic_ns()}".replace("[", "-").replace("]", "")
+
+
+@pytest.fixture
+def providers(local: LocalStack) -> Iterator[Any]:
+    yield local.providers
+    local.providers.clear_faults()
+
+
+def trace_items(local: LocalStack, trace_id: str) -> dict[str, dict[str, Any]]:
+    """The trace's items keyed by Sk: the owner's header and one per recipient."""
+    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    items = table.query(KeyConditionExpression=Key("TraceId").eq(trace_id))["Items"]
+    return {item["Sk"]: item for item in items}
+
+
+def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
+    """This trace's messages in the DLQ, peeked without hiding other tests' messages."""
+    sqs = local.client("sqs")
+    url = local.stack.physical("DeadLetterQueue")["QueueUrl"]
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(5):
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            if json.loads(message["Body"])["Request"]["TraceId"] == trace_id:
+                found[message["MessageId"]] = message
+    return list(found.values())

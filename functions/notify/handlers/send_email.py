@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_email
-from notify.handlers.sending import IDEMPOTENCY, sent
+from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, sent
 from notify.handlers.settings import SendSettings, optional
 from notify.integration.ses_email import SesEmailSender
 from notify.integration.template_store import DynamoTemplateStore
@@ -17,7 +17,9 @@ tracer = Tracer()
 templates = DynamoTemplateStore(
     boto3.client("dynamodb"), settings.templates_table, settings.template_cache_seconds
 )
-sender = SesEmailSender(boto3.client("sesv2"), optional("SES_CONFIGURATION_SET"))
+sender = SesEmailSender(
+    boto3.client("sesv2", config=PROVIDER_CLIENT_CONFIG), optional("SES_CONFIGURATION_SET")
+)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_sms
-from notify.handlers.sending import IDEMPOTENCY, sent
+from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, sent
 from notify.handlers.settings import SendSettings, optional
 from notify.integration.sms_voice import SmsSender
 from notify.integration.template_store import DynamoTemplateStore
@@ -17,7 +17,10 @@ tracer = Tracer()
 templates = DynamoTemplateStore(
     boto3.client("dynamodb"), settings.templates_table, settings.template_cache_seconds
 )
-sender = SmsSender(boto3.client("pinpoint-sms-voice-v2"), optional("SMS_CONFIGURATION_SET"))
+sender = SmsSender(
+    boto3.client("pinpoint-sms-voice-v2", config=PROVIDER_CLIENT_CONFIG),
+    optional("SMS_CONFIGURATION_SET"),
+)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 

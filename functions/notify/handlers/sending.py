@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+from botocore.config import Config
 
 # Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
 # happen: the DLQ keeps messages 14 days and Step Functions redrives within 14 days.
@@ -14,6 +15,11 @@ IDEMPOTENCY = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=15 * 86400,
 )
+
+
+# The state machine owns retries of provider calls, so each attempt and its backoff shows
+# in the execution history; SDK retries underneath would multiply them unseen.
+PROVIDER_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 def sent(recipient: dict[str, Any], provider_message_id: str, **details: Any) -> dict[str, Any]:
