@@ -88,7 +88,10 @@ def compose_email(delivery: Delivery, templates: TemplateSource, default_templat
         text = html_to_text(html)
     else:
         raise PermanentError(INVALID_MESSAGE, f"template {source.name} has no email body")
-    return Email(block["FromAddress"], to, render(subject, values), text, html)
+    sender = block.get("FromAddress")
+    if not sender:
+        raise PermanentError(INVALID_MESSAGE, "EmailMessage needs a FromAddress")
+    return Email(sender, to, render(subject, values), text, html)
 
 
 def compose_sms(delivery: Delivery, templates: TemplateSource, default_template: str) -> Sms:

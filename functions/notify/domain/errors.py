@@ -59,7 +59,9 @@ _PERMANENT_CODES = {
     "AccountSuspendedException": PROVIDER_REJECTED,
     "SendingPausedException": PROVIDER_REJECTED,
     "NotFoundException": PROVIDER_REJECTED,
-    "ConflictException": OPTED_OUT,
+    # Opt-outs are one of many ConflictException reasons (unverified destination, message
+    # type mismatch, ...); the SMS sender tells OptedOut apart by the error's Reason.
+    "ConflictException": PROVIDER_REJECTED,
 }
 
 

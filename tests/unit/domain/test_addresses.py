@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notify.domain.addresses import normalize_email, normalize_phone
 from notify.domain.errors import INVALID_ADDRESS, PermanentError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notify.domain.html_text import html_to_text
 
 

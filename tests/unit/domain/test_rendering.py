@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notify.domain.errors import INVALID_MESSAGE, MISSING_VARIABLE, PermanentError
 from notify.domain.rendering import merge_substitutions, render
 

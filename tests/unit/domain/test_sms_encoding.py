@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 from notify.domain.sms_encoding import GSM_7, UCS_2, SmsSegments, sms_segments
 

@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from notify.domain.tokens import (
     ISSUER,
     Caller,

@@ -14,6 +14,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
+
 from notify.domain.tokens import mint_token
 
 MODULE = "notify.handlers.authorizer"

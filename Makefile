@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` (the local stack) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test unit integration lint format validate clean
+
+$(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m emulator
+
+test: lint unit integration
+
+unit: install
+	$(BIN)/pytest tests/unit -q -n 2
+
+# Each test process runs its own local stack (moto server on a free loopback port).
+integration: install
+	$(BIN)/pytest tests/integration -q -n 2 -p no:logging
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# `sam validate --lint` works offline; SAM CLI lives in its own venv (its pins clash).
+validate:
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet aws-sam-cli==1.170.0
+	.venv-sam/bin/sam validate --lint --region us-east-1
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .ruff_cache

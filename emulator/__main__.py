@@ -1,0 +1,88 @@
+"""`make run`: the local stack in the foreground, on 127.0.0.1 only. Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from emulator.local import LOCAL_JWT_SECRET, LocalStack
+from notify.domain.tokens import mint_token
+
+PORT = 4566
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+DEMO_SENDER_DOMAIN = "example.com"
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def seed(local: LocalStack) -> None:
+    """What a deployer does once by hand: a verified sender and the demo template."""
+    local.client("sesv2").create_email_identity(EmailIdentity=DEMO_SENDER_DOMAIN)
+    item = json.loads((EVENTS / "template-alert.json").read_text())
+    local.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
+
+
+def banner(local: LocalStack) -> str:
+    outputs = local.stack.outputs()
+    token = mint_token(LOCAL_JWT_SECRET, "local-user", "dev@example.com", "local-customer")
+    return f"""
+Local stack '{local.stack.name}' is up. AWS endpoint: {local.aws.endpoint}
+  queue      {outputs["MessageQueueUrl"]}
+  DLQ        {outputs["DeadLetterQueueUrl"]}
+  delivery   {outputs["StateMachineArn"]}
+
+A token (1 h):
+  {token}
+
+In another shell, queue a request as the API would, and watch it arrive below:
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1
+  aws --endpoint-url {local.aws.endpoint} sqs send-message \\
+    --queue-url {outputs["MessageQueueUrl"]} \\
+    --message-body '{{"Caller":{{"sub":"local-user"}},"Request":'"$(cat events/sms-inline.json)"'}}'
+
+Sent messages are printed here. Ctrl-C stops everything.
+"""
+
+
+def print_outbox(local: LocalStack, stop: threading.Event) -> None:
+    shown = 0
+    while not stop.wait(0.2):
+        for message in local.providers.sent()[shown:]:
+            shown += 1
+            print(
+                f"[{message.channel}] to {message.to} ({message.trace_id}): "
+                f"{message.subject or ''} {message.text or message.body or ''}".strip(),
+                flush=True,
+            )
+
+
+def main() -> int:
+    if port_in_use(PORT):
+        print(f"A local stack (or something else) is already listening on 127.0.0.1:{PORT}.")
+        return 1
+    local = LocalStack.start(port=PORT)
+    seed(local)
+    stop = threading.Event()
+    threading.Thread(target=local.pipe.run, daemon=True).start()
+    threading.Thread(target=print_outbox, args=(local, stop), daemon=True).start()
+    print(banner(local), flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping.")
+    finally:
+        stop.set()
+        local.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Expanding a queued request into the deliveries the state machine maps over."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notify.domain.errors import INVALID_MESSAGE, PermanentError
+from notify.domain.plan import plan
+
+EVENTS = Path(__file__).parents[3] / "events"
+CALLER = {"sub": "user123", "customer_id": "cust456"}
+
+EMAIL_MESSAGE = {
+    "FromAddress": "alerts@example.com",
+    "Subject": "Low Balance Alert",
+    "Substitutions": {
+        "productName": "CHEQUING",
+        "membershipNumber": "****5493",
+        "accountBalance": "100.00",
+    },
+}
+SMS_TEMPLATE_MESSAGE = {
+    "MessageType": "TRANSACTIONAL",
+    "OriginationNumber": "your-pool-id",
+    "TemplateName": "alert-template",
+}
+
+
+def readme_payload(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def queued(request: Any, caller: Any = CALLER) -> str:
+    return json.dumps({"Caller": caller, "Request": request})
+
+
+@pytest.mark.parametrize(
+    ("payload", "trace_id", "messages", "deliveries"),
+    [
+        pytest.param(
+            "email-only.json",
+            "12345",
+            {"EmailMessage": EMAIL_MESSAGE},
+            [{"Address": "user@example.com", "ChannelType": "EMAIL"}],
+            id="email-only",
+        ),
+        pytest.param(
+            "sms-template.json",
+            "12346",
+            {"SMSMessage": SMS_TEMPLATE_MESSAGE},
+            [
+                {
+                    "Address": "+16048621234",
+                    "ChannelType": "SMS",
+                    "Substitutions": {
+                        "productName": "SAVINGS",
+                        "membershipNumber": "****7303",
+                        "accountBalance": "50.00",
+                    },
+                }
+            ],
+            id="sms-template",
+        ),
+        pytest.param(
+            "sms-inline.json",
+            "12347",
+            {
+                "SMSMessage": {
+                    "MessageType": "TRANSACTIONAL",
+                    "OriginationNumber": "your-pool-id",
+                    "MessageBody": "Your payment of $50 is due tomorrow",
+                }
+            },
+            [{"Address": "+16048621234", "ChannelType": "SMS"}],
+            id="sms-inline",
+        ),
+        pytest.param(
+            "email-and-sms.json",
+            "12348",
+            {
+                "EmailMessage": {**EMAIL_MESSAGE, "Subject": "Account Alert"},
+                "SMSMessage": SMS_TEMPLATE_MESSAGE,
+            },
+            [
+                {"Address": "user@example.com", "ChannelType": "EMAIL"},
+                {
+                    "Address": "+16048621234",
+                    "ChannelType": "SMS",
+                    "Substitutions": {
+                        "productName": "CHEQUING",
+                        "membershipNumber": "****7303",
+                        "accountBalance": "100.00",
+                    },
+                },
+            ],
+            id="email-and-sms",
+        ),
+    ],
+)
+def test_each_readme_payload_becomes_one_delivery_per_recipient(
+    payload, trace_id, messages, deliveries
+) -> None:
+    assert plan(queued(readme_payload(payload))) == {
+        "TraceId": trace_id,
+        "Owner": "cust456",
+        "Caller": CALLER,
+        "Messages": messages,
+        "Deliveries": deliveries,
+    }
+
+
+@pytest.mark.parametrize(
+    ("caller", "owner"),
+    [
+        pytest.param({"sub": "user123", "customer_id": "cust456"}, "cust456", id="customer"),
+        pytest.param({"sub": "user123"}, "user123", id="no-customer-id"),
+        pytest.param({"sub": "user123", "customer_id": ""}, "user123", id="empty-customer-id"),
+        pytest.param({"sub": "user123", "customer_id": None}, "user123", id="null-customer-id"),
+    ],
+)
+def test_the_owner_is_the_customer_else_the_user(caller, owner) -> None:
+    planned = plan(queued(readme_payload("email-only.json"), caller))
+
+    assert planned["Owner"] == owner
+    assert planned["Caller"] == caller
+
+
+def test_other_request_fields_are_not_carried_into_the_messages() -> None:
+    request = {**readme_payload("sms-inline.json"), "Extra": {"x": 1}, "PushMessage": {"y": 2}}
+
+    assert plan(queued(request))["Messages"] == {"SMSMessage": request["SMSMessage"]}
+
+
+def test_the_planned_deliveries_are_in_the_order_the_addresses_were_given() -> None:
+    request = readme_payload("email-only.json")
+    request["Addresses"] = {
+        "c@example.com": {"ChannelType": "EMAIL"},
+        "a@example.com": {"ChannelType": "EMAIL"},
+        "b@example.com": {"ChannelType": "EMAIL"},
+    }
+
+    addresses = [d["Address"] for d in plan(queued(request))["Deliveries"]]
+
+    assert addresses == ["c@example.com", "a@example.com", "b@example.com"]
+
+
+EMAIL_ONLY = {
+    "TraceId": "12345",
+    "EmailMessage": EMAIL_MESSAGE,
+    "Addresses": {"user@example.com": {"ChannelType": "EMAIL"}},
+}
+
+
+def without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        pytest.param("not json {", "the queued body is not JSON", id="not-json"),
+        pytest.param("", "the queued body is not JSON", id="empty-string"),
+        pytest.param(None, "the queued body is not JSON", id="none"),
+        pytest.param(json.dumps([EMAIL_ONLY]), "not a JSON object", id="a-list"),
+        pytest.param(json.dumps("hello"), "not a JSON object", id="a-string"),
+        pytest.param(json.dumps({"Request": EMAIL_ONLY}), "no Caller.sub", id="no-caller"),
+        pytest.param(queued(EMAIL_ONLY, "user123"), "no Caller.sub", id="caller-not-object"),
+        pytest.param(queued(EMAIL_ONLY, {"customer_id": "c"}), "no Caller.sub", id="no-sub"),
+        pytest.param(queued(EMAIL_ONLY, {"sub": ""}), "no Caller.sub", id="empty-sub"),
+        pytest.param(queued(EMAIL_ONLY, {"sub": 123}), "no Caller.sub", id="sub-not-string"),
+        pytest.param(json.dumps({"Caller": CALLER}), "no Request object", id="no-request"),
+        pytest.param(queued("a request"), "no Request object", id="request-not-object"),
+        pytest.param(
+            queued(without(EMAIL_ONLY, "TraceId")),
+            "Request.TraceId must be a non-empty string",
+            id="trace-id-missing",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "TraceId": ""}),
+            "Request.TraceId must be a non-empty string",
+            id="trace-id-empty",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "TraceId": 12345}),
+            "Request.TraceId must be a non-empty string",
+            id="trace-id-number",
+        ),
+        pytest.param(
+            queued(without(EMAIL_ONLY, "Addresses")),
+            "Request.Addresses must name at least one recipient",
+            id="addresses-missing",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "Addresses": {}}),
+            "Request.Addresses must name at least one recipient",
+            id="addresses-empty",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "Addresses": ["user@example.com"]}),
+            "Request.Addresses must name at least one recipient",
+            id="addresses-a-list",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {"ChannelType": "PUSH"}}}),
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            id="unknown-channel-type",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {}}}),
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            id="no-channel-type",
+        ),
+        pytest.param(
+            queued({**EMAIL_ONLY, "Addresses": {"user@example.com": "EMAIL"}}),
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            id="recipient-not-object",
+        ),
+    ],
+)
+def test_a_malformed_queued_body_is_a_permanent_invalid_message(body, detail) -> None:
+    with pytest.raises(PermanentError) as caught:
+        plan(body)
+
+    assert caught.value.reason == INVALID_MESSAGE
+    assert str(caught.value).startswith("InvalidMessage: ")
+    assert detail in str(caught.value)

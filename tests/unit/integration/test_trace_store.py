@@ -1,0 +1,193 @@
+"""Recording each recipient's outcome, and the trace's status, in the traces table."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from notify.domain.outcomes import FAILED, REJECTED, SENT
+from notify.integration.trace_store import TraceStore, recipient_key
+
+TABLE = "Traces"
+TRACE_ID = "12348"
+OWNER = "cust456"
+EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Delivery:run-1"
+RETENTION_DAYS = 30
+
+SENT_EMAIL = {
+    "Recipient": {"Address": "user@example.com", "ChannelType": "EMAIL"},
+    "Status": SENT,
+    "ProviderMessageId": "ses-message-1",
+    "SentAt": "2026-11-24T10:00:00+00:00",
+}
+SENT_SMS = {
+    "Recipient": {
+        "Address": "+16048621234",
+        "ChannelType": "SMS",
+        "Substitutions": {"productName": "SAVINGS"},
+    },
+    "Status": SENT,
+    "ProviderMessageId": "sms-message-1",
+    "SentAt": "2026-11-24T10:00:01+00:00",
+    "Segments": 1,
+    "Encoding": "GSM-7",
+}
+REJECTED_EMAIL = {
+    "Recipient": {"Address": "bad@example", "ChannelType": "EMAIL"},
+    "Status": REJECTED,
+    "Error": "PermanentError",
+    "Cause": json.dumps(
+        {"errorMessage": "InvalidAddress: email 'bad@example'", "errorType": "PermanentError"}
+    ),
+}
+FAILED_SMS = {
+    "Recipient": {"Address": "+447911123456", "ChannelType": "SMS"},
+    "Status": FAILED,
+    "Error": "States.Timeout",
+    "Cause": "Task timed out after 60.00 seconds",
+}
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    """One mocked account and resource for the module: creating a client is the slow part."""
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.delenv("AWS_PROFILE", raising=False)
+        env.delenv("AWS_ENDPOINT_URL", raising=False)
+        yield boto3.resource("dynamodb")
+
+
+@pytest.fixture
+def table(dynamodb) -> Iterator[Any]:
+    """A fresh traces table with the trace's header item."""
+    table = dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "TraceId", "KeyType": "HASH"},
+            {"AttributeName": "Sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "TraceId", "AttributeType": "S"},
+            {"AttributeName": "Sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # The header item, as the state machine's RecordTrace step leaves it.
+    table.put_item(Item={"TraceId": TRACE_ID, "Sk": OWNER, "Status": "RUNNING", "Owner": OWNER})
+    yield table
+    table.delete()
+
+
+@pytest.fixture
+def store(table) -> TraceStore:
+    return TraceStore(table, RETENTION_DAYS)
+
+
+def items(table: Any) -> dict[str, dict[str, Any]]:
+    return {item["Sk"]: item for item in table.scan()["Items"]}
+
+
+def test_the_recipient_key_is_owner_channel_address() -> None:
+    assert recipient_key("cust456", "SMS", "+16048621234") == "cust456#SMS#+16048621234"
+
+
+def test_each_outcome_is_written_as_one_item_per_recipient(table, store) -> None:
+    store.record(TRACE_ID, OWNER, [SENT_EMAIL, SENT_SMS, REJECTED_EMAIL, FAILED_SMS], EXECUTION_ARN)
+
+    assert sorted(items(table)) == [
+        OWNER,
+        "cust456#EMAIL#bad@example",
+        "cust456#EMAIL#user@example.com",
+        "cust456#SMS#+16048621234",
+        "cust456#SMS#+447911123456",
+    ]
+
+
+def test_a_sent_recipient_has_its_provider_message_id_and_time(table, store) -> None:
+    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN)
+
+    item = items(table)["cust456#SMS#+16048621234"]
+    assert item["Status"] == SENT
+    assert item["ProviderMessageId"] == "sms-message-1"
+    assert item["SentAt"] == "2026-11-24T10:00:01+00:00"
+    assert (item["TraceId"], item["Owner"], item["Address"], item["ChannelType"]) == (
+        TRACE_ID,
+        OWNER,
+        "+16048621234",
+        "SMS",
+    )
+    assert item["ExecutionArn"] == EXECUTION_ARN
+    assert "Error" not in item
+    assert "Reason" not in item
+
+
+@pytest.mark.parametrize(
+    ("outcome", "sk", "error", "reason"),
+    [
+        pytest.param(
+            REJECTED_EMAIL,
+            "cust456#EMAIL#bad@example",
+            "PermanentError",
+            "InvalidAddress: email 'bad@example'",
+            id="rejected",
+        ),
+        pytest.param(
+            FAILED_SMS,
+            "cust456#SMS#+447911123456",
+            "States.Timeout",
+            "Task timed out after 60.00 seconds",
+            id="failed",
+        ),
+    ],
+)
+def test_a_recipient_not_sent_has_its_error_and_reason(
+    table, store, outcome, sk, error, reason
+) -> None:
+    store.record(TRACE_ID, OWNER, [outcome], EXECUTION_ARN)
+
+    item = items(table)[sk]
+    assert item["Status"] == outcome["Status"]
+    assert item["Error"] == error
+    assert item["Reason"] == reason
+    assert "ProviderMessageId" not in item
+    assert "SentAt" not in item
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "status"),
+    [
+        pytest.param([SENT_EMAIL, SENT_SMS], "COMPLETED", id="all-sent"),
+        pytest.param([SENT_EMAIL, REJECTED_EMAIL], "COMPLETED", id="sent-and-rejected"),
+        pytest.param([REJECTED_EMAIL], "COMPLETED", id="all-rejected"),
+        pytest.param([SENT_EMAIL, REJECTED_EMAIL, FAILED_SMS], "FAILED", id="one-failed"),
+        pytest.param([FAILED_SMS], "FAILED", id="all-failed"),
+    ],
+)
+def test_the_trace_is_failed_when_any_recipient_failed_else_completed(
+    table, store, outcomes, status
+) -> None:
+    assert store.record(TRACE_ID, OWNER, outcomes, EXECUTION_ARN) == status
+
+    header = items(table)[OWNER]
+    assert header["Status"] == status
+    assert header["Owner"] == OWNER  # the rest of the header item is kept
+
+
+def test_every_item_expires_after_the_retention_period(table, store) -> None:
+    before = int(time.time())
+
+    store.record(TRACE_ID, OWNER, [SENT_EMAIL, FAILED_SMS], EXECUTION_ARN)
+
+    retention = RETENTION_DAYS * 86400
+    for item in items(table).values():
+        assert before + retention <= item["ExpiresAt"] <= int(time.time()) + retention
+        assert item["UpdatedAt"]

@@ -1,0 +1,476 @@
+"""The request contract in template.yaml, as the local API and API Gateway apply it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft4Validator
+
+from emulator.request_schema import (
+    TEMPLATE,
+    RequestValidator,
+    load_components,
+    parse_and_validate,
+)
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+EXAMPLES = ["email-only.json", "sms-template.json", "sms-inline.json", "email-and-sms.json"]
+PHONE = "+16048621234"
+DROP = object()  # marks a key to remove
+
+# email-and-sms.json: an EmailMessage (default template), an SMSMessage (TemplateName) and two
+# recipients, the SMS one with its own Substitutions.
+BASE = json.loads((EVENTS / "email-and-sms.json").read_text())
+
+
+def edited(*edits: tuple[str, Any]) -> dict[str, Any]:
+    """BASE with each "A/B/C" path set to a value (or removed with DROP)."""
+    request = copy.deepcopy(BASE)
+    for path, value in edits:
+        *parents, last = path.split("/")
+        target = request
+        for key in parents:
+            target = target[key]
+        if value is DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return request
+
+
+def body(*edits: tuple[str, Any]) -> str:
+    return json.dumps(edited(*edits))
+
+
+def recipients(count: int) -> dict[str, Any]:
+    return {f"+1604555{n:04d}": {"ChannelType": "SMS"} for n in range(count)}
+
+
+@pytest.fixture(scope="module")
+def validator() -> RequestValidator:
+    return RequestValidator()
+
+
+# ---------------------------------------------------------------- valid requests
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_readme_examples_are_valid(name):
+    raw = (EVENTS / name).read_bytes()
+
+    request, reasons = parse_and_validate(raw)
+
+    assert reasons == []
+    assert request == json.loads(raw)
+
+
+SUBS = f"Addresses/{PHONE}/Substitutions"
+
+VALID_EDGES = [
+    pytest.param(body((f"{SUBS}/productName", ["SAVINGS"])), id="array-form-substitution"),
+    pytest.param(
+        body(("EmailMessage/Substitutions", {"a": ["x"], "b": "y"})), id="mixed-substitution-forms"
+    ),
+    pytest.param(body(("TraceId", "t" * 128)), id="traceid-128-chars"),
+    pytest.param(body(("TraceId", "a.b_c:d@e/f+g=h-1")), id="traceid-every-punctuation"),
+    pytest.param(body(("Addresses", recipients(100)), ("EmailMessage", DROP)), id="100-recipients"),
+    pytest.param(body(("EmailMessage/Subject", "s" * 998)), id="subject-998-chars"),
+    pytest.param(body(("EmailMessage/HtmlBody", "<p>hi</p>")), id="email-inline-html"),
+    pytest.param(
+        body(("EmailMessage/TemplateName", "alert-template"), ("EmailMessage/Subject", DROP)),
+        id="email-template",
+    ),
+    pytest.param(body(("SMSMessage", {})), id="sms-default-template"),
+    pytest.param(
+        body(("SMSMessage/TemplateName", DROP), ("SMSMessage/MessageBody", "m" * 1600)),
+        id="sms-body-1600-chars",
+    ),
+    pytest.param(body(("SMSMessage/MessageType", "PROMOTIONAL")), id="promotional"),
+    pytest.param(body((f"{SUBS}/productName", "")), id="empty-substitution-string"),
+]
+
+
+@pytest.mark.parametrize("raw", VALID_EDGES)
+def test_boundary_requests_are_valid(raw):
+    assert parse_and_validate(raw) == (json.loads(raw), [])
+
+
+# ---------------------------------------------------------------- invalid requests
+
+RECIPIENT = f"Addresses.{PHONE}"
+SUB_VALUE = f"{RECIPIENT}.Substitutions.accountBalance: must be a string or a one-element list"
+ONE_OF_TEMPLATE_OR_INLINE = (
+    "EmailMessage: give either TemplateName or an inline HtmlBody/TextBody, not both"
+)
+
+MALFORMED = [
+    # TraceId
+    pytest.param(body(("TraceId", DROP)), ["'TraceId' is a required property"], id="no-traceid"),
+    pytest.param(body(("TraceId", "")), ["TraceId: ''", "does not match"], id="traceid-empty"),
+    pytest.param(
+        body(("TraceId", "t" * 129)),
+        ["TraceId: 'ttt", "does not match", "{1,128}"],
+        id="traceid-129",
+    ),
+    pytest.param(
+        body(("TraceId", 12345)), ["TraceId: must be a string, not a number"], id="traceid-number"
+    ),
+    pytest.param(
+        body(("TraceId", ["12345"])), ["TraceId: must be a string, not an array"], id="traceid-list"
+    ),
+    pytest.param(
+        body(("TraceId", "trace 1")), ["TraceId: 'trace 1' does not match"], id="traceid-space"
+    ),
+    pytest.param(body(("TraceId", "trace;1")), ["TraceId: 'trace;1'"], id="traceid-semicolon"),
+    pytest.param(body(("TraceId", "<script>")), ["TraceId: '<script>'"], id="traceid-angle"),
+    pytest.param(body(("TraceId", "tracé")), ["TraceId: 'tracé'"], id="traceid-non-ascii"),
+    # ECMA 262's `$` (API Gateway) does not match before a final newline, unlike Python's.
+    pytest.param(body(("TraceId", "trace\n")), ["TraceId: 'trace\\n'"], id="traceid-newline"),
+    # Addresses
+    pytest.param(
+        body(("Addresses", DROP)), ["'Addresses' is a required property"], id="no-addresses"
+    ),
+    pytest.param(body(("Addresses", {})), ["Addresses: must not be empty"], id="addresses-empty"),
+    pytest.param(
+        body(("Addresses", ["user@example.com"])),
+        ["Addresses: must be an object, not an array"],
+        id="addresses-list",
+    ),
+    pytest.param(
+        body(("Addresses", recipients(101)), ("EmailMessage", DROP)),
+        ["Addresses: must have at most 100 entries, not 101"],
+        id="101-recipients",
+    ),
+    pytest.param(
+        body((f"Addresses/{PHONE}/ChannelType", DROP)),
+        [f"{RECIPIENT}: 'ChannelType' is a required property"],
+        id="recipient-no-channel",
+    ),
+    pytest.param(
+        body((f"Addresses/{PHONE}/ChannelType", "FAX")),
+        [f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS']"],
+        id="channel-unknown",
+    ),
+    pytest.param(
+        body((f"Addresses/{PHONE}/ChannelType", "sms")),
+        [f"{RECIPIENT}.ChannelType: 'sms' is not one of"],
+        id="channel-lowercase",
+    ),
+    pytest.param(
+        body((f"Addresses/{PHONE}", "SMS")),
+        [f"{RECIPIENT}: must be an object, not a string"],
+        id="recipient-string",
+    ),
+    # Unknown properties
+    pytest.param(
+        body((f"Addresses/{PHONE}/Priority", "high")),
+        [f"{RECIPIENT}: unexpected property 'Priority'", "ChannelType, Substitutions"],
+        id="extra-on-recipient",
+    ),
+    pytest.param(
+        body(("Priority", "high")),
+        ["unexpected property 'Priority'", "TraceId, EmailMessage, SMSMessage, Addresses"],
+        id="extra-top-level",
+    ),
+    pytest.param(
+        body(("EmailMessage/Cc", "x@example.com")),
+        ["EmailMessage: unexpected property 'Cc'", "FromAddress"],
+        id="extra-on-email",
+    ),
+    pytest.param(
+        body(("SMSMessage/Keyword", "STOP")),
+        ["SMSMessage: unexpected property 'Keyword'", "MessageBody"],
+        id="extra-on-sms",
+    ),
+    pytest.param(
+        body(("emailMessage", BASE["EmailMessage"]), ("EmailMessage", DROP)),
+        ["unexpected property 'emailMessage'"],
+        id="miscased-block",
+    ),
+    # Message blocks
+    pytest.param(
+        body(("EmailMessage", DROP), ("SMSMessage", DROP)),
+        ["the request needs an EmailMessage or an SMSMessage"],
+        id="no-message-block",
+    ),
+    pytest.param(
+        body(("SMSMessage", "hello")),
+        ["SMSMessage: must be an object, not a string"],
+        id="sms-block-string",
+    ),
+    pytest.param(
+        body(("EmailMessage", "hello")),
+        ["EmailMessage: must be an object, not a string"],
+        id="email-block-string",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", DROP)),
+        ["EmailMessage: 'FromAddress' is a required property"],
+        id="email-no-from",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", "alerts.example.com")),
+        ["EmailMessage.FromAddress: 'alerts.example.com' does not match"],
+        id="from-no-at",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", "a@b@example.com")),
+        ["EmailMessage.FromAddress: 'a@b@example.com' does not match"],
+        id="from-two-ats",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", "Alerts <alerts@example.com>")),
+        ["EmailMessage.FromAddress:", "does not match"],
+        id="from-with-space",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", "alerts@example.com\nBcc: x@evil.test")),
+        ["EmailMessage.FromAddress:", "does not match"],
+        id="from-header-injection",
+    ),
+    pytest.param(
+        body(("EmailMessage/FromAddress", "alerts@example.com\n")),
+        ["EmailMessage.FromAddress:", "does not match"],
+        id="from-trailing-newline",
+    ),
+    pytest.param(
+        body(("EmailMessage/Subject", "")),
+        ["EmailMessage.Subject: must not be empty"],
+        id="subject-empty",
+    ),
+    pytest.param(
+        body(("EmailMessage/Subject", "s" * 999)),
+        ["EmailMessage.Subject: must be at most 998 characters long, not 999"],
+        id="subject-999",
+    ),
+    pytest.param(
+        body(("SMSMessage/MessageBody", "Your payment is due")),
+        ["SMSMessage: give either TemplateName or MessageBody, not both"],
+        id="sms-template-and-body",
+    ),
+    pytest.param(
+        body(
+            ("EmailMessage/TemplateName", "alert-template"), ("EmailMessage/HtmlBody", "<p>x</p>")
+        ),
+        [ONE_OF_TEMPLATE_OR_INLINE],
+        id="email-template-and-html",
+    ),
+    pytest.param(
+        body(("EmailMessage/TemplateName", "alert-template"), ("EmailMessage/TextBody", "x")),
+        [ONE_OF_TEMPLATE_OR_INLINE],
+        id="email-template-and-text",
+    ),
+    pytest.param(
+        body(("EmailMessage/HtmlBody", "")),
+        ["EmailMessage.HtmlBody: must not be empty"],
+        id="html-empty",
+    ),
+    pytest.param(
+        body(("SMSMessage/MessageType", "MARKETING")),
+        ["SMSMessage.MessageType: 'MARKETING' is not one of ['TRANSACTIONAL', 'PROMOTIONAL']"],
+        id="message-type-unknown",
+    ),
+    pytest.param(
+        body(("SMSMessage/TemplateName", DROP), ("SMSMessage/MessageBody", "m" * 1601)),
+        ["SMSMessage.MessageBody: must be at most 1600 characters long, not 1601"],
+        id="sms-body-1601",
+    ),
+    pytest.param(
+        body(("SMSMessage/TemplateName", DROP), ("SMSMessage/MessageBody", "")),
+        ["SMSMessage.MessageBody: must not be empty"],
+        id="sms-body-empty",
+    ),
+    pytest.param(
+        body(("SMSMessage/TemplateName", "alerts/low")),
+        ["SMSMessage.TemplateName: 'alerts/low' does not match"],
+        id="template-slash",
+    ),
+    pytest.param(
+        body(("EmailMessage/TemplateName", "low balance"), ("EmailMessage/Subject", DROP)),
+        ["EmailMessage.TemplateName: 'low balance' does not match"],
+        id="template-space",
+    ),
+    pytest.param(
+        body(("SMSMessage/TemplateName", "")),
+        ["SMSMessage.TemplateName: '' does not match"],
+        id="template-empty",
+    ),
+    # Substitutions
+    pytest.param(
+        body(("EmailMessage/Substitutions", "productName=CHEQUING")),
+        ["EmailMessage.Substitutions: must be an object, not a string"],
+        id="substitutions-string",
+    ),
+    pytest.param(
+        body((SUBS, [{"productName": "SAVINGS"}])),
+        [f"{RECIPIENT}.Substitutions: must be an object, not an array"],
+        id="substitutions-list",
+    ),
+    pytest.param(
+        body((SUBS, {f"k{n}": "v" for n in range(101)})),
+        [f"{RECIPIENT}.Substitutions: must have at most 100 entries, not 101"],
+        id="101-substitutions",
+    ),
+    pytest.param(body((f"{SUBS}/accountBalance", 100.0)), [SUB_VALUE], id="substitution-number"),
+    pytest.param(body((f"{SUBS}/accountBalance", None)), [SUB_VALUE], id="substitution-null"),
+    pytest.param(body((f"{SUBS}/accountBalance", True)), [SUB_VALUE], id="substitution-bool"),
+    pytest.param(body((f"{SUBS}/accountBalance", [])), [SUB_VALUE], id="substitution-empty-list"),
+    pytest.param(
+        body((f"{SUBS}/accountBalance", ["1", "2"])), [SUB_VALUE], id="substitution-2-list"
+    ),
+    pytest.param(body((f"{SUBS}/accountBalance", [100])), [SUB_VALUE], id="substitution-num-list"),
+    pytest.param(body((f"{SUBS}/accountBalance", {"v": "1"})), [SUB_VALUE], id="substitution-obj"),
+    pytest.param(
+        body(("EmailMessage/Substitutions/productName", 7)),
+        ["EmailMessage.Substitutions.productName: must be a string or a one-element list"],
+        id="email-substitution-number",
+    ),
+    pytest.param(
+        body((f"{SUBS}/accountBalance", "9" * 10_001)),
+        [f"{RECIPIENT}.Substitutions.accountBalance: must be at most 10000 characters long"],
+        id="substitution-too-long",
+    ),
+    # The body itself
+    pytest.param("[]", ["the body must be a JSON object, not an array"], id="body-array"),
+    pytest.param('"send it"', ["the body must be a JSON object, not a string"], id="body-string"),
+    pytest.param("42", ["the body must be a JSON object, not a number"], id="body-number"),
+    pytest.param("null", ["the body must be a JSON object, not null"], id="body-null"),
+    pytest.param(
+        "TraceId=1",
+        ["the body is not valid JSON: Expecting value at line 1 column 1"],
+        id="not-json",
+    ),
+    pytest.param(
+        '{"TraceId": "1",}', ["the body is not valid JSON", "line 1 column 17"], id="trailing-comma"
+    ),
+    pytest.param(
+        '{"TraceId": NaN}', ["the body is not valid JSON: NaN is not a JSON value"], id="nan"
+    ),
+    pytest.param(b"\xff\xfe{", ["the body is not valid JSON"], id="not-utf8"),
+    pytest.param(b"", ["the body is empty"], id="body-empty"),
+    pytest.param("  \n", ["the body is empty"], id="body-blank"),
+]
+
+
+@pytest.mark.parametrize(("raw", "fragments"), MALFORMED)
+def test_malformed_requests_are_refused_with_a_reason(raw, fragments):
+    request, reasons = parse_and_validate(raw)
+
+    assert request is None
+    assert len(reasons) == 1, reasons
+    assert all(fragment in reasons[0] for fragment in fragments), reasons
+
+
+def test_every_problem_is_reported_sorted_by_path(validator):
+    request = edited(
+        ("TraceId", DROP),
+        (f"Addresses/{PHONE}/ChannelType", "FAX"),
+        ("EmailMessage/Subject", ""),
+        ("SMSMessage/MessageType", "X"),
+    )
+
+    assert validator.errors(request) == [
+        "'TraceId' is a required property",
+        f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS']",
+        "EmailMessage.Subject: must not be empty",
+        "SMSMessage.MessageType: 'X' is not one of ['TRANSACTIONAL', 'PROMOTIONAL']",
+    ]
+
+
+def test_long_values_are_abbreviated_in_reasons(validator):
+    (reason,) = validator.errors(edited(("TraceId", "t" * 5000)))
+
+    assert len(reason) < 200
+    assert "..." in reason
+
+
+# ---------------------------------------------------------------- single source of truth
+
+
+class _IgnoreTagsLoader(yaml.SafeLoader):
+    """Plain PyYAML, independent of cfn-lint: CloudFormation tags (!Sub, !Ref...) load as None."""
+
+
+_IgnoreTagsLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def api_definition() -> dict[str, Any]:
+    template = yaml.load(TEMPLATE.read_text(), Loader=_IgnoreTagsLoader)
+    return template["Resources"]["Api"]["Properties"]["DefinitionBody"]
+
+
+def test_components_are_the_schemas_in_template_yaml():
+    schemas = api_definition()["components"]["schemas"]
+
+    components = load_components()
+
+    assert components == schemas
+    assert type(components) is dict
+    assert type(components["SendRequest"]["properties"]) is dict
+
+
+def test_the_send_route_uses_send_request():
+    post = api_definition()["paths"]["/"]["post"]
+
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+
+    assert schema == {"$ref": "#/components/schemas/SendRequest"}
+    assert post["x-amazon-apigateway-request-validator"] == "body"
+
+
+def test_validator_follows_an_edited_template(tmp_path):
+    edited_template = tmp_path / "template.yaml"
+    edited_template.write_text(
+        TEMPLATE.read_text().replace("enum: [EMAIL, SMS]", "enum: [EMAIL, SMS, PUSH]")
+    )
+    request = edited((f"Addresses/{PHONE}/ChannelType", "PUSH"))
+
+    assert RequestValidator().errors(request) != []
+    assert RequestValidator(load_components(edited_template)).errors(request) == []
+
+
+# ---------------------------------------------------------------- draft-04 only
+
+# API Gateway models accept JSON Schema draft-04 and nothing newer (no const, propertyNames,
+# if/then/else, examples...) nor OpenAPI-only keywords (nullable, example, readOnly...).
+DRAFT4_KEYWORDS = set(Draft4Validator.META_SCHEMA["properties"]) | {"$ref"}
+
+
+def _keywords(schema: dict[str, Any], where: str) -> Iterator[tuple[str, str]]:
+    """Every (location, keyword) in a schema and its subschemas; enum and required hold data."""
+    for keyword, value in schema.items():
+        yield where, keyword
+        if keyword in ("properties", "patternProperties", "definitions", "dependencies"):
+            subschemas = [(f"/{name}", sub) for name, sub in value.items()]
+        elif keyword in ("allOf", "anyOf", "oneOf", "items") and isinstance(value, list):
+            subschemas = [(f"/{index}", sub) for index, sub in enumerate(value)]
+        elif keyword in ("not", "items", "additionalItems", "additionalProperties"):
+            subschemas = [("", value)]
+        else:
+            subschemas = []
+        for suffix, sub in subschemas:
+            if isinstance(sub, dict):  # not a dependencies list or a boolean additionalProperties
+                yield from _keywords(sub, f"{where}/{keyword}{suffix}")
+
+
+def test_components_use_only_draft4_keywords():
+    used = [pair for name, schema in load_components().items() for pair in _keywords(schema, name)]
+
+    assert [
+        f"{where}: {keyword}" for where, keyword in used if keyword not in DRAFT4_KEYWORDS
+    ] == []
+    # The walk reaches nested subschemas, so the check above is not vacuous.
+    assert {"$ref", "anyOf", "oneOf", "not", "enum", "maxItems"} <= {kw for _, kw in used}
+    nested = {"properties": {"a": {"additionalProperties": {"oneOf": [{"const": 1}]}}}}
+    assert ("X/properties/a/additionalProperties/oneOf/0", "const") in _keywords(nested, "X")
+
+
+def test_components_are_valid_draft4_schemas():
+    for schema in load_components().values():
+        Draft4Validator.check_schema(schema)
