@@ -2,34 +2,29 @@
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent
+from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_sms
-from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, sent
-from notify.handlers.settings import SendSettings, optional
+from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources, sent
+from notify.handlers.settings import optional
 from notify.integration.sms_voice import SmsSender
-from notify.integration.template_store import DynamoTemplateStore
 
-settings = SendSettings.from_env()
+resources = SendResources.from_env()
 logger = Logger()
 tracer = Tracer()
-templates = DynamoTemplateStore(
-    boto3.client("dynamodb"), settings.templates_table, settings.template_cache_seconds
-)
 sender = SmsSender(
     boto3.client("pinpoint-sms-voice-v2", config=PROVIDER_CLIENT_CONFIG),
     optional("SMS_CONFIGURATION_SET"),
 )
-persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 
 @logger.inject_lambda_context(correlation_id_path="TraceId")
 @tracer.capture_lambda_handler
-@idempotent(config=IDEMPOTENCY, persistence_store=persistence)
+@idempotent(config=IDEMPOTENCY, persistence_store=resources.persistence)
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
-    sms = compose_sms(delivery, templates, settings.default_template)
+    sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
     message_id = sender.send(sms, delivery.trace_id)
     logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
     return sent(

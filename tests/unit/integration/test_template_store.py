@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError
 from notify.domain.templates import Template
@@ -35,15 +33,8 @@ class FakeClock:
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[Any]:
-    """One mocked account and client for the module: creating a client is the slow part."""
-    with pytest.MonkeyPatch.context() as env, mock_aws():
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.delenv("AWS_PROFILE", raising=False)
-        env.delenv("AWS_ENDPOINT_URL", raising=False)
-        yield boto3.client("dynamodb")
+def aws(mocked_aws) -> Any:
+    return mocked_aws.client("dynamodb")
 
 
 @pytest.fixture

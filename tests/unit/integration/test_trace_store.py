@@ -7,9 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from notify.domain.outcomes import FAILED, REJECTED, SENT
 from notify.integration.trace_store import TraceStore, recipient_key
@@ -55,15 +53,8 @@ FAILED_SMS = {
 
 
 @pytest.fixture(scope="module")
-def dynamodb() -> Iterator[Any]:
-    """One mocked account and resource for the module: creating a client is the slow part."""
-    with pytest.MonkeyPatch.context() as env, mock_aws():
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.delenv("AWS_PROFILE", raising=False)
-        env.delenv("AWS_ENDPOINT_URL", raising=False)
-        yield boto3.resource("dynamodb")
+def dynamodb(mocked_aws) -> Any:
+    return mocked_aws.resource("dynamodb")
 
 
 @pytest.fixture
