@@ -13,6 +13,7 @@ from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
 PORT = 4566
+API_PORT = 3000
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 DEMO_SENDER_DOMAIN = "example.com"
 
@@ -32,20 +33,24 @@ def seed(local: LocalStack) -> None:
 def banner(local: LocalStack) -> str:
     outputs = local.stack.outputs()
     token = mint_token(LOCAL_JWT_SECRET, "local-user", "dev@example.com", "local-customer")
+    api = local.http.url + "/" if local.http else ""
     return f"""
-Local stack '{local.stack.name}' is up. AWS endpoint: {local.aws.endpoint}
-  queue      {outputs["MessageQueueUrl"]}
-  DLQ        {outputs["DeadLetterQueueUrl"]}
-  delivery   {outputs["StateMachineArn"]}
+Local stack '{local.stack.name}' is up (127.0.0.1 only).
+  API           {api}   (API key {local.api_key})
+  AWS endpoint  {local.aws.endpoint}
+  queue         {outputs["MessageQueueUrl"]}
+  DLQ           {outputs["DeadLetterQueueUrl"]}
+  delivery      {outputs["StateMachineArn"]}
 
-A token (1 h):
-  {token}
+Send the original README's first example (the token is valid for 1 h):
+  curl -X POST {api} -H 'Content-Type: application/json' \\
+    -H 'x-api-key: {local.api_key}' \\
+    -H 'Authorization: Bearer {token}' \\
+    -d @events/email-only.json
 
-In another shell, queue a request as the API would, and watch it arrive below:
-  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1
-  aws --endpoint-url {local.aws.endpoint} sqs send-message \\
-    --queue-url {outputs["MessageQueueUrl"]} \\
-    --message-body '{{"Caller":{{"sub":"local-user"}},"Request":'"$(cat events/sms-inline.json)"'}}'
+Or use the CLI: .venv/bin/messaging send events/email-and-sms.json
+AWS CLI: export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1
+         aws --endpoint-url {local.aws.endpoint} ...
 
 Sent messages are printed here. Ctrl-C stops everything.
 """
@@ -64,13 +69,14 @@ def print_outbox(local: LocalStack, stop: threading.Event) -> None:
 
 
 def main() -> int:
-    if port_in_use(PORT):
-        print(f"A local stack (or something else) is already listening on 127.0.0.1:{PORT}.")
+    busy = [port for port in (PORT, API_PORT) if port_in_use(port)]
+    if busy:
+        print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")
         return 1
     local = LocalStack.start(port=PORT)
     seed(local)
+    local.serve(api_port=API_PORT)
     stop = threading.Event()
-    threading.Thread(target=local.pipe.run, daemon=True).start()
     threading.Thread(target=print_outbox, args=(local, stop), daemon=True).start()
     print(banner(local), flush=True)
     try:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ConnectionClosedError
+
 from emulator.botocore_hooks import json_error, response
 
 # How each injected error looks on the wire, per channel: (HTTP status, error code).
@@ -23,11 +25,13 @@ _FAULTS = {
         "throttle": (429, "TooManyRequestsException"),
         "5xx": (500, "InternalFailure"),
         "reject": (400, "MessageRejected"),
+        "crash": None,
     },
     "SMS": {
         "throttle": (400, "ThrottlingException"),
         "5xx": (500, "InternalServerException"),
         "reject": (400, "ValidationException"),
+        "crash": None,
     },
 }
 
@@ -111,6 +115,9 @@ class Providers:
                 fault.fired += 1
         if fault is None:
             return None
+        if fault.error == "crash":
+            # The provider drops the connection mid-call: no verdict, so a transient error.
+            raise ConnectionClosedError(endpoint_url=url)
         status, code = _FAULTS[channel][fault.error]
         return json_error(url, status, code, f"injected {fault.error} for {address}")
 

@@ -52,10 +52,13 @@ class Stack:
                 self.physical(logical_id)
         return self
 
-    def functions(self) -> dict[str, FunctionSpec]:
-        """Every function, keyed by its name (what a Lambda Invoke names)."""
+    def functions(self, overrides: dict[str, str] | None = None) -> dict[str, FunctionSpec]:
+        """Every function, keyed by its name (what a Lambda Invoke names).
+
+        `overrides` replace environment variables a function already has (local tuning).
+        """
         specs = [
-            self._function(logical_id)
+            self._function(logical_id, overrides or {})
             for logical_id, resource in self.template["Resources"].items()
             if resource["Type"] == "AWS::Serverless::Function"
         ]
@@ -138,6 +141,7 @@ class Stack:
             "AWS::SecretsManager::Secret": Stack._create_secret,
             "AWS::Serverless::StateMachine": Stack._create_state_machine,
             "AWS::Serverless::Function": Stack._describe_function,
+            "AWS::ApiGateway::ApiKey": Stack._create_api_key,
         }
 
     def _create_queue(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
@@ -188,6 +192,13 @@ class Stack:
         )["stateMachineArn"]
         return {"Ref": arn, "Arn": arn, "Name": props["Name"]}
 
+    def _create_api_key(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        props = self.resolve(properties)
+        key = self.session.client("apigateway").create_api_key(
+            name=props["Name"], description=props.get("Description", ""), enabled=True
+        )
+        return {"Ref": key["id"], "Value": key["value"]}
+
     def _describe_function(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
         name = f"{self.name}-{logical_id}"
         arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
@@ -197,7 +208,7 @@ class Stack:
         # Served by the emulator itself (API, pipe) or meaningless locally (IAM, alarms).
         return {"Ref": f"{self.name}-{logical_id}"}
 
-    def _function(self, logical_id: str) -> FunctionSpec:
+    def _function(self, logical_id: str, overrides: dict[str, str]) -> FunctionSpec:
         globals_ = self.template.get("Globals", {}).get("Function", {})
         properties = self.template["Resources"][logical_id]["Properties"]
         variables = {
@@ -205,12 +216,14 @@ class Stack:
             **properties.get("Environment", {}).get("Variables", {}),
         }
         physical = self.physical(logical_id)
+        environment = {key: str(value) for key, value in self.resolve(variables).items()}
+        environment |= {key: value for key, value in overrides.items() if key in environment}
         return FunctionSpec(
             logical_id=logical_id,
             name=physical["Ref"],
             arn=physical["Arn"],
             handler=properties["Handler"],
-            environment={key: str(value) for key, value in self.resolve(variables).items()},
+            environment=environment,
         )
 
 

@@ -8,7 +8,8 @@ The reason code says which permanent failure it was, for the trace and the DLQ.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as ProviderConnectionError
 
 
 class DeliveryError(Exception):
@@ -83,3 +84,11 @@ def classify_client_error(exc: ClientError) -> DeliveryError | ClientError:
     if status >= 500:
         return TransientError(PROVIDER_UNAVAILABLE, detail)
     return exc
+
+
+# A dropped connection or a timeout never reached a verdict: always worth another try.
+UNREACHABLE = (ProviderConnectionError, HTTPClientError)
+
+
+def unreachable(exc: Exception) -> TransientError:
+    return TransientError(PROVIDER_UNAVAILABLE, f"{type(exc).__name__}: {exc}")

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.compose import Email
-from notify.domain.errors import classify_client_error
+from notify.domain.errors import UNREACHABLE, classify_client_error, unreachable
 
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -40,6 +40,8 @@ class SesEmailSender:
             return self._client.send_email(**request)["MessageId"]
         except ClientError as exc:
             raise classify_client_error(exc) from exc
+        except UNREACHABLE as exc:
+            raise unreachable(exc) from exc
 
 
 def _tag_value(value: str) -> str:

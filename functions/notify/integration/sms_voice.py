@@ -7,7 +7,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.compose import Sms
-from notify.domain.errors import OPTED_OUT, PermanentError, classify_client_error
+from notify.domain.errors import (
+    OPTED_OUT,
+    UNREACHABLE,
+    PermanentError,
+    classify_client_error,
+    unreachable,
+)
 
 _OPTED_OUT_REASON = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 
@@ -38,3 +44,5 @@ class SmsSender:
             if exc.response.get("Reason") == _OPTED_OUT_REASON:
                 raise PermanentError(OPTED_OUT, f"{sms.to} has opted out of SMS") from exc
             raise classify_client_error(exc) from exc
+        except UNREACHABLE as exc:
+            raise unreachable(exc) from exc

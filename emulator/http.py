@@ -1,0 +1,87 @@
+"""The local stack's HTTP side on 127.0.0.1: the API, and a small control API for the CLI.
+
+POST /                 the send route (emulator/api_gateway.py)
+GET  /_local/stack     stack name, endpoints, API key and the template's outputs
+GET  /_local/outbox    every message sent (?trace=ID to filter)
+GET|POST|DELETE /_local/faults   fault injection, without a restart
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from emulator.api_gateway import ApiGateway
+from emulator.providers import Fault, Providers
+
+
+class LocalHttp:
+    def __init__(self, api: ApiGateway, providers: Providers, stack_info: dict[str, Any]) -> None:
+        self._api = api
+        self._providers = providers
+        self._stack_info = stack_info
+        self._routes = {
+            ("GET", "/_local/stack"): lambda request: _json(200, self._stack_info),
+            ("GET", "/_local/outbox"): self._outbox,
+            ("GET", "/_local/faults"): lambda request: _json(
+                200, [asdict(fault) for fault in providers.faults]
+            ),
+            ("POST", "/_local/faults"): self._add_fault,
+            ("DELETE", "/_local/faults"): self._clear_faults,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path == "/" and request.method == "POST":
+            response = self._api(request)
+        else:
+            route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+            response = route(request) if route else _json(404, {"message": "Not Found"})
+        return response(environ, start_response)
+
+    def _outbox(self, request: Request) -> Response:
+        messages = self._providers.sent(request.args.get("trace"))
+        return _json(200, [message.to_dict() for message in messages])
+
+    def _add_fault(self, request: Request) -> Response:
+        try:
+            spec = json.loads(request.get_data(as_text=True))
+            fault = Fault(
+                channel=spec["channel"],
+                error=spec["error"],
+                address=spec.get("address"),
+                rate=float(spec.get("rate", 1.0)),
+            )
+            self._providers.add_fault(fault)
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json(400, {"message": "Invalid fault", "reason": str(exc)})
+        return _json(201, asdict(fault))
+
+    def _clear_faults(self, request: Request) -> Response:
+        self._providers.clear_faults()
+        return Response(status=204)
+
+
+class HttpServer:
+    """A threaded WSGI server bound to loopback, served from a background thread."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> HttpServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload), status=status, content_type="application/json")
