@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test unit integration lint format validate clean
+.PHONY: install run test unit integration e2e bench lint format validate clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m emulator
 
-test: lint unit integration
+test: lint unit integration e2e
 
 unit: install
 	$(BIN)/pytest tests/unit -q -n 2
@@ -27,6 +27,14 @@ unit: install
 # Each test process runs its own local stack (moto server on a free loopback port).
 integration: install
 	$(BIN)/pytest tests/integration -q -n 2 -p no:logging
+
+# A running local stack (API on a free port, pipe thread) driven over HTTP and the CLI.
+e2e: install
+	$(BIN)/pytest tests/e2e -q -p no:logging
+
+# Latency, throughput, loss and transitions of the local stack (a table for the README).
+bench: install
+	$(BIN)/python -m emulator.bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -32,12 +32,17 @@ class LambdaContext:
 
 
 class LambdaRuntime:
-    """One execution environment per function: imported once, one invocation at a time."""
+    """Each function imported once (one cold start) and invoked by up to `concurrency` threads.
 
-    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+    In AWS every concurrent invocation has its own process; here they share one, so
+    module-level state is shared too (harmless for these handlers, whose state is
+    read-only clients and caches).
+    """
+
+    def __init__(self, functions: dict[str, FunctionSpec], concurrency: int = 10) -> None:
         self._functions = functions
         self._handlers: dict[str, Any] = {}
-        self._locks = {name: threading.Lock() for name in functions}
+        self._slots = {name: threading.BoundedSemaphore(concurrency) for name in functions}
         self._import_lock = threading.Lock()
 
     def invoke(self, function: str, payload: Any) -> tuple[Any, str | None]:
@@ -45,7 +50,7 @@ class LambdaRuntime:
         spec = self._spec(function)
         handler = self._handler(spec)
         context = LambdaContext(spec.name, spec.arn, str(uuid.uuid4()))
-        with self._locks[spec.name]:
+        with self._slots[spec.name]:
             try:
                 return handler(payload, context), None
             except Exception as exc:  # the Lambda runtime reports every uncaught error

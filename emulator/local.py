@@ -37,7 +37,10 @@ class LocalStack:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
-    def start(cls, name: str = "messaging", port: int | None = None) -> LocalStack:
+    def start(
+        cls, name: str = "messaging", port: int | None = None, **parameters: str
+    ) -> LocalStack:
+        """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel)."""
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment(aws.endpoint))
         providers = Providers()
@@ -50,7 +53,7 @@ class LocalStack:
             }
         )
         session = boto3.Session(region_name=REGION)
-        stack = Stack(session, name, {"JwtSecretValue": LOCAL_JWT_SECRET}).deploy()
+        stack = Stack(session, name, {"JwtSecretValue": LOCAL_JWT_SECRET, **parameters}).deploy()
         functions = stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT)
         runtime = runtime_holder["runtime"] = LambdaRuntime(functions)
         pipe = Pipe(

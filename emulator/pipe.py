@@ -39,7 +39,7 @@ class Pipe:
         self._queue_url = queue["QueueUrl"]
         self._queue_arn = queue["Arn"]
         self._region = queue["Arn"].split(":")[3]
-        self._state_machine_arn = state_machine_arn
+        self.state_machine_arn = state_machine_arn
         self._stopping = threading.Event()
 
     def poll_once(self, wait_seconds: int = 0) -> list[str]:
@@ -57,7 +57,7 @@ class Pipe:
         record = pipe_record(message, self._queue_arn, self._region)
         # Pipes cannot name executions; AWS gives each a UUID, moto needs one given.
         execution = self._sfn.start_execution(
-            stateMachineArn=self._state_machine_arn,
+            stateMachineArn=self.state_machine_arn,
             name=str(uuid.uuid4()),
             input=json.dumps([record]),
         )["executionArn"]

@@ -1,0 +1,140 @@
+"""`make bench`: end-to-end latency and throughput of the local stack, and transitions.
+
+Starts a private local stack on free ports, then:
+- latency: N sequential single-recipient requests, POST -> message in the outbox;
+- throughput: M requests of 5 SMS recipients each, posted by 25 concurrent clients that
+  back off on 429 as a real client would (the usage plan allows 25 requests/s per key),
+  until every message is delivered;
+- loss: every accepted request must produce exactly one message;
+- transitions: states entered by one single-recipient execution.
+Figures depend on the machine; the counts (loss, transitions) do not.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from emulator.local import LOCAL_JWT_SECRET, LocalStack
+from notify.domain.tokens import mint_token
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+REQUEST = json.loads((EVENTS / "sms-inline.json").read_text())
+RECIPIENTS = 10
+BULK = REQUEST | {
+    "Addresses": {f"+1604862{n:04d}": {"ChannelType": "SMS"} for n in range(RECIPIENTS)}
+}
+
+
+class Bench:
+    def __init__(self, local: LocalStack) -> None:
+        self.local = local
+        self.api = local.http.url + "/"
+        self.session = requests.Session()
+        self.headers = {
+            "Authorization": f"Bearer {mint_token(LOCAL_JWT_SECRET, 'bench')}",
+            "x-api-key": local.api_key,
+        }
+
+    def post(self, request: dict = REQUEST) -> tuple[str, float]:
+        trace_id = f"bench-{uuid.uuid4()}"
+        started = time.perf_counter()
+        while True:
+            response = requests.post(
+                self.api, json=request | {"TraceId": trace_id}, headers=self.headers, timeout=30
+            )
+            if response.status_code != 429:
+                break
+            time.sleep(0.1)
+        if response.status_code != 202:
+            raise SystemExit(f"POST answered {response.status_code}: {response.text}")
+        return trace_id, started
+
+    def delivered(
+        self, trace_ids: set[str], per_trace: int = 1, deadline: float = 120
+    ) -> dict[str, float]:
+        """Wait until every TraceId has its messages in the outbox; return when each did."""
+        done: dict[str, float] = {}
+        end = time.perf_counter() + deadline
+        while len(done) < len(trace_ids) and time.perf_counter() < end:
+            counts = Counter(m.trace_id for m in self.local.providers.sent())
+            for trace_id in trace_ids - done.keys():
+                if counts[trace_id] >= per_trace:
+                    done[trace_id] = time.perf_counter()
+            time.sleep(0.002)
+        return done
+
+    def latency(self, count: int) -> list[float]:
+        samples = []
+        for _ in range(count):
+            trace_id, started = self.post()
+            arrived = self.delivered({trace_id})
+            samples.append((arrived[trace_id] - started) * 1000)
+        return samples
+
+    def throughput(self, count: int, clients: int = 25) -> tuple[float, int, int]:
+        """Messages per second, messages lost, messages sent twice."""
+        per_request = len(BULK["Addresses"])
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            posted = pool.map(lambda _: self.post(BULK), range(count))
+            trace_ids = {trace for trace, _ in posted}
+        done = self.delivered(trace_ids, per_trace=per_request)
+        elapsed = max(done.values()) - started
+        sent = Counter(
+            (m.trace_id, m.to) for m in self.local.providers.sent() if m.trace_id in trace_ids
+        )
+        expected = count * per_request
+        lost = expected - len(sent)
+        doubled = sum(n - 1 for n in sent.values())
+        return (expected - lost) / elapsed, lost, doubled
+
+    def transitions(self) -> int:
+        sfn = self.local.client("stepfunctions")
+        trace_id, _ = self.post()
+        self.delivered({trace_id})
+        time.sleep(1)  # the outbox fills before the execution records its outcome
+        for execution in sfn.list_executions(stateMachineArn=self.local.pipe.state_machine_arn)[
+            "executions"
+        ]:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+            if trace_id in history[0]["executionStartedEventDetails"]["input"]:
+                return sum(event["type"].endswith("StateEntered") for event in history)
+        raise SystemExit("the execution was not found")
+
+
+def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
+    local = LocalStack.start(LogLevel="WARNING")
+    try:
+        local.serve()
+        bench = Bench(local)
+        bench.latency(5)  # warm up: imports, cold starts
+        samples = sorted(bench.latency(latency_samples))
+        rate, lost, doubled = bench.throughput(throughput_requests)
+        transitions = bench.transitions()
+    finally:
+        local.stop()
+    p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
+    print(f"| measure | value |\n| --- | --- |")
+    print(
+        f"| latency p50 (POST -> outbox, {latency_samples} sequential) | {statistics.median(samples):.0f} ms |"
+    )
+    print(f"| latency p99 | {p99:.0f} ms |")
+    print(
+        f"| throughput ({throughput_requests} requests x {RECIPIENTS} recipients) | {rate:.0f} messages/s |"
+    )
+    print(f"| lost / delivered twice | {lost} / {doubled} |")
+    print(f"| state transitions, one recipient | {transitions} |")
+    return 1 if lost or doubled else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*map(int, sys.argv[1:])))
