@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
-from conftest import example, finished, outbox, wait_until
+from conftest import example, finished, outbox
 
 from emulator.local import LOCAL_JWT_SECRET
 from notify.domain.tokens import mint_token
