@@ -39,10 +39,17 @@ class LambdaRuntime:
     read-only clients and caches).
     """
 
-    def __init__(self, functions: dict[str, FunctionSpec], concurrency: int = 10) -> None:
-        self._functions = functions
+    def __init__(self, concurrency: int = 10) -> None:
+        self._concurrency = concurrency
+        self._functions: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Any] = {}
-        self._slots = {name: threading.BoundedSemaphore(concurrency) for name in functions}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    def deploy(self, functions: dict[str, FunctionSpec]) -> None:
+        """Make these functions invocable (their modules are imported on first use)."""
+        for name, spec in functions.items():
+            self._functions[name] = spec
+            self._slots[name] = threading.BoundedSemaphore(self._concurrency)
         self._import_lock = threading.Lock()
 
     def invoke(self, function: str, payload: Any) -> tuple[Any, str | None]:

@@ -44,18 +44,14 @@ class LocalStack:
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment(aws.endpoint))
         providers = Providers()
-        runtime_holder: dict[str, LambdaRuntime] = {}
-        # Hooks go in before any client exists; the runtime is bound once the stack is known.
+        runtime = LambdaRuntime()
+        # Hooks go in before any client exists; functions are deployed once the stack is.
         botocore_hooks.install(
-            {
-                "before-send.lambda.Invoke": lambda **kw: runtime_holder["runtime"].on_invoke(**kw),
-                **providers.hooks(),
-            }
+            {"before-send.lambda.Invoke": runtime.on_invoke, **providers.hooks()}
         )
         session = boto3.Session(region_name=REGION)
         stack = Stack(session, name, {"JwtSecretValue": LOCAL_JWT_SECRET, **parameters}).deploy()
-        functions = stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT)
-        runtime = runtime_holder["runtime"] = LambdaRuntime(functions)
+        runtime.deploy(stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT))
         pipe = Pipe(
             session.client("sqs"),
             session.client("stepfunctions"),

@@ -1,0 +1,72 @@
+"""`messaging templates put|get|list|delete`: the templates table, one item per name."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cli.api import read_text
+from cli.errors import CommandError
+from cli.output import to_json
+from cli.target import Context
+
+
+def _table(ctx: Context) -> Any:
+    target = ctx.target()
+    return target.resource("dynamodb").Table(target.output("TemplatesTableName"))
+
+
+def template_item(args: argparse.Namespace) -> dict[str, str]:
+    """The item `templates put` stores, from --body/--file, --subject, --html, --text."""
+    item = {"TemplateName": args.name}
+    if args.body is not None:
+        item["MessageBody"] = args.body
+    elif args.file is not None:
+        item["MessageBody"] = read_text(args.file)
+    if args.subject is not None:
+        item["Subject"] = args.subject
+    if args.html is not None:
+        item["HtmlBody"] = read_text(args.html)
+    if args.text is not None:
+        item["TextBody"] = read_text(args.text)
+    if len(item) == 1 or set(item) == {"TemplateName", "Subject"}:
+        raise CommandError("a template needs a body: --body, --file, --html or --text")
+    return item
+
+
+def put(args: argparse.Namespace, ctx: Context) -> int:
+    item = template_item(args)
+    _table(ctx).put_item(Item=item)
+    print(f"stored template {args.name} ({', '.join(k for k in item if k != 'TemplateName')})")
+    return 0
+
+
+def get(args: argparse.Namespace, ctx: Context) -> int:
+    item = _table(ctx).get_item(Key={"TemplateName": args.name}, ConsistentRead=True).get("Item")
+    if item is None:
+        raise CommandError(f"no template {args.name}")
+    print(to_json(item))
+    return 0
+
+
+def list_names(args: argparse.Namespace, ctx: Context) -> int:
+    table = _table(ctx)
+    names: list[str] = []
+    page: dict[str, Any] = {}
+    while True:  # a scan returns at most 1 MB per call
+        response = table.scan(ProjectionExpression="TemplateName", **page)
+        names += [item["TemplateName"] for item in response.get("Items", [])]
+        if "LastEvaluatedKey" not in response:
+            break
+        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+    for name in sorted(names):
+        print(name)
+    return 0
+
+
+def delete(args: argparse.Namespace, ctx: Context) -> int:
+    response = _table(ctx).delete_item(Key={"TemplateName": args.name}, ReturnValues="ALL_OLD")
+    if "Attributes" not in response:
+        raise CommandError(f"no template {args.name}")
+    print(f"deleted template {args.name}")
+    return 0
