@@ -1,57 +1,167 @@
-"""`messaging`: operate a messaging stack, in AWS or local.
+"""`messaging`: operate a messaging stack, local or deployed.
 
-    messaging token USER_ID [EMAIL] [CUSTOMER_ID] [--stack NAME] [--ttl SECONDS]
-
-The JWT secret is read from Secrets Manager (`<stack>-jwt-secret`), with the usual AWS
-configuration; point it at the local stack with AWS_ENDPOINT_URL.
+By default commands talk to the local stack (`make run`) through its control API at
+MESSAGING_LOCAL_URL (default http://127.0.0.1:3000); `--stack NAME` targets a deployed
+CloudFormation stack with the usual AWS configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
+from typing import NoReturn
 
-import boto3
+import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notify.domain.tokens import mint_token
+from cli import api, dlq, local, redrive, templates, trace
+from cli.aws import describe_client_error
+from cli.errors import CommandError
+from cli.output import one_line
+from cli.target import Context, local_url
+
+__all__ = ["CommandError", "main", "parser"]
+
+Command = Callable[[argparse.Namespace, Context], int]
 
 
-class CommandError(Exception):
-    """A failure the user can act on, printed as one line."""
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"messaging: {message} (see `{self.prog} --help`)\n")
 
 
-def _token(args: argparse.Namespace) -> str:
-    secret_id = f"{args.stack}-jwt-secret"
-    try:
-        response = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
-    except (BotoCoreError, ClientError) as exc:
-        raise CommandError(f"cannot read the JWT secret {secret_id}: {exc}") from exc
-    secret = response["SecretString"]
-    return mint_token(secret, args.user_id, args.email, args.customer_id, ttl_seconds=args.ttl)
+def _command(
+    commands: argparse._SubParsersAction, name: str, run: Command, help_: str
+) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=help_, description=help_)
+    command.set_defaults(run=run)
+    return command
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="messaging", description=__doc__.split("\n")[0])
-    commands = root.add_subparsers(dest="command", required=True)
-    token = commands.add_parser("token", help="mint a JWT for the stack's API")
+def _group(
+    commands: argparse._SubParsersAction, name: str, help_: str
+) -> argparse._SubParsersAction:
+    group = commands.add_parser(name, help=help_, description=help_)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
+def _add_token(commands: argparse._SubParsersAction) -> None:
+    token = _command(commands, "token", api.token, "mint a JWT for the stack's API")
     token.add_argument("user_id", help="the token's sub claim")
     token.add_argument("email", nargs="?", help="optional email claim")
     token.add_argument("customer_id", nargs="?", help="optional customer_id claim (the tenant)")
-    token.add_argument("--stack", default="messaging", help="stack name (default: messaging)")
+    # Also accepted after the subcommand, as before; SUPPRESS keeps the global value.
+    token.add_argument("--stack", default=argparse.SUPPRESS, help="a deployed stack's name")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
-    token.set_defaults(run=_token)
+
+
+def _add_send(commands: argparse._SubParsersAction) -> None:
+    send = _command(commands, "send", api.send, "POST a JSON request to the stack's API")
+    send.add_argument("file", metavar="FILE|-", help="the request's JSON, or - for stdin")
+    send.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
+    send.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+
+
+def _add_templates(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "templates", "manage message templates")
+    put = _command(group, "put", templates.put, "store a template (replacing one of that name)")
+    put.add_argument("name")
+    body = put.add_mutually_exclusive_group()
+    body.add_argument("--body", help="MessageBody text (SMS, and email without HTML/text)")
+    body.add_argument("--file", metavar="F", help="MessageBody from a file (- for stdin)")
+    put.add_argument("--subject", help="email Subject")
+    put.add_argument("--html", metavar="F", help="HtmlBody from a file")
+    put.add_argument("--text", metavar="F", help="TextBody from a file")
+    _command(group, "get", templates.get, "print a template as JSON").add_argument("name")
+    _command(group, "list", templates.list_names, "list template names")
+    _command(group, "delete", templates.delete, "delete a template").add_argument("name")
+
+
+def _add_trace(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "trace", trace.run, "show a TraceId's outcomes and executions")
+    command.add_argument("trace_id", metavar="TRACE_ID")
+    command.add_argument("--json", action="store_true", help="one JSON document")
+
+
+def _add_redrive(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands, "redrive", redrive.run, "run a trace's latest FAILED execution again"
+    )
+    command.add_argument("trace_id", metavar="TRACE_ID")
+    command.add_argument("--timeout", type=float, default=120, help="seconds to wait (120)")
+    command.add_argument("--no-wait", action="store_true", help="do not wait for the end")
+
+
+def _add_dlq(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "dlq", "the dead-letter queue")
+    listing = _command(group, "list", dlq.list_messages, "peek at the dead letters")
+    listing.add_argument("--json", action="store_true", help="a JSON list")
+    move = _command(group, "redrive", dlq.redrive, "move every dead letter to the main queue")
+    move.add_argument("--timeout", type=float, default=120, help="seconds to wait (120)")
+
+
+def _rate(value: str) -> float:
+    rate = float(value)
+    if not 0 < rate <= 1:
+        raise argparse.ArgumentTypeError("a rate is a fraction in (0, 1]")
+    return rate
+
+
+def _add_local(commands: argparse._SubParsersAction) -> None:
+    outbox = _command(commands, "outbox", local.outbox, "messages the local stack sent")
+    outbox.add_argument("--json", action="store_true", help="a JSON list")
+    outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
+    group = _group(commands, "faults", "inject provider failures into the local stack")
+    add = _command(group, "add", local.faults_add, "make sends fail")
+    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS"])
+    add.add_argument("--address", help="only sends to this address (default: all)")
+    add.add_argument("--error", required=True, choices=["throttle", "5xx", "crash", "reject"])
+    add.add_argument("--rate", type=_rate, default=1.0, help="fraction of sends (default 1)")
+    _command(group, "list", local.faults_list, "list the faults")
+    _command(group, "clear", local.faults_clear, "remove every fault")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = Parser(prog="messaging", description=__doc__)
+    root.formatter_class = argparse.RawDescriptionHelpFormatter
+    root.add_argument("--stack", metavar="NAME", help="a deployed stack (default: the local one)")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_token, _add_send, _add_templates, _add_trace, _add_redrive, _add_dlq):
+        add(commands)
+    _add_local(commands)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
-        print(args.run(args))
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.run(args, Context(args.stack, local_url()))
     except CommandError as exc:
-        print(f"messaging: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return _fail(str(exc))
+    except ClientError as exc:
+        return _fail(describe_client_error(exc))
+    except BotoCoreError as exc:
+        return _fail(f"AWS: {exc}")
+    except requests.RequestException as exc:
+        return _fail(f"HTTP: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:  # a bug or an answer we did not expect: still one line
+        if os.environ.get("MESSAGING_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (MESSAGING_DEBUG=1 shows more)")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"messaging: {one_line(message, 500)}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -46,3 +46,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def cause_text(cause: str | None, limit: int = 160) -> str:
+    """A Step Functions cause as one line: a Lambda error's JSON shows its errorMessage."""
+    try:
+        parsed = json.loads(cause or "")
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        cause = parsed["errorMessage"]
+    return one_line(cause, limit)

@@ -1,0 +1,191 @@
+"""`messaging dlq list|redrive`: look into the dead-letter queue, and move it back."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from cli.aws import Unsupported, attempt, describe_client_error
+from cli.errors import CommandError
+from cli.output import cause_text, to_json
+from cli.target import Context, Target
+
+PEEK_CALLS = 5  # receive_message returns a sample: a few calls see (nearly) everything
+MOVE_VISIBILITY = 30  # seconds a message is hidden while being copied to the main queue
+EMPTY = "the dead-letter queue is empty"
+
+
+def summarise(message: dict[str, Any]) -> dict[str, Any]:
+    """What an operator needs of a dead letter: whose request, for whom, and why."""
+    attributes = {
+        name: value.get("StringValue", "")
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    try:
+        request = json.loads(message["Body"]).get("Request") or {}
+    except (ValueError, AttributeError):  # dead-lettered as it arrived: maybe not JSON
+        request = {}
+    if not isinstance(request, dict):
+        request = {}
+    addresses = request.get("Addresses")
+    return {
+        "MessageId": message.get("MessageId"),
+        "TraceId": request.get("TraceId"),
+        "Recipients": list(addresses) if isinstance(addresses, dict) else [],
+        "Error": attributes.get("Error"),
+        "Cause": cause_text(attributes.get("Cause")) or None,
+        "ExecutionArn": attributes.get("ExecutionArn"),
+    }
+
+
+def peek(sqs: Any, queue_url: str, calls: int = PEEK_CALLS) -> list[dict[str, Any]]:
+    """The messages seen in a few receives that leave them visible (VisibilityTimeout 0)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(calls):
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        seen.update((message["MessageId"], message) for message in messages)
+    return list(seen.values())
+
+
+def render_summary(summary: dict[str, Any]) -> list[str]:
+    fields = [
+        ("recipients", ", ".join(summary["Recipients"]) or "-"),
+        ("error", summary["Error"] or "-"),
+        ("cause", summary["Cause"] or "-"),
+        ("execution", summary["ExecutionArn"] or "-"),
+    ]
+    head = f"{summary['TraceId'] or '(no TraceId)'}  (message {summary['MessageId']})"
+    return [head, *(f"  {name:<10}  {value}" for name, value in fields)]
+
+
+def list_messages(args: argparse.Namespace, ctx: Context) -> int:
+    target = ctx.target()
+    summaries = [
+        summarise(m) for m in peek(target.client("sqs"), target.output("DeadLetterQueueUrl"))
+    ]
+    if args.json:
+        print(to_json(summaries))
+    elif not summaries:
+        print(EMPTY)
+    else:
+        for summary in summaries:
+            print("\n".join(render_summary(summary)))
+        print(f"{len(summaries)} message(s) in the dead-letter queue (left there)")
+    return 0
+
+
+def _attributes_to_send(message: dict[str, Any]) -> dict[str, Any]:
+    # SendMessage takes DataType with StringValue or BinaryValue; receive adds list fields.
+    keep = ("DataType", "StringValue", "BinaryValue")
+    attributes = {
+        name: {key: value[key] for key in keep if key in value}
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    return {"MessageAttributes": attributes} if attributes else {}
+
+
+def move_by_hand(
+    sqs: Any, source_url: str, destination_url: str, limit: int, wait_seconds: int = 1
+) -> int:
+    """Copy up to `limit` messages to `destination_url`, deleting each only once copied.
+
+    A failure between the send and the delete leaves a duplicate in the main queue, never
+    a lost message; duplicates are harmless (the send functions are idempotent).
+    """
+    moved = 0
+    while moved < limit:
+        messages = sqs.receive_message(
+            QueueUrl=source_url,
+            MaxNumberOfMessages=min(10, limit - moved),
+            VisibilityTimeout=MOVE_VISIBILITY,
+            WaitTimeSeconds=wait_seconds,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            try:
+                sqs.send_message(
+                    QueueUrl=destination_url,
+                    MessageBody=message["Body"],
+                    **_attributes_to_send(message),
+                )
+                sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
+            except ClientError as exc:
+                raise CommandError(
+                    f"moved {moved} message(s), then {describe_client_error(exc)}"
+                ) from exc
+            moved += 1
+    return moved
+
+
+def move_natively(target: Target, source_arn: str, destination_arn: str, timeout: float) -> int:
+    """SQS StartMessageMoveTask, polled until it ends; Unsupported if the endpoint lacks it."""
+    probe = target.client("sqs", retries=False)
+    handle = attempt(
+        probe, "start_message_move_task", SourceArn=source_arn, DestinationArn=destination_arn
+    ).get("TaskHandle")
+    sqs = target.client("sqs")
+    deadline = time.monotonic() + timeout
+    while True:
+        task = _move_task(sqs, source_arn, handle)
+        if task["Status"] == "COMPLETED":
+            return int(task.get("ApproximateNumberOfMessagesMoved", 0))
+        if task["Status"] in ("FAILED", "CANCELLED"):
+            reason = task.get("FailureReason", "no reason given")
+            raise CommandError(f"the message move task ended {task['Status']}: {reason}")
+        if time.monotonic() > deadline:
+            raise CommandError(
+                f"the message move task is still {task['Status']} after {timeout:g} s"
+            )
+        moved = task.get("ApproximateNumberOfMessagesMoved", 0)
+        print(f"  {task['Status']}: {moved} message(s) moved so far", file=sys.stderr)
+        time.sleep(1)
+
+
+def _move_task(sqs: Any, source_arn: str, handle: str | None) -> dict[str, Any]:
+    tasks = sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", [])
+    if not tasks:
+        raise CommandError("the message move task is not listed")
+    # Only a running task carries its handle; otherwise the most recent one is ours.
+    mine = [task for task in tasks if handle and task.get("TaskHandle") == handle]
+    return mine[0] if mine else max(tasks, key=lambda task: task.get("StartedTimestamp", 0))
+
+
+def _queue_attribute(sqs: Any, url: str, name: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name]
+
+
+def redrive(args: argparse.Namespace, ctx: Context) -> int:
+    target = ctx.target()
+    sqs = target.client("sqs")
+    dlq_url, queue_url = target.output("DeadLetterQueueUrl"), target.output("MessageQueueUrl")
+    # Messages that fail again come back as new dead letters: moving only as many as
+    # were there at the start keeps a by-hand move from chasing them.
+    waiting = int(_queue_attribute(sqs, dlq_url, "ApproximateNumberOfMessages"))
+    if waiting == 0:
+        print(EMPTY)
+        return 0
+    source_arn = _queue_attribute(sqs, dlq_url, "QueueArn")
+    destination_arn = _queue_attribute(sqs, queue_url, "QueueArn")
+    print(f"moving {waiting} message(s) back to the main queue …", file=sys.stderr)
+    try:
+        moved = move_natively(target, source_arn, destination_arn, args.timeout)
+        how = "SQS message move task"
+    except Unsupported:
+        moved = move_by_hand(sqs, dlq_url, queue_url, waiting)
+        how = "by hand: this endpoint has no StartMessageMoveTask"
+    print(f"moved {moved} message(s) from the dead-letter queue to the main queue ({how})")
+    return 0

@@ -1,0 +1,98 @@
+"""`messaging outbox` and `messaging faults`: the local stack's control API (no AWS)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import requests
+
+from cli.errors import CommandError
+from cli.output import one_line, short_time, table, to_json
+from cli.target import Context, no_local_stack
+
+FAULTS = "fault injection"
+
+
+def call(base: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    try:
+        return requests.request(method, f"{base}{path}", timeout=10, **kwargs)
+    except requests.RequestException:
+        raise no_local_stack(base) from None
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise CommandError(f"the local stack answered HTTP {response.status_code}") from None
+
+
+def _expect(response: requests.Response, *statuses: int) -> requests.Response:
+    if response.status_code not in statuses:
+        body = _json(response) if response.content else {}
+        reason = (body.get("reason") or body.get("message")) if isinstance(body, dict) else None
+        raise CommandError(reason or f"the local stack answered HTTP {response.status_code}")
+    return response
+
+
+def outbox(args: argparse.Namespace, ctx: Context) -> int:
+    base = ctx.local_only("the outbox")
+    params = {"trace": args.trace} if args.trace else None
+    messages = _json(_expect(call(base, "GET", "/_local/outbox", params=params), 200))
+    if args.json:
+        print(to_json(messages))
+    elif not messages:
+        print(f"no messages for trace {args.trace}" if args.trace else "the outbox is empty")
+    else:
+        print("\n".join(render_outbox(messages)))
+    return 0
+
+
+def render_outbox(messages: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        [
+            short_time(m.get("at")),
+            m.get("channel") or "?",
+            m.get("to") or "?",
+            m.get("trace_id") or "-",
+            one_line(m.get("subject") or m.get("text") or m.get("body"), 80),
+        ]
+        for m in messages
+    ]
+    return table(["TIME", "CHANNEL", "TO", "TRACE", "SUBJECT / BODY"], rows)
+
+
+def fault_line(fault: dict[str, Any]) -> str:
+    line = f"{fault['channel']} {fault.get('address') or '*'} {fault['error']}"
+    line += f" rate={fault.get('rate', 1.0):g}"
+    if fault.get("times") is not None:
+        line += f" times={fault['times']}"
+    return line + f" fired={fault.get('fired', 0)}"
+
+
+def faults_add(args: argparse.Namespace, ctx: Context) -> int:
+    base = ctx.local_only(FAULTS)
+    spec = {
+        "channel": args.channel,
+        "address": args.address,
+        "error": args.error,
+        "rate": args.rate,
+    }
+    fault = _json(_expect(call(base, "POST", "/_local/faults", json=spec), 201))
+    print(f"added fault: {fault_line(fault)}")
+    return 0
+
+
+def faults_list(args: argparse.Namespace, ctx: Context) -> int:
+    base = ctx.local_only(FAULTS)
+    faults = _json(_expect(call(base, "GET", "/_local/faults"), 200))
+    print("\n".join(fault_line(fault) for fault in faults) if faults else "no faults")
+    return 0
+
+
+def faults_clear(args: argparse.Namespace, ctx: Context) -> int:
+    base = ctx.local_only(FAULTS)
+    _expect(call(base, "DELETE", "/_local/faults"), 200, 204)
+    print("cleared all faults")
+    return 0

@@ -1,0 +1,73 @@
+"""An operator's day with `messaging`: a failing provider, the DLQ, a clean redrive."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import example, outbox, trace_status, wait_until
+
+from cli.main import main
+
+OWNER = "messaging-cli"  # the sub of the tokens `messaging send` mints
+
+
+@pytest.fixture
+def messaging(local, monkeypatch, capsys):
+    """Run the CLI against the running local stack; return (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MESSAGING_LOCAL_URL", local.http.url)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    run("faults", "clear")
+
+
+def test_a_failing_recipient_is_dead_lettered_then_redriven_without_duplicates(
+    local, messaging, tmp_path
+):
+    request = example("email-and-sms.json")
+    payload = tmp_path / "request.json"
+    payload.write_text(json.dumps(request))
+    trace_id = request["TraceId"]
+
+    assert messaging("faults", "add", "--channel", "EMAIL", "--error", "5xx")[0] == 0
+    code, out, _ = messaging("send", str(payload))
+    assert code == 0
+    assert "202" in out
+
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    code, out, _ = messaging("trace", trace_id, "--json")
+    assert code == 0
+    assert "FAILED" in out
+    assert "user@example.com" in out
+    code, out, _ = messaging("dlq", "list", "--json")
+    assert trace_id in out
+    assert [m["channel"] for m in outbox(local, trace_id)] == ["SMS"]
+
+    assert messaging("faults", "clear")[0] == 0
+    code, out, err = messaging("dlq", "redrive")
+    assert code == 0, err
+
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "COMPLETED", "the trace COMPLETED")
+    sent = sorted((m["channel"], m["to"]) for m in outbox(local, trace_id))
+    assert sent == [("EMAIL", "user@example.com"), ("SMS", "+16048621234")]
+    code, out, _ = messaging("outbox", "--trace", trace_id)
+    assert code == 0
+    assert "user@example.com" in out
+
+
+def test_templates_round_trip_through_the_cli(messaging):
+    assert messaging("templates", "put", "cli-demo", "--body", "Hi {name}")[0] == 0
+
+    code, out, _ = messaging("templates", "get", "cli-demo")
+    assert code == 0
+    assert json.loads(out)["MessageBody"] == "Hi {name}"
+    assert "cli-demo" in messaging("templates", "list")[1].split()
+    assert messaging("templates", "delete", "cli-demo")[0] == 0
+    code, _, err = messaging("templates", "get", "cli-demo")
+    assert code == 1
+    assert err.startswith("messaging: ")

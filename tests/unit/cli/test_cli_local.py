@@ -1,0 +1,110 @@
+"""`messaging outbox` and `messaging faults`: the local control API's answers, rendered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from cli.local import fault_line, render_outbox
+from cli.main import main
+
+
+def test_a_fault_is_one_line():
+    fault = {"channel": "EMAIL", "address": None, "error": "5xx", "rate": 0.5, "fired": 2}
+
+    assert fault_line(fault) == "EMAIL * 5xx rate=0.5 fired=2"
+    assert (
+        fault_line(fault | {"address": "a@x", "times": 1})
+        == "EMAIL a@x 5xx rate=0.5 times=1 fired=2"
+    )
+
+
+def test_the_outbox_shows_time_channel_recipient_trace_and_subject_or_body():
+    messages = [
+        {"channel": "EMAIL", "to": "user@example.com", "subject": "Alert", "body": None,
+         "trace_id": "t-1", "at": "2026-11-24T10:43:48.000621+00:00"},
+        {"channel": "SMS", "to": "+1604", "subject": None, "body": "Hi\nthere",
+         "trace_id": "t-1", "at": "2026-11-24T10:43:49+00:00"},
+    ]  # fmt: skip
+
+    assert render_outbox(messages) == [
+        "TIME                 CHANNEL  TO                TRACE  SUBJECT / BODY",
+        "2026-11-24 10:43:48  EMAIL    user@example.com  t-1    Alert",
+        "2026-11-24 10:43:49  SMS      +1604             t-1    Hi",
+    ]
+
+
+class FakeResponse:
+    def __init__(self, status: int, payload: Any) -> None:
+        self.status_code = status
+        self.content = json.dumps(payload).encode()
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class ControlApi:
+    """Stands in for requests.request: records each call, answers with the queued replies."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+        self.answers: list[FakeResponse] = []
+
+    def __call__(self, method: str, url: str, timeout: float, **kwargs: Any) -> FakeResponse:
+        self.calls.append((method, url, kwargs.get("json") or kwargs.get("params")))
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+def control_api(monkeypatch) -> ControlApi:
+    api = ControlApi()
+    monkeypatch.setattr(requests, "request", api)
+    monkeypatch.setenv("MESSAGING_LOCAL_URL", "http://127.0.0.1:3999")
+    return api
+
+
+def test_faults_add_posts_the_fault_and_prints_it(control_api, capsys):
+    fault = {"channel": "SMS", "address": "+1604", "error": "throttle", "rate": 1.0, "fired": 0}
+    control_api.answers.append(FakeResponse(201, fault | {"times": None}))
+
+    argv = ["faults", "add", "--channel", "SMS", "--address", "+1604", "--error", "throttle"]
+    assert main(argv) == 0
+
+    assert control_api.calls == [
+        (
+            "POST",
+            "http://127.0.0.1:3999/_local/faults",
+            {"channel": "SMS", "address": "+1604", "error": "throttle", "rate": 1.0},
+        )
+    ]
+    assert capsys.readouterr().out == "added fault: SMS +1604 throttle rate=1 fired=0\n"
+
+
+def test_a_refused_fault_shows_the_servers_reason(control_api, capsys):
+    answer = FakeResponse(400, {"message": "Invalid fault", "reason": "unknown error 'x'"})
+    control_api.answers.append(answer)
+
+    assert main(["faults", "add", "--channel", "SMS", "--error", "reject"]) == 1
+
+    assert capsys.readouterr().err == "messaging: unknown error 'x'\n"
+
+
+def test_the_outbox_asks_for_one_trace(control_api, capsys):
+    control_api.answers.append(FakeResponse(200, []))
+
+    assert main(["outbox", "--trace", "t-9"]) == 0
+
+    assert control_api.calls == [("GET", "http://127.0.0.1:3999/_local/outbox", {"trace": "t-9"})]
+    assert capsys.readouterr().out == "no messages for trace t-9\n"
+
+
+def test_faults_clear_accepts_no_content(control_api, capsys):
+    control_api.answers.append(FakeResponse(204, None))
+
+    assert main(["faults", "clear"]) == 0
+
+    assert control_api.calls == [("DELETE", "http://127.0.0.1:3999/_local/faults", None)]
+    assert capsys.readouterr().out == "cleared all faults\n"

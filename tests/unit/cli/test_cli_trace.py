@@ -1,0 +1,136 @@
+"""`messaging trace`: the trace's items grouped by owner, and their rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cli.errors import CommandError
+from cli.target import Target
+from cli.trace import group_by_owner, load_trace, render_trace, trace_document
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
+HEADER = {
+    "TraceId": "t-1",
+    "Sk": "cust-1",
+    "Owner": "cust-1",
+    "Status": "FAILED",
+    "ExecutionArn": EXECUTION,
+    "Executions": [EXECUTION],
+    "StartedAt": "2026-11-24T10:43:47.143631+00:00",
+    "UpdatedAt": "2026-11-24T10:43:51.513494+00:00",
+}
+SENT = {
+    "TraceId": "t-1",
+    "Sk": "cust-1#SMS#+16048621234",
+    "Owner": "cust-1",
+    "Address": "+16048621234",
+    "ChannelType": "SMS",
+    "Status": "SENT",
+    "ProviderMessageId": "sms-1",
+    "SentAt": "2026-11-24T10:43:48+00:00",
+}
+FAILED = {
+    "TraceId": "t-1",
+    "Sk": "cust-1#EMAIL#user@example.com",
+    "Owner": "cust-1",
+    "Address": "user@example.com",
+    "ChannelType": "EMAIL",
+    "Status": "FAILED",
+    "Error": "TransientError",
+    "Reason": "ProviderUnavailable: injected 5xx",
+}
+
+
+def test_recipients_are_grouped_under_their_owners_header():
+    other = HEADER | {"Sk": "user-9", "Owner": "user-9", "Executions": []}
+
+    owners = group_by_owner([FAILED, HEADER, SENT, other])
+
+    assert [(o.owner, [r["Address"] for r in o.recipients]) for o in owners] == [
+        ("cust-1", ["user@example.com", "+16048621234"]),
+        ("user-9", []),
+    ]
+    assert owners[0].executions == [EXECUTION]
+
+
+def test_the_trace_renders_owner_recipients_and_each_executions_states():
+    document = {
+        "TraceId": "t-1",
+        "Owners": [
+            {
+                "Owner": "cust-1",
+                "Status": "FAILED",
+                "StartedAt": HEADER["StartedAt"],
+                "UpdatedAt": HEADER["UpdatedAt"],
+                "Recipients": [FAILED, SENT],
+                "Executions": [
+                    {
+                        "ExecutionArn": EXECUTION,
+                        "Status": "FAILED",
+                        "Error": "TransientError",
+                        "States": [
+                            {
+                                "State": "SendEmail",
+                                "Depth": 1,
+                                "Result": "failed",
+                                "Retries": 3,
+                                "Errors": ["TransientError"] * 4,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+
+    assert render_trace(document) == [
+        "trace t-1",
+        "",
+        "owner cust-1: FAILED (started 2026-11-24 10:43:47, updated 2026-11-24 10:43:51)",
+        "  CHANNEL  ADDRESS           STATUS  PROVIDER ID / REASON",
+        "  EMAIL    user@example.com  FAILED  TransientError: ProviderUnavailable: injected 5xx",
+        "  SMS      +16048621234      SENT    sms-1",
+        "",
+        f"  execution {EXECUTION}",
+        "  FAILED (TransientError)",
+        "    STATE        RESULT  RETRIES  ERRORS",
+        "      SendEmail  failed  3        TransientError x4",
+    ]
+
+
+@pytest.fixture(scope="module")
+def target(mocked_aws) -> Target:
+    mocked_aws.client("dynamodb").create_table(
+        TableName="Traces",
+        KeySchema=[
+            {"AttributeName": "TraceId", "KeyType": "HASH"},
+            {"AttributeName": "Sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "TraceId", "AttributeType": "S"},
+            {"AttributeName": "Sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table: Any = mocked_aws.resource("dynamodb").Table("Traces")
+    for item in (HEADER, SENT, FAILED):
+        table.put_item(Item=item)
+    return Target("messaging", mocked_aws, {"TracesTableName": "Traces"})
+
+
+def test_an_unknown_trace_is_one_clear_error(target):
+    with pytest.raises(CommandError, match=r"^no trace nope$"):
+        load_trace(target, "nope")
+
+
+def test_an_execution_without_history_is_shown_as_unavailable(target):
+    document = trace_document(target, "t-1")
+
+    [owner] = document["Owners"]
+    assert [r["Status"] for r in owner["Recipients"]] == ["FAILED", "SENT"]
+    [execution] = owner["Executions"]
+    assert execution["Status"] == "UNKNOWN"
+    assert "GetExecutionHistory failed" in execution["Unavailable"]
+    assert render_trace(document)[-1].startswith("  history unavailable: ")
