@@ -71,3 +71,24 @@ def test_templates_round_trip_through_the_cli(messaging):
     code, _, err = messaging("templates", "get", "cli-demo")
     assert code == 1
     assert err.startswith("messaging: ")
+
+
+def test_redriving_a_failed_trace_sends_the_failed_recipient_once(local, messaging, tmp_path):
+    request = example("email-and-sms.json")
+    payload = tmp_path / "request.json"
+    payload.write_text(json.dumps(request))
+    trace_id = request["TraceId"]
+    messaging(
+        "faults", "add", "--channel", "SMS", "--address", "+16048621234", "--error", "throttle"
+    )
+    messaging("send", str(payload))
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    messaging("faults", "clear")
+
+    code, out, err = messaging("redrive", trace_id)
+
+    assert code == 0, err
+    assert "SUCCEEDED" in out
+    sent = sorted((m["channel"], m["to"]) for m in outbox(local, trace_id))
+    assert sent == [("EMAIL", "user@example.com"), ("SMS", "+16048621234")]
+    assert trace_status(local, trace_id, OWNER) == "COMPLETED"
