@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import sys
 import threading
@@ -69,6 +70,8 @@ def print_outbox(local: LocalStack, stop: threading.Event) -> None:
 
 
 def main() -> int:
+    # Request lines of the emulated endpoint would bury the messages and the handlers' logs.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     busy = [port for port in (PORT, API_PORT) if port_in_use(port)]
     if busy:
         print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")

@@ -26,9 +26,11 @@ def handler(event: dict, context: LambdaContext) -> dict:
         with single_metric(name, MetricUnit.Count, count, namespace=namespace) as metric:
             metric.add_dimension(name="Channel", value=channel)
     logger.info("outcomes recorded", extra={"status": status, "recipients": len(outcomes)})
+    failed = exhausted(outcomes)
     return {
         "Status": status,
-        "Failed": exhausted(outcomes),
+        "AnyExhausted": bool(failed),
+        "Failed": failed,
         "DeadLetter": dead_letter(
             event["TraceId"], event["Caller"], event["Messages"], outcomes, event["ExecutionArn"]
         ),
