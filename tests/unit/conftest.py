@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from cfnlint.decode import cfn_yaml
 from moto import mock_aws
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +25,21 @@ def mocked_aws() -> Iterator[boto3.Session]:
         env.delenv("AWS_PROFILE", raising=False)
         env.delenv("AWS_ENDPOINT_URL", raising=False)
         yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def table_from_template(mocked_aws) -> Callable[[str, str], Any]:
+    """Create a DynamoDB table with the keys template.yaml gives it (so tests cannot drift)."""
+    resources = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))["Resources"]))
+
+    def create(logical_id: str, name: str) -> Any:
+        properties = resources[logical_id]["Properties"]
+        mocked_aws.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=properties["KeySchema"],
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return mocked_aws.resource("dynamodb").Table(name)
+
+    return create

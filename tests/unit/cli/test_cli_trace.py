@@ -101,20 +101,8 @@ def test_the_trace_renders_owner_recipients_and_each_executions_states():
 
 
 @pytest.fixture(scope="module")
-def target(mocked_aws) -> Target:
-    mocked_aws.client("dynamodb").create_table(
-        TableName="Traces",
-        KeySchema=[
-            {"AttributeName": "TraceId", "KeyType": "HASH"},
-            {"AttributeName": "Sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "TraceId", "AttributeType": "S"},
-            {"AttributeName": "Sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    table: Any = mocked_aws.resource("dynamodb").Table("Traces")
+def target(mocked_aws, table_from_template) -> Target:
+    table: Any = table_from_template("TracesTable", "Traces")
     for item in (HEADER, SENT, FAILED):
         table.put_item(Item=item)
     return Target("messaging", mocked_aws, {"TracesTableName": "Traces"})

@@ -52,26 +52,10 @@ FAILED_SMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def dynamodb(mocked_aws) -> Any:
-    return mocked_aws.resource("dynamodb")
-
-
 @pytest.fixture
-def table(dynamodb) -> Iterator[Any]:
+def table(table_from_template) -> Iterator[Any]:
     """A fresh traces table with the trace's header item."""
-    table = dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "TraceId", "KeyType": "HASH"},
-            {"AttributeName": "Sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "TraceId", "AttributeType": "S"},
-            {"AttributeName": "Sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = table_from_template("TracesTable", TABLE)
     # The header item, as the state machine's RecordTrace step leaves it.
     table.put_item(Item={"TraceId": TRACE_ID, "Sk": OWNER, "Status": "RUNNING", "Owner": OWNER})
     yield table
