@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,7 @@ def _token_secret(ctx: Context) -> str:
         # The secret's name follows from the stack's name (see JwtSecretName in
         # template.yaml), so a token needs nothing but secretsmanager:GetSecretValue.
         return read_secret(boto3.client("secretsmanager"), f"{ctx.stack}-jwt-secret")
-    try:
-        target = ctx.target()
-    except CommandError:
-        # Before the control API existed, `token` found the local stack through
-        # AWS_ENDPOINT_URL (an emulated AWS with no HTTP API); that still works.
-        if not os.environ.get("AWS_ENDPOINT_URL"):
-            raise
-        return read_secret(boto3.client("secretsmanager"), "messaging-jwt-secret")
+    target = ctx.target()
     return read_secret(target.client("secretsmanager"), target.jwt_secret_name)
 
 

@@ -1,21 +1,24 @@
-"""The emulated AWS endpoint: a moto server on loopback that executes the real ASL."""
+"""The emulated AWS: moto's backends, executing the real ASL, reached two ways.
+
+Inside the local stack's process (the handlers, the interpreter, the pipe) calls are
+answered in-process by moto's mock; other processes (the AWS CLI, `messaging`) reach
+the same backends through a moto server on loopback.
+"""
 
 from __future__ import annotations
 
-import os
 import socket
 
-import requests
+from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 
 
-# Configuration the Lambda code and the AWS CLI read: where AWS is, and what to skip
-# offline (X-Ray has no daemon here; metrics would only clutter the console).
-def client_environment(endpoint: str) -> dict[str, str]:
+# Configuration the Lambda code reads in this process: a region, dummy credentials, and
+# what to skip offline (X-Ray has no daemon here; metrics would only clutter the console).
+def client_environment() -> dict[str, str]:
     return {
-        "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "local",
@@ -32,23 +35,19 @@ def free_port() -> int:
 
 
 class EmulatedAws:
-    """A moto server bound to 127.0.0.1 only, with Step Functions execution switched on."""
+    """moto in-process, plus a server bound to 127.0.0.1 only for other processes."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> EmulatedAws:
-        # The interpreter calls the other services through the server on this port.
-        os.environ["MOTO_PORT"] = str(self.port)
+        self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
-        requests.post(
-            f"{self.endpoint}/moto-api/config",
-            json={"stepfunctions": {"execute_state_machine": True}},
-            timeout=10,
-        ).raise_for_status()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        self._mock.stop()

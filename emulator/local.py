@@ -42,7 +42,7 @@ class LocalStack:
     ) -> LocalStack:
         """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel)."""
         aws = EmulatedAws(port or free_port()).start()
-        os.environ.update(client_environment(aws.endpoint))
+        os.environ.update(client_environment())
         providers = Providers()
         runtime = LambdaRuntime()
         # Hooks go in before any client exists; functions are deployed once the stack is.

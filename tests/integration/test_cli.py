@@ -4,7 +4,8 @@ from notify.domain.tokens import verify_token
 
 
 def test_the_token_command_mints_a_jwt_the_authorizer_accepts(local, capsys):
-    assert main(["token", "user123", "user@example.com", "cust456"]) == 0
+    # --stack reads <stack>-jwt-secret with the default AWS configuration (here, the emulator).
+    assert main(["--stack", "messaging", "token", "user123", "user@example.com", "cust456"]) == 0
 
     caller = verify_token(capsys.readouterr().out.strip(), LOCAL_JWT_SECRET)
     assert caller.sub == "user123"
