@@ -153,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"HTTP: {type(exc).__name__}: {exc}")
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader (`| head`) has had enough; say nothing more to a closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug or an answer we did not expect: still one line
         if os.environ.get("MESSAGING_DEBUG"):
             raise
