@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import sys
 import threading
 import time
-from pathlib import Path
 
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
 PORT = 4566
 API_PORT = 3000
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-DEMO_SENDER_DOMAIN = "example.com"
 
 
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def seed(local: LocalStack) -> None:
-    """What a deployer does once by hand: a verified sender and the demo template."""
-    local.client("sesv2").create_email_identity(EmailIdentity=DEMO_SENDER_DOMAIN)
-    item = json.loads((EVENTS / "template-alert.json").read_text())
-    local.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
 
 
 def banner(local: LocalStack) -> str:
@@ -77,7 +66,7 @@ def main() -> int:
         print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")
         return 1
     local = LocalStack.start(port=PORT)
-    seed(local)
+    local.seed_demo()
     local.serve(api_port=API_PORT)
     stop = threading.Event()
     threading.Thread(target=print_outbox, args=(local, stop), daemon=True).start()

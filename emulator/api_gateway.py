@@ -95,7 +95,7 @@ class ApiGateway:
             )["MessageId"]
         except ApiError as error:
             return self._gateway_response(error, request_id)
-        return _json(202, {"MessageId": message_id, "RequestId": request_id})
+        return json_response(202, {"MessageId": message_id, "RequestId": request_id})
 
     # ------------------------------------------------------------------ the steps
     def _authorize(self, header: str) -> dict[str, str]:
@@ -163,7 +163,7 @@ class ApiGateway:
         return Response(body, status=status, content_type="application/json")
 
 
-def _json(status: int, payload: Any) -> Response:
+def json_response(status: int, payload: Any) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
 
 

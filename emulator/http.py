@@ -16,7 +16,7 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from emulator.api_gateway import ApiGateway
+from emulator.api_gateway import ApiGateway, json_response
 from emulator.providers import Fault, Providers
 
 
@@ -26,9 +26,9 @@ class LocalHttp:
         self._providers = providers
         self._stack_info = stack_info
         self._routes = {
-            ("GET", "/_local/stack"): lambda request: _json(200, self._stack_info),
+            ("GET", "/_local/stack"): lambda request: json_response(200, self._stack_info),
             ("GET", "/_local/outbox"): self._outbox,
-            ("GET", "/_local/faults"): lambda request: _json(
+            ("GET", "/_local/faults"): lambda request: json_response(
                 200, [asdict(fault) for fault in providers.faults]
             ),
             ("POST", "/_local/faults"): self._add_fault,
@@ -41,12 +41,12 @@ class LocalHttp:
             response = self._api(request)
         else:
             route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
-            response = route(request) if route else _json(404, {"message": "Not Found"})
+            response = route(request) if route else json_response(404, {"message": "Not Found"})
         return response(environ, start_response)
 
     def _outbox(self, request: Request) -> Response:
         messages = self._providers.sent(request.args.get("trace"))
-        return _json(200, [message.to_dict() for message in messages])
+        return json_response(200, [message.to_dict() for message in messages])
 
     def _add_fault(self, request: Request) -> Response:
         try:
@@ -59,8 +59,8 @@ class LocalHttp:
             )
             self._providers.add_fault(fault)
         except (ValueError, KeyError, TypeError) as exc:
-            return _json(400, {"message": "Invalid fault", "reason": str(exc)})
-        return _json(201, asdict(fault))
+            return json_response(400, {"message": "Invalid fault", "reason": str(exc)})
+        return json_response(201, asdict(fault))
 
     def _clear_faults(self, request: Request) -> Response:
         self._providers.clear_faults()
@@ -81,7 +81,3 @@ class HttpServer:
 
     def stop(self) -> None:
         self._server.shutdown()
-
-
-def _json(status: int, payload: Any) -> Response:
-    return Response(json.dumps(payload), status=status, content_type="application/json")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +20,8 @@ from emulator.pipe import Pipe
 from emulator.providers import Providers
 from emulator.stack import Stack
 
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+DEMO_SENDER_DOMAIN = "example.com"
 LOCAL_JWT_SECRET = "local-development-secret-do-not-use-in-aws"
 # Local configuration, not code: shorter caches, so a rotated secret or a template put
 # with the AWS CLI shows within seconds instead of minutes.
@@ -82,6 +86,13 @@ class LocalStack:
         pipe = threading.Thread(target=self.pipe.run, name="pipe", daemon=True)
         pipe.start()
         self._threads.append(pipe)
+        return self
+
+    def seed_demo(self) -> LocalStack:
+        """What a deployer does once by hand: a verified sender and the demo template."""
+        self.client("sesv2").create_email_identity(EmailIdentity=DEMO_SENDER_DOMAIN)
+        item = json.loads((EVENTS / "template-alert.json").read_text())
+        self.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
         return self
 
     def client(self, service: str) -> Any:

@@ -22,10 +22,7 @@ DEADLINE_SECONDS = 60
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalStack]:
     stack = LocalStack.start()
-    stack.client("sesv2").create_email_identity(EmailIdentity="example.com")
-    item = json.loads((EVENTS / "template-alert.json").read_text())
-    stack.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
-    stack.serve()
+    stack.seed_demo().serve()
     yield stack
     stack.stop()
 

@@ -15,18 +15,13 @@ from emulator.api import queued_body
 from emulator.local import LocalStack
 from emulator.providers import SentMessage
 
-ALERT_TEMPLATE = (
-    "Alert: Your {productName} account ending in {membershipNumber} "
-    "has a low balance of ${accountBalance}"
-)
 DEADLINE_SECONDS = 90
 
 
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalStack]:
     stack = LocalStack.start()
-    stack.client("sesv2").create_email_identity(EmailIdentity="example.com")
-    put_template(stack, "alert-template", MessageBody=ALERT_TEMPLATE)
+    stack.seed_demo()
     yield stack
     stack.stop()
 
