@@ -1,12 +1,25 @@
-"""POST / as API Gateway runs it, for the local stack (like `sam local start-api`).
+"""The REST API as API Gateway runs it, for the local stack (like `sam local start-api`).
 
-In API Gateway's order: the TOKEN authorizer (the real handler, result cached per
-token), the API key and its usage plan's token bucket, the JSON Schema model from
-template.yaml, then the SQS integration. Errors use the template's gateway responses.
+Routes come from template.yaml's OpenAPI `paths` (the Api resource's DefinitionBody).
+Each request goes through API Gateway's steps in its order: route match (an unknown
+method or path gets API Gateway's 403 "Missing Authentication Token"), the TOKEN
+authorizer (the real handler, its policy cached per token and checked against each
+route's method ARN), the API key with its usage plan's token bucket and quota, the
+stage's per-method throttle (`MethodSettings`, the most specific setting wins), the
+JSON Schema model, then the integration:
+
+- `type: aws` with an SQS `path/<account>/<queue>` uri: SendMessage of the caller
+  beside the body, as the mapping template does (emulator/api.py);
+- `type: aws_proxy`: invoke the Lambda named by the uri with a REST API (v1) proxy
+  event and return its proxy response.
+
+Errors use the template's gateway responses. Locally the API is served at the root
+(no `/<stage>` prefix); `requestContext.path` is the path as served.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import re
@@ -14,9 +27,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
 from emulator.api import queued_body
@@ -24,22 +39,36 @@ from emulator.lambdas import LambdaRuntime
 from emulator.request_schema import parse_and_validate
 from emulator.stack import ACCOUNT_ID
 
+API_ID = "local"
+JWT_AUTHORIZER = "JwtAuthorizer"
+API_KEY = "ApiKey"
+VALIDATED_SCHEMA = "SendRequest"  # the model emulator/request_schema.py applies
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+# API Gateway's status for each gateway response type a template may leave without one.
+_DEFAULT_STATUS = {
+    "ACCESS_DENIED": 403,
+    "API_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500,
+    "BAD_REQUEST_BODY": 400,
+    "INTEGRATION_FAILURE": 504,
+    "INVALID_API_KEY": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "QUOTA_EXCEEDED": 429,
+    "THROTTLED": 429,
+    "UNAUTHORIZED": 401,
+}
+_SQS_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:sqs:path/(?P<account>\d+)/(?P<queue>[^/]+)$")
+_LAMBDA_URI = re.compile(r"/functions/(?P<function>arn:[^/]+)/invocations$")
+_QUOTA_PERIODS: dict[str, Callable[[datetime], str]] = {
+    "DAY": lambda now: now.strftime("%Y-%m-%d"),
+    "WEEK": lambda now: now.strftime("%G-W%V"),
+    "MONTH": lambda now: now.strftime("%Y-%m"),
+}
 
-@dataclass(frozen=True)
-class ApiSettings:
-    """What template.yaml says about the send route."""
 
-    method_arn: str
-    authorizer: str  # function name
-    authorizer_ttl: int
-    token_expression: str
-    rate: float
-    burst: int
-    gateway_responses: dict[str, Any]
-
-
+# ---------------------------------------------------------------------- limits
 class TokenBucket:
-    """A usage plan's throttle: `rate` requests per second, bursts up to `burst`."""
+    """A throttle: `rate` requests per second, bursts up to `burst`."""
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -59,89 +88,244 @@ class TokenBucket:
             return True
 
 
+class Quota:
+    """A usage plan's quota: at most `limit` requests per calendar period (UTC)."""
+
+    def __init__(
+        self, limit: int, period: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        if period not in _QUOTA_PERIODS:
+            raise ValueError(f"quota period {period!r} is not one of {sorted(_QUOTA_PERIODS)}")
+        self._limit, self._window, self._clock = limit, _QUOTA_PERIODS[period], clock
+        self._current, self._used = "", 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            window = self._window(self._clock())
+            if window != self._current:
+                self._current, self._used = window, 0
+            if self._used >= self._limit:
+                return False
+            self._used += 1
+            return True
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    rate: float
+    burst: int
+    quota_limit: int | None = None
+    quota_period: str = "DAY"
+
+
+@dataclass(frozen=True)
+class MethodSetting:
+    """One stage `MethodSettings` entry: `*` matches any resource path or method."""
+
+    resource_path: str
+    http_method: str
+    rate: float
+    burst: int
+
+    def specificity(self, resource: str, method: str) -> int | None:
+        """How specifically this setting names the route (higher wins); None if it does not."""
+        path_exact = self.resource_path == resource
+        method_exact = self.http_method.upper() == method
+        if not (path_exact or self.resource_path == "/*"):
+            return None
+        if not (method_exact or self.http_method == "*"):
+            return None
+        return 2 * path_exact + method_exact
+
+
+# ---------------------------------------------------------------------- routes
+@dataclass(frozen=True)
+class SqsIntegration:
+    queue_name: str
+    responses: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LambdaProxyIntegration:
+    function_arn: str
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str  # the OpenAPI path, e.g. /messages/{TraceId}
+    security: frozenset[str]
+    integration: SqsIntegration | LambdaProxyIntegration
+    validate_body: bool = False
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pattern", _path_pattern(self.resource))
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        """The path parameters (still percent-encoded, as API Gateway passes them), or None."""
+        found = self._pattern.fullmatch(raw_path)
+        return None if found is None else found.groupdict()
+
+
+def _path_pattern(resource: str) -> re.Pattern[str]:
+    parts = []
+    for segment in resource.strip("/").split("/") if resource != "/" else []:
+        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
+        single = re.fullmatch(r"\{(\w+)\}", segment)
+        if greedy:
+            parts.append(f"(?P<{greedy[1]}>.+)")
+        elif single:
+            parts.append(f"(?P<{single[1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("/" + "/".join(parts))
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    function: str  # a function name or ARN, what LambdaRuntime.invoke takes
+    header: str
+    ttl: int
+    token_expression: str
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """What template.yaml says about the API, resolved for one stack."""
+
+    stage: str
+    region: str
+    routes: list[Route]
+    authorizer: Authorizer
+    api_key_header: str
+    usage_plan: UsagePlan
+    method_settings: list[MethodSetting]
+    gateway_responses: dict[str, Any]
+
+    def method_arn(self, method: str, path: str) -> str:
+        prefix = f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{API_ID}"
+        return f"{prefix}/{self.stage}/{method}{path}"
+
+
 class ApiError(Exception):
-    def __init__(self, response_type: str, message: str, validation: str = "") -> None:
+    def __init__(
+        self, response_type: str, message: str, validation: str = "", status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.response_type, self.message, self.validation = response_type, message, validation
+        self.status = status
 
 
+# ---------------------------------------------------------------------- the API
 class ApiGateway:
     def __init__(
         self,
-        settings: ApiSettings,
+        definition: ApiDefinition,
         runtime: LambdaRuntime,
         sqs: Any,
-        queue_url: str,
         api_keys: set[str],
     ) -> None:
-        self._settings = settings
+        self._definition = definition
         self._runtime = runtime
         self._sqs = sqs
-        self._queue_url = queue_url
         self._api_keys = api_keys
-        self._buckets: dict[str, TokenBucket] = {}
-        self._auth_cache: dict[str, tuple[float, dict[str, str] | None]] = {}
+        self._queue_urls: dict[str, str] = {}
+        self._key_buckets: dict[str, TokenBucket] = {}
+        self._quotas: dict[str, Quota] = {}
+        self._route_buckets: dict[tuple[str, str], TokenBucket | None] = {}
+        self._auth_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            caller = self._authorize(request.headers.get("Authorization", ""))
-            self._throttle(request.headers.get("x-api-key", ""))
-            body = request.get_data(as_text=True)
-            self._validate(body)
-            message_id = self._sqs.send_message(
-                QueueUrl=self._queue_url, MessageBody=queued_body(caller["caller"], body)
-            )["MessageId"]
+            route, parameters = self._route(request)
+            context = None
+            if JWT_AUTHORIZER in route.security:
+                context = self._authorize(request, route)
+            if API_KEY in route.security:
+                self._meter_api_key(request.headers.get(self._definition.api_key_header, ""))
+            self._throttle_route(route)
+            if route.validate_body:
+                self._validate(request.get_data(as_text=True))
+            if isinstance(route.integration, SqsIntegration):
+                return self._send_to_queue(request, route, route.integration, context, request_id)
+            event = self._proxy_event(request, route, parameters, context, request_id)
+            return self._invoke_proxy(route.integration, event)
         except ApiError as error:
             return self._gateway_response(error, request_id)
-        return json_response(202, {"MessageId": message_id, "RequestId": request_id})
 
     # ------------------------------------------------------------------ the steps
-    def _authorize(self, header: str) -> dict[str, str]:
-        if not re.fullmatch(self._settings.token_expression, header):
-            raise ApiError("UNAUTHORIZED", "Unauthorized")
-        context = self._cached_authorization(header)
-        if context is None:
-            raise ApiError("UNAUTHORIZED", "Unauthorized")
-        return context
+    def _route(self, request: Request) -> tuple[Route, dict[str, str]]:
+        path = _raw_path(request)
+        for route in self._definition.routes:
+            parameters = route.match(path)
+            if parameters is not None and route.method == request.method:
+                return route, parameters
+        raise ApiError("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
 
-    def _cached_authorization(self, token: str) -> dict[str, str] | None:
+    def _authorize(self, request: Request, route: Route) -> dict[str, Any]:
+        authorizer = self._definition.authorizer
+        token = request.headers.get(authorizer.header, "")
+        if not re.fullmatch(authorizer.token_expression, token):
+            raise ApiError("UNAUTHORIZED", "Unauthorized")
+        method_arn = self._definition.method_arn(route.method, _raw_path(request))
+        policy = self._cached_policy(token, method_arn)
+        if policy is None:
+            raise ApiError("UNAUTHORIZED", "Unauthorized")
+        if not _allows(policy, method_arn):
+            raise ApiError("ACCESS_DENIED", "User is not authorized to access this resource")
+        return {**policy.get("context", {}), "principalId": policy.get("principalId", "")}
+
+    def _cached_policy(self, token: str, method_arn: str) -> dict[str, Any] | None:
+        """The authorizer's answer for this token (None: refused), cached for its TTL.
+
+        As in API Gateway, the call that misses the cache sends its own method ARN; the
+        policy is cached by token and checked against every later call's ARN.
+        """
         now = time.monotonic()
         with self._lock:
             cached = self._auth_cache.get(token)
         if cached and cached[0] > now:
             return cached[1]
+        authorizer = self._definition.authorizer
         event = {
             "type": "TOKEN",
             "authorizationToken": token,
-            "methodArn": self._settings.method_arn,
+            "methodArn": method_arn,
         }
-        result, error = self._runtime.invoke(self._settings.authorizer, event)
-        context = None if error else self._allowed_context(result)
-        if error is None and context is None:
-            raise ApiError("ACCESS_DENIED", "User is not authorized to access this resource")
+        result, error = self._runtime.invoke(authorizer.function, event)
+        policy = None if error else result
         with self._lock:
-            self._auth_cache[token] = (now + self._settings.authorizer_ttl, context)
-        return context
+            self._auth_cache[token] = (now + authorizer.ttl, policy)
+        return policy
 
-    def _allowed_context(self, result: dict[str, Any]) -> dict[str, str] | None:
-        for statement in result["policyDocument"]["Statement"]:
-            resources = statement["Resource"]
-            resources = resources if isinstance(resources, list) else [resources]
-            matches = any(fnmatch.fnmatchcase(self._settings.method_arn, r) for r in resources)
-            if statement["Effect"] == "Allow" and matches:
-                return result.get("context", {})
-        return None
-
-    def _throttle(self, api_key: str) -> None:
+    def _meter_api_key(self, api_key: str) -> None:
         if api_key not in self._api_keys:
             raise ApiError("INVALID_API_KEY", "Forbidden")
+        plan = self._definition.usage_plan
         with self._lock:
-            bucket = self._buckets.setdefault(
-                api_key, TokenBucket(self._settings.rate, self._settings.burst)
-            )
+            bucket = self._key_buckets.setdefault(api_key, TokenBucket(plan.rate, plan.burst))
+            quota = None
+            if plan.quota_limit is not None:
+                quota = self._quotas.setdefault(api_key, Quota(plan.quota_limit, plan.quota_period))
         if not bucket.take():
+            raise ApiError("THROTTLED", "Too Many Requests")
+        if quota is not None and not quota.take():
+            raise ApiError("QUOTA_EXCEEDED", "Limit Exceeded")
+
+    def _throttle_route(self, route: Route) -> None:
+        key = (route.resource, route.method)
+        with self._lock:
+            if key not in self._route_buckets:
+                setting = _most_specific(self._definition.method_settings, *key)
+                self._route_buckets[key] = (
+                    TokenBucket(setting.rate, setting.burst) if setting else None
+                )
+            bucket = self._route_buckets[key]
+        if bucket is not None and not bucket.take():
             raise ApiError("THROTTLED", "Too Many Requests")
 
     def _validate(self, body: str) -> None:
@@ -149,39 +333,285 @@ class ApiGateway:
         if reasons:
             raise ApiError("BAD_REQUEST_BODY", "Invalid request body", "; ".join(reasons))
 
+    # ------------------------------------------------------------------ integrations
+    def _send_to_queue(
+        self,
+        request: Request,
+        route: Route,
+        integration: SqsIntegration,
+        context: dict[str, Any] | None,
+        request_id: str,
+    ) -> Response:
+        body = request.get_data(as_text=True)
+        caller = (context or {}).get("caller", "null")
+        try:
+            message_id = self._sqs.send_message(
+                QueueUrl=self._queue_url(integration.queue_name),
+                MessageBody=queued_body(caller, body),
+            )["MessageId"]
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            return _integration_error(integration.responses, status, request_id)
+        return json_response(202, {"MessageId": message_id, "RequestId": request_id})
+
+    def _queue_url(self, queue_name: str) -> str:
+        with self._lock:
+            url = self._queue_urls.get(queue_name)
+        if url is None:
+            url = self._sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            with self._lock:
+                self._queue_urls[queue_name] = url
+        return url
+
+    def _proxy_event(
+        self,
+        request: Request,
+        route: Route,
+        parameters: dict[str, str],
+        context: dict[str, Any] | None,
+        request_id: str,
+    ) -> dict[str, Any]:
+        headers = {name: value for name, value in request.headers.items()}
+        headers.setdefault("X-Forwarded-Proto", request.scheme)
+        headers.setdefault("X-Forwarded-Port", str(request.host.rpartition(":")[2] or "80"))
+        headers.setdefault("X-Forwarded-For", request.remote_addr or "127.0.0.1")
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            multi_headers.setdefault(name, []).append(value)
+        for name in ("X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-For"):
+            multi_headers.setdefault(name, [headers[name]])
+        query = {name: values[-1] for name, values in request.args.lists()}
+        multi_query = {name: list(values) for name, values in request.args.lists()}
+        body = request.get_data(as_text=True)
+        now = datetime.now(UTC)
+        request_context: dict[str, Any] = {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "resourceId": route.resource,
+            "resourcePath": route.resource,
+            "httpMethod": request.method,
+            "path": _raw_path(request),
+            "stage": self._definition.stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".", 1)[0],
+            "identity": {
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent"),
+                "apiKey": request.headers.get(self._definition.api_key_header)
+                if API_KEY in route.security
+                else None,
+            },
+        }
+        if context is not None:
+            request_context["authorizer"] = context
+        return {
+            "resource": route.resource,
+            "path": _raw_path(request),
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": request_context,
+            "body": body or None,
+            "isBase64Encoded": False,
+        }
+
+    def _invoke_proxy(self, integration: LambdaProxyIntegration, event: dict[str, Any]) -> Response:
+        result, error = self._runtime.invoke(integration.function_arn, event)
+        if error is not None or not isinstance(result, dict):
+            raise _bad_gateway()
+        try:
+            status = int(result["statusCode"])
+            body = result.get("body") or ""
+            data = base64.b64decode(body) if result.get("isBase64Encoded") else body
+        except (KeyError, TypeError, ValueError):
+            raise _bad_gateway() from None
+        response = Response(data, status=status)
+        response.headers.remove("Content-Type")
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.add(name, str(value))
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = str(value)
+        if "Content-Type" not in response.headers:
+            response.headers["Content-Type"] = "application/json"
+        return response
+
     # ------------------------------------------------------------------ responses
     def _gateway_response(self, error: ApiError, request_id: str) -> Response:
-        responses = self._settings.gateway_responses
-        spec = responses.get(error.response_type) or responses["DEFAULT_4XX"]
-        template = spec["responseTemplates"]["application/json"]
+        responses = self._definition.gateway_responses
+        default = "DEFAULT_5XX" if (error.status or 0) >= 500 else "DEFAULT_4XX"
+        spec = responses.get(error.response_type) or responses.get(default, {})
+        template = spec.get("responseTemplates", {}).get(
+            "application/json", '{"message": $context.error.messageString}'
+        )
         body = (
             template.replace("$context.error.messageString", json.dumps(error.message))
             .replace("$context.error.validationErrorString", json.dumps(error.validation)[1:-1])
             .replace("$context.requestId", request_id)
         )
-        status = int(spec.get("statusCode", 400))
+        status = int(
+            spec.get("statusCode") or error.status or _DEFAULT_STATUS.get(error.response_type, 400)
+        )
         return Response(body, status=status, content_type="application/json")
+
+
+def _bad_gateway() -> ApiError:
+    # What API Gateway answers when a proxy Lambda fails or returns a malformed response.
+    return ApiError("DEFAULT_5XX", "Internal server error", status=502)
+
+
+def _integration_error(responses: dict[str, Any], status: int, request_id: str) -> Response:
+    for selection, spec in responses.items():
+        if selection != "default" and re.fullmatch(selection, str(status)):
+            template = spec.get("responseTemplates", {}).get("application/json", "{}")
+            body = template.replace("$context.requestId", request_id)
+            return Response(body, status=int(spec["statusCode"]), content_type="application/json")
+    return json_response(500, {"message": "Internal server error", "requestId": request_id})
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    allowed = False
+    for statement in policy.get("policyDocument", {}).get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = resources if isinstance(resources, list) else [resources]
+        if any(fnmatch.fnmatchcase(method_arn, resource) for resource in resources):
+            if statement.get("Effect") == "Deny":
+                return False  # an explicit deny wins, as in IAM
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _most_specific(
+    settings: list[MethodSetting], resource: str, method: str
+) -> MethodSetting | None:
+    ranked = [(s.specificity(resource, method), i, s) for i, s in enumerate(settings)]
+    matching = [(rank, -i, s) for rank, i, s in ranked if rank is not None]
+    return max(matching, key=lambda entry: entry[:2])[2] if matching else None
+
+
+def _raw_path(request: Request) -> str:
+    """The path as the client sent it, percent-encoding kept (API Gateway's REST `path`)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        path = raw.split("?", 1)[0]
+        if path.startswith("/"):
+            return path
+    return request.path
 
 
 def json_response(status: int, payload: Any) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
 
 
-def api_settings(stack: Any) -> ApiSettings:
-    """Read the send route's authorizer, throttle and gateway responses from the template."""
+# ---------------------------------------------------------------------- from the template
+def api_definition(stack: Any) -> ApiDefinition:
+    """Read the API's routes, authorizer, limits and gateway responses from template.yaml."""
     resources = stack.template["Resources"]
-    body = resources["Api"]["Properties"]["DefinitionBody"]
-    authorizer = body["components"]["securitySchemes"]["JwtAuthorizer"][
-        "x-amazon-apigateway-authorizer"
-    ]
-    throttle = stack.resolve(resources["UsagePlan"]["Properties"]["Throttle"])
-    stage = stack.resolve({"Ref": "StageName"})
-    return ApiSettings(
-        method_arn=f"arn:aws:execute-api:{stack.region}:{ACCOUNT_ID}:local/{stage}/POST/",
-        authorizer=stack.physical("AuthorizerFunction")["Ref"],
-        authorizer_ttl=int(authorizer["authorizerResultTtlInSeconds"]),
-        token_expression=authorizer["identityValidationExpression"],
-        rate=float(throttle["RateLimit"]),
-        burst=int(throttle["BurstLimit"]),
-        gateway_responses=body["x-amazon-apigateway-gateway-responses"],
+    api = resources["Api"]["Properties"]
+    body = api["DefinitionBody"]
+    schemes = body.get("components", {}).get("securitySchemes", {})
+    authorizer = schemes[JWT_AUTHORIZER]["x-amazon-apigateway-authorizer"]
+    function_arn = _LAMBDA_URI.search(stack.resolve(authorizer["authorizerUri"]))
+    if function_arn is None:
+        raise ValueError("the JwtAuthorizer's authorizerUri names no Lambda function")
+    plan = stack.resolve(
+        {key: resources["UsagePlan"]["Properties"].get(key) for key in ("Throttle", "Quota")}
+    )
+    quota = plan.get("Quota") or {}
+    return ApiDefinition(
+        stage=stack.resolve(api["StageName"]),
+        region=stack.region,
+        routes=_routes(stack, body),
+        authorizer=Authorizer(
+            function=function_arn["function"],
+            header=schemes[JWT_AUTHORIZER].get("name", "Authorization"),
+            ttl=int(authorizer.get("authorizerResultTtlInSeconds", 300)),
+            token_expression=authorizer.get("identityValidationExpression", ".+"),
+        ),
+        api_key_header=schemes.get(API_KEY, {}).get("name", "x-api-key"),
+        usage_plan=UsagePlan(
+            rate=float(plan["Throttle"]["RateLimit"]),
+            burst=int(plan["Throttle"]["BurstLimit"]),
+            quota_limit=int(quota["Limit"]) if quota else None,
+            quota_period=quota.get("Period", "DAY"),
+        ),
+        method_settings=[
+            MethodSetting(
+                # CloudFormation writes a resource path's slashes as ~1 ("/~1webhook").
+                resource_path="/" + setting["ResourcePath"].lstrip("/").replace("~1", "/")
+                if setting["ResourcePath"] != "/*"
+                else "/*",
+                http_method=setting["HttpMethod"],
+                rate=float(setting["ThrottlingRateLimit"]),
+                burst=int(setting["ThrottlingBurstLimit"]),
+            )
+            for setting in stack.resolve(api.get("MethodSettings", []))
+            if "ThrottlingRateLimit" in setting and "ThrottlingBurstLimit" in setting
+        ],
+        gateway_responses=body.get("x-amazon-apigateway-gateway-responses", {}),
+    )
+
+
+def _routes(stack: Any, body: dict[str, Any]) -> list[Route]:
+    validators = body.get("x-amazon-apigateway-request-validators", {})
+    default_security = body.get("security", [])
+    routes = []
+    for resource, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method not in _METHODS:
+                continue
+            security = operation.get("security", default_security)
+            if len(security) > 1:
+                raise ValueError(f"{method.upper()} {resource}: one security requirement only")
+            validator = validators.get(operation.get("x-amazon-apigateway-request-validator"), {})
+            validate_body = bool(validator.get("validateRequestBody"))
+            if validate_body and _body_schema(operation) != VALIDATED_SCHEMA:
+                raise ValueError(
+                    f"{method.upper()} {resource}: the local API validates bodies against "
+                    f"{VALIDATED_SCHEMA} only (emulator/request_schema.py)"
+                )
+            routes.append(
+                Route(
+                    method=method.upper(),
+                    resource=resource,
+                    security=frozenset(security[0]) if security else frozenset(),
+                    integration=_integration(stack, method, resource, operation),
+                    validate_body=validate_body,
+                )
+            )
+    # Literal segments beat parameters, as in API Gateway: /messages/latest before /messages/{Id}.
+    return sorted(routes, key=lambda route: route.resource.count("{"))
+
+
+def _body_schema(operation: dict[str, Any]) -> str:
+    content = operation.get("requestBody", {}).get("content", {})
+    reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return reference.rsplit("/", 1)[-1]
+
+
+def _integration(
+    stack: Any, method: str, resource: str, operation: dict[str, Any]
+) -> SqsIntegration | LambdaProxyIntegration:
+    spec = operation["x-amazon-apigateway-integration"]
+    uri = stack.resolve(spec["uri"])
+    if spec["type"] == "aws_proxy":
+        found = _LAMBDA_URI.search(uri)
+        if found:
+            return LambdaProxyIntegration(found["function"])
+    elif spec["type"] == "aws":
+        found = _SQS_URI.match(uri)
+        if found:
+            return SqsIntegration(found["queue"], spec.get("responses", {}))
+    raise ValueError(
+        f"{method.upper()} {resource}: the local API serves SQS `aws` and Lambda "
+        f"`aws_proxy` integrations, not {spec['type']} {uri}"
     )

@@ -1,6 +1,7 @@
 """The local stack's HTTP side on 127.0.0.1: the API, and a small control API for the CLI.
 
-POST /                 the send route (emulator/api_gateway.py)
+every other path       the API: template.yaml's OpenAPI paths (emulator/api_gateway.py);
+                       an unknown one gets API Gateway's 403 "Missing Authentication Token"
 GET  /_local/stack     stack name, endpoints, API key and the template's outputs
 GET  /_local/outbox    every message sent (?trace=ID to filter)
 GET|POST|DELETE /_local/faults   fault injection, without a restart
@@ -37,11 +38,11 @@ class LocalHttp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        if request.path == "/" and request.method == "POST":
-            response = self._api(request)
-        else:
-            route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+        if request.path == "/_local" or request.path.startswith("/_local/"):
+            route = self._routes.get((request.method, request.path.rstrip("/")))
             response = route(request) if route else json_response(404, {"message": "Not Found"})
+        else:
+            response = self._api(request)
         return response(environ, start_response)
 
     def _outbox(self, request: Request) -> Response:

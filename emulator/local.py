@@ -12,13 +12,14 @@ from typing import Any
 import boto3
 
 from emulator import botocore_hooks
-from emulator.api_gateway import ApiGateway, api_settings
+from emulator.api_gateway import ApiGateway, api_definition
 from emulator.aws import REGION, EmulatedAws, client_environment, free_port
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.pipe import Pipe
 from emulator.providers import Providers
 from emulator.stack import Stack
+from emulator.twilio_api import TwilioApi
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 DEMO_SENDER_DOMAIN = "example.com"
@@ -26,6 +27,9 @@ LOCAL_JWT_SECRET = "local-development-secret-do-not-use-in-aws"
 # Local configuration, not code: shorter caches, so a rotated secret or a template put
 # with the AWS CLI shows within seconds instead of minutes.
 LOCAL_FUNCTION_ENVIRONMENT = {"JWT_SECRET_MAX_AGE_SECONDS": "2", "TEMPLATE_CACHE_SECONDS": "1"}
+# The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
+LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+LOCAL_TWILIO_AUTH_TOKEN = "localtwilioauthtokendonotuseinaws"
 
 
 @dataclass
@@ -38,13 +42,22 @@ class LocalStack:
     pipe: Pipe
     http: HttpServer | None = None
     api_key: str = ""
+    api_port: int = 0  # chosen at start: the functions' STATUS_CALLBACK_URL points there
+    twilio: HttpServer | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def start(
-        cls, name: str = "messaging", port: int | None = None, **parameters: str
+        cls,
+        name: str = "messaging",
+        port: int | None = None,
+        api_port: int | None = None,
+        **parameters: str,
     ) -> LocalStack:
-        """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel)."""
+        """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel).
+
+        `api_port` is where serve() will listen (default: a free port).
+        """
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment())
         providers = Providers()
@@ -53,9 +66,21 @@ class LocalStack:
         botocore_hooks.install(
             {"before-send.lambda.Invoke": runtime.on_invoke, **providers.hooks()}
         )
+        twilio = TwilioApi(providers, LOCAL_TWILIO_ACCOUNT_SID, LOCAL_TWILIO_AUTH_TOKEN)
+        twilio_server = twilio.start(free_port())
+        api_port = api_port or free_port()
         session = boto3.Session(region_name=REGION)
-        stack = Stack(session, name, {"JwtSecretValue": LOCAL_JWT_SECRET, **parameters}).deploy()
-        runtime.deploy(stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT))
+        local_parameters = {
+            "JwtSecretValue": LOCAL_JWT_SECRET,
+            "TwilioAccountSid": LOCAL_TWILIO_ACCOUNT_SID,
+            "TwilioAuthToken": LOCAL_TWILIO_AUTH_TOKEN,
+        }
+        stack = Stack(session, name, local_parameters | parameters).deploy()
+        endpoints = {
+            "TWILIO_API_URL": twilio_server.url,
+            "STATUS_CALLBACK_URL": f"http://127.0.0.1:{api_port}/webhook",
+        }
+        runtime.deploy(stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT | endpoints))
         pipe = Pipe(
             session.client("sqs"),
             session.client("stepfunctions"),
@@ -63,18 +88,24 @@ class LocalStack:
             stack.physical("DeliveryStateMachine")["Ref"],
         )
         api_key = stack.physical("ApiKey")["Value"]
-        return cls(aws, stack, session, runtime, providers, pipe, api_key=api_key)
-
-    def serve(self, api_port: int | None = None) -> LocalStack:
-        """Start the HTTP API and the pipe in the background."""
-        api = ApiGateway(
-            api_settings(self.stack),
-            self.runtime,
-            self.client("sqs"),
-            self.stack.physical("MessageQueue")["QueueUrl"],
-            {self.api_key},
+        return cls(
+            aws,
+            stack,
+            session,
+            runtime,
+            providers,
+            pipe,
+            api_key=api_key,
+            api_port=api_port,
+            twilio=twilio_server,
         )
-        port = api_port or free_port()
+
+    def serve(self) -> LocalStack:
+        """Start the HTTP API (on the port chosen at start) and the pipe in the background."""
+        api = ApiGateway(
+            api_definition(self.stack), self.runtime, self.client("sqs"), {self.api_key}
+        )
+        port = self.api_port
         info = {
             "StackName": self.stack.name,
             "Endpoint": self.aws.endpoint,
@@ -102,6 +133,8 @@ class LocalStack:
         self.pipe.stop()
         if self.http:
             self.http.stop()
+        if self.twilio:
+            self.twilio.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self.aws.stop()
