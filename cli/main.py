@@ -117,7 +117,7 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
     outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
     group = _group(commands, "faults", "inject provider failures into the local stack")
     add = _command(group, "add", local.faults_add, "make sends fail")
-    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS"])
+    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP"])
     add.add_argument("--address", help="only sends to this address (default: all)")
     add.add_argument("--error", required=True, choices=["throttle", "5xx", "crash", "reject"])
     add.add_argument("--rate", type=_rate, default=1.0, help="fraction of sends (default 1)")

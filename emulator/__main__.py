@@ -65,9 +65,9 @@ def main() -> int:
     if busy:
         print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")
         return 1
-    local = LocalStack.start(port=PORT)
+    local = LocalStack.start(port=PORT, api_port=API_PORT)
     local.seed_demo()
-    local.serve(api_port=API_PORT)
+    local.serve()
     stop = threading.Event()
     threading.Thread(target=print_outbox, args=(local, stop), daemon=True).start()
     print(banner(local), flush=True)

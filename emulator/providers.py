@@ -2,7 +2,8 @@
 
 Sends are observed at the botocore level, so the Lambda code is exactly the code that
 runs in AWS: SES v2 calls still reach the emulated endpoint (and its checks), and
-End User Messaging SMS, which the emulator lacks, is answered here.
+End User Messaging SMS, which the emulator lacks, is answered here. WhatsApp sends reach
+a local Twilio API over HTTP (emulator/twilio_api.py), which records them here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ _FAULTS = {
         "reject": (400, "ValidationException"),
         "crash": None,
     },
+    # Twilio: (HTTP status, Twilio error code); a crash drops the connection.
+    "WHATSAPP": {
+        "throttle": (429, 20429),
+        "5xx": (500, 20500),
+        "reject": (400, 21211),
+        "crash": None,
+    },
 }
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 @dataclass
@@ -65,6 +74,8 @@ class SentMessage:
     text: str | None = None
     html: str | None = None
     trace_id: str | None = None
+    content_sid: str | None = None  # a WhatsApp template, instead of a body
+    content_variables: dict[str, str] | None = None
     message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
@@ -95,6 +106,8 @@ class Providers:
             raise ValueError(
                 f"unknown error {fault.error!r}; one of {sorted(_FAULTS[fault.channel])}"
             )
+        if fault.channel == "WHATSAPP" and (fault.address or "").startswith("+"):
+            fault.address = WHATSAPP_PREFIX + fault.address  # Twilio's form of the number
         with self._lock:
             self.faults.append(fault)
 
@@ -106,20 +119,30 @@ class Providers:
         with self._lock:
             return [m for m in self.outbox if trace_id in (None, m.trace_id)]
 
-    # ------------------------------------------------------------------ hooks
-    def _injected(self, channel: str, address: str, url: str) -> Any:
+    def record(self, message: SentMessage) -> None:
+        with self._lock:
+            self.outbox.append(message)
+
+    def attempt(self, channel: str, address: str) -> tuple[str, Any] | None:
+        """Count a send; if a fault applies, (its error, how it looks on the wire)."""
         with self._lock:
             self.attempts.append((channel, address))
             fault = next((f for f in self.faults if f.matches(channel, address, self._rng)), None)
             if fault:
                 fault.fired += 1
-        if fault is None:
+        return (fault.error, _FAULTS[channel][fault.error]) if fault else None
+
+    # ------------------------------------------------------------------ hooks
+    def _injected(self, channel: str, address: str, url: str) -> Any:
+        failure = self.attempt(channel, address)
+        if failure is None:
             return None
-        if fault.error == "crash":
+        error, wire = failure
+        if wire is None:
             # The provider drops the connection mid-call: no verdict, so a transient error.
             raise ConnectionClosedError(endpoint_url=url)
-        status, code = _FAULTS[channel][fault.error]
-        return json_error(url, status, code, f"injected {fault.error} for {address}")
+        status, code = wire
+        return json_error(url, status, code, f"injected {error} for {address}")
 
     def _before_email(self, request: Any, **kwargs: Any) -> Any:
         params = json.loads(request.body)
@@ -149,8 +172,7 @@ class Providers:
             trace_id=tags.get("TraceId"),
             message_id=parsed["MessageId"],
         )
-        with self._lock:
-            self.outbox.append(message)
+        self.record(message)
 
     def _send_sms(self, request: Any, **kwargs: Any) -> Any:
         params = json.loads(request.body)
@@ -165,6 +187,5 @@ class Providers:
             body=params["MessageBody"],
             trace_id=params.get("Context", {}).get("TraceId"),
         )
-        with self._lock:
-            self.outbox.append(message)
+        self.record(message)
         return response(request.url, 200, {"MessageId": message.message_id})

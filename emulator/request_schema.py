@@ -28,9 +28,13 @@ _ROOT_URI = "urn:template"
 # Combinators fail with "... is not valid under any of the given schemas" plus a dump of the
 # value; these sentences say what to change instead. Keys are JSON pointers into the components.
 _SENTENCES = {
-    "SendRequest/anyOf": "the request needs an EmailMessage or an SMSMessage",
+    "SendRequest/anyOf": "the request needs an EmailMessage, an SMSMessage or a WhatsAppMessage",
     "EmailMessage/not": "give either TemplateName or an inline HtmlBody/TextBody, not both",
     "SMSMessage/not": "give either TemplateName or MessageBody, not both",
+    "WhatsAppMessage/not": (
+        "give at most one of TemplateName, MessageBody or ContentSid; "
+        "ContentVariables go with a ContentSid"
+    ),
     "Substitutions/additionalProperties/oneOf": "must be a string or a one-element list of strings",
 }
 

@@ -20,7 +20,13 @@ from emulator.request_schema import (
 )
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-EXAMPLES = ["email-only.json", "sms-template.json", "sms-inline.json", "email-and-sms.json"]
+EXAMPLES = [
+    "email-only.json",
+    "sms-template.json",
+    "sms-inline.json",
+    "email-and-sms.json",
+    "whatsapp-invitation.json",
+]
 PHONE = "+16048621234"
 DROP = object()  # marks a key to remove
 
@@ -154,7 +160,7 @@ MALFORMED = [
     ),
     pytest.param(
         body((f"Addresses/{PHONE}/ChannelType", "FAX")),
-        [f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS']"],
+        [f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS', 'WHATSAPP']"],
         id="channel-unknown",
     ),
     pytest.param(
@@ -175,7 +181,10 @@ MALFORMED = [
     ),
     pytest.param(
         body(("Priority", "high")),
-        ["unexpected property 'Priority'", "TraceId, EmailMessage, SMSMessage, Addresses"],
+        [
+            "unexpected property 'Priority'",
+            "TraceId, EmailMessage, SMSMessage, WhatsAppMessage, Addresses",
+        ],
         id="extra-top-level",
     ),
     pytest.param(
@@ -196,7 +205,7 @@ MALFORMED = [
     # Message blocks
     pytest.param(
         body(("EmailMessage", DROP), ("SMSMessage", DROP)),
-        ["the request needs an EmailMessage or an SMSMessage"],
+        ["the request needs an EmailMessage, an SMSMessage or a WhatsAppMessage"],
         id="no-message-block",
     ),
     pytest.param(
@@ -367,6 +376,96 @@ def test_malformed_requests_are_refused_with_a_reason(raw, fragments):
     assert all(fragment in reasons[0] for fragment in fragments), reasons
 
 
+# ---------------------------------------------------------------- WhatsApp
+
+WHATSAPP = json.loads((EVENTS / "whatsapp-invitation.json").read_text())
+CONTENT_SID = "HX" + "0123456789abcdef" * 2
+
+
+def whatsapp(**block: Any) -> dict[str, Any]:
+    """The invitation example with its WhatsAppMessage fields replaced (None removes one)."""
+    request = copy.deepcopy(WHATSAPP)
+    message = request["WhatsAppMessage"] | block
+    request["WhatsAppMessage"] = {key: value for key, value in message.items() if value is not None}
+    return request
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        pytest.param(whatsapp(FromNumber="+14155238886"), id="bare-from-number"),
+        pytest.param(whatsapp(MessageBody=None, TemplateName="invitation"), id="template"),
+        pytest.param(whatsapp(MessageBody=None), id="default-template"),
+        pytest.param(
+            whatsapp(MessageBody=None, ContentSid=CONTENT_SID, ContentVariables={"1": "{x}"}),
+            id="approved-template",
+        ),
+        pytest.param(whatsapp(MessageBody=None, ContentSid=CONTENT_SID), id="content-no-variables"),
+        pytest.param(whatsapp(MessageBody="m" * 1600), id="body-1600-chars"),
+        pytest.param(
+            whatsapp() | {"Addresses": {"+447835065013": {"ChannelType": "WHATSAPP"}}},
+            id="bare-recipient-number",
+        ),
+    ],
+)
+def test_whatsapp_requests_are_valid(validator, request_body):
+    assert validator.errors(request_body) == []
+
+
+ONE_WHATSAPP_BODY = "WhatsAppMessage: give at most one of TemplateName, MessageBody or ContentSid"
+
+
+@pytest.mark.parametrize(
+    ("request_body", "reason"),
+    [
+        pytest.param(
+            whatsapp(TemplateName="invitation"), ONE_WHATSAPP_BODY, id="template-and-body"
+        ),
+        pytest.param(whatsapp(ContentSid=CONTENT_SID), ONE_WHATSAPP_BODY, id="content-and-body"),
+        pytest.param(
+            whatsapp(MessageBody=None, ContentVariables={"1": "x"}),
+            ONE_WHATSAPP_BODY + "; ContentVariables go with a ContentSid",
+            id="variables-without-content",
+        ),
+        pytest.param(
+            whatsapp(FromNumber=None),
+            "WhatsAppMessage: 'FromNumber' is a required property",
+            id="no-from-number",
+        ),
+        pytest.param(
+            whatsapp(FromNumber="whatsapp:14155238886"),
+            "WhatsAppMessage.FromNumber: 'whatsapp:14155238886' does not match",
+            id="from-without-plus",
+        ),
+        pytest.param(
+            whatsapp(MessageBody=None, ContentSid="HX123"),
+            "WhatsAppMessage.ContentSid: 'HX123' does not match",
+            id="content-sid-malformed",
+        ),
+        pytest.param(
+            whatsapp(MessageBody=None, ContentSid=CONTENT_SID, ContentVariables={"1": 2}),
+            "WhatsAppMessage.ContentVariables.1: must be a string, not a number",
+            id="content-variable-number",
+        ),
+        pytest.param(
+            whatsapp(MessageBody="m" * 1601),
+            "WhatsAppMessage.MessageBody: must be at most 1600 characters long, not 1601",
+            id="body-1601-chars",
+        ),
+        pytest.param(
+            whatsapp(MediaUrl="https://example.com/a.png"),
+            "WhatsAppMessage: unexpected property 'MediaUrl'",
+            id="extra-on-whatsapp",
+        ),
+    ],
+)
+def test_malformed_whatsapp_requests_are_refused_with_a_reason(validator, request_body, reason):
+    reasons = validator.errors(request_body)
+
+    assert len(reasons) == 1, reasons
+    assert reasons[0].startswith(reason), reasons
+
+
 def test_every_problem_is_reported_sorted_by_path(validator):
     request = edited(
         ("TraceId", DROP),
@@ -377,7 +476,7 @@ def test_every_problem_is_reported_sorted_by_path(validator):
 
     assert validator.errors(request) == [
         "'TraceId' is a required property",
-        f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS']",
+        f"{RECIPIENT}.ChannelType: 'FAX' is not one of ['EMAIL', 'SMS', 'WHATSAPP']",
         "EmailMessage.Subject: must not be empty",
         "SMSMessage.MessageType: 'X' is not one of ['TRANSACTIONAL', 'PROMOTIONAL']",
     ]
@@ -427,7 +526,9 @@ def test_the_send_route_uses_send_request():
 def test_validator_follows_an_edited_template(tmp_path):
     edited_template = tmp_path / "template.yaml"
     edited_template.write_text(
-        TEMPLATE.read_text().replace("enum: [EMAIL, SMS]", "enum: [EMAIL, SMS, PUSH]")
+        TEMPLATE.read_text().replace(
+            "enum: [EMAIL, SMS, WHATSAPP]", "enum: [EMAIL, SMS, WHATSAPP, PUSH]"
+        )
     )
     request = edited((f"Addresses/{PHONE}/ChannelType", "PUSH"))
 

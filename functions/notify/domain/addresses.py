@@ -15,6 +15,7 @@ from notify.domain.errors import INVALID_ADDRESS, PermanentError
 # Digits and the usual separators only: phonenumbers would otherwise read letters as a
 # keypad vanity number ("+1-800-FLOWERS"), which is no way to address an SMS.
 _PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]+")
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 def normalize_phone(address: str) -> str:
@@ -30,6 +31,14 @@ def normalize_phone(address: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise _invalid_phone(address, "not a valid number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_whatsapp(address: str) -> str:
+    """`whatsapp:+E164` (Twilio's WhatsApp address) from that form or a bare +number."""
+    candidate = address.strip()
+    if candidate.startswith(WHATSAPP_PREFIX):
+        candidate = candidate[len(WHATSAPP_PREFIX) :]
+    return WHATSAPP_PREFIX + normalize_phone(candidate)
 
 
 def normalize_email(address: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from notify.domain.addresses import normalize_email, normalize_phone
+from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
 from notify.domain.errors import INVALID_MESSAGE, MISSING_MESSAGE, PermanentError
 from notify.domain.html_text import html_to_text
 from notify.domain.plan import MESSAGE_BLOCKS
@@ -65,6 +65,21 @@ class Sms:
     segments: SmsSegments
 
 
+@dataclass(frozen=True)
+class WhatsApp:
+    """A free-form `body`, or an approved template: `content_sid` with its variables."""
+
+    to: str
+    sender: str
+    body: str | None
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+
+
+# Twilio refuses longer bodies (error 21617); refusing here saves a doomed call.
+WHATSAPP_BODY_LIMIT = 1600
+
+
 def compose_email(delivery: Delivery, templates: TemplateSource, default_template: str) -> Email:
     block = delivery.block()
     to = normalize_email(delivery.address)
@@ -111,3 +126,40 @@ def compose_sms(delivery: Delivery, templates: TemplateSource, default_template:
         origination_identity=block.get("OriginationNumber"),
         segments=sms_segments(text),
     )
+
+
+def compose_whatsapp(
+    delivery: Delivery, templates: TemplateSource, default_template: str
+) -> WhatsApp:
+    """Render like an SMS; an approved template's ContentVariables are rendered the same way."""
+    block = delivery.block()
+    to = normalize_whatsapp(delivery.address)
+    sender = _whatsapp_sender(block.get("FromNumber"))
+    values = delivery.values()
+    if block.get("ContentSid"):
+        variables = {
+            key: render(value, values) for key, value in block.get("ContentVariables", {}).items()
+        }
+        return WhatsApp(to, sender, None, block["ContentSid"], variables)
+    body = block.get("MessageBody")
+    if body is None:
+        template = templates.get(block.get("TemplateName") or default_template)
+        body = template.message_body or template.text_body
+        if not body:
+            raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
+    text = render(body, values)
+    if len(text) > WHATSAPP_BODY_LIMIT:
+        raise PermanentError(
+            INVALID_MESSAGE,
+            f"the WhatsApp body is {len(text)} characters; the limit is {WHATSAPP_BODY_LIMIT}",
+        )
+    return WhatsApp(to, sender, text)
+
+
+def _whatsapp_sender(number: str | None) -> str:
+    if not number:
+        raise PermanentError(INVALID_MESSAGE, "WhatsAppMessage needs a FromNumber")
+    try:
+        return normalize_whatsapp(number)
+    except PermanentError as exc:
+        raise PermanentError(INVALID_MESSAGE, f"FromNumber: {exc.detail}") from None

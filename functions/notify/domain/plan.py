@@ -8,7 +8,7 @@ from typing import Any
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 
 # Which block of the request carries each channel's message.
-MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage"}
+MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage", "WHATSAPP": "WhatsAppMessage"}
 
 
 def plan(queued_body: str) -> dict[str, Any]:

@@ -47,3 +47,20 @@ class TraceSettings:
             retention_days=int(required("TRACE_RETENTION_DAYS")),
             metrics_namespace=required("POWERTOOLS_METRICS_NAMESPACE"),
         )
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    secret_name: str
+    secret_max_age_seconds: int
+    api_url: str
+    status_callback_url: str | None
+
+    @classmethod
+    def from_env(cls) -> TwilioSettings:
+        return cls(
+            secret_name=required("TWILIO_SECRET_NAME"),
+            secret_max_age_seconds=int(required("TWILIO_SECRET_MAX_AGE_SECONDS")),
+            api_url=required("TWILIO_API_URL"),
+            status_callback_url=optional("STATUS_CALLBACK_URL"),
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notify.domain.addresses import normalize_email, normalize_phone
+from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
 from notify.domain.errors import INVALID_ADDRESS, PermanentError
 
 
@@ -43,6 +43,37 @@ def test_an_invalid_phone_number_is_a_permanent_invalid_address(address) -> None
 
     assert caught.value.reason == INVALID_ADDRESS
     assert repr(address) in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        pytest.param("whatsapp:+16048621234", "whatsapp:+16048621234", id="twilio-form"),
+        pytest.param("+16048621234", "whatsapp:+16048621234", id="bare-e164"),
+        pytest.param("whatsapp:+44 7835 065013", "whatsapp:+447835065013", id="formatted"),
+        pytest.param(" whatsapp:+16048621234 ", "whatsapp:+16048621234", id="whitespace"),
+    ],
+)
+def test_a_whatsapp_address_is_returned_as_whatsapp_e164(address, expected) -> None:
+    assert normalize_whatsapp(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "number"),
+    [
+        pytest.param("whatsapp:+1604", "+1604", id="too-short"),
+        pytest.param("whatsapp:16048621234", "16048621234", id="no-plus"),
+        pytest.param("WhatsApp:+16048621234", "WhatsApp:+16048621234", id="prefix-case"),
+        pytest.param("whatsapp:", "", id="prefix-only"),
+        pytest.param("sms:+16048621234", "sms:+16048621234", id="other-prefix"),
+    ],
+)
+def test_an_invalid_whatsapp_address_is_a_permanent_invalid_address(address, number) -> None:
+    with pytest.raises(PermanentError) as caught:
+        normalize_whatsapp(address)
+
+    assert caught.value.reason == INVALID_ADDRESS
+    assert repr(number) in caught.value.detail
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from notify.domain.compose import Delivery, Email, Sms, compose_email, compose_sms
+from notify.domain.compose import (
+    Delivery,
+    Email,
+    Sms,
+    WhatsApp,
+    compose_email,
+    compose_sms,
+    compose_whatsapp,
+)
 from notify.domain.errors import (
     INVALID_ADDRESS,
     INVALID_MESSAGE,
@@ -458,3 +466,154 @@ def test_an_email_block_without_a_sender_is_rejected_not_crashed():
 
     with pytest.raises(PermanentError, match="InvalidMessage: EmailMessage needs a FromAddress"):
         compose_email(delivery, {}, "alert-template")
+
+
+# ---------------------------------------------------------------- WhatsApp
+
+INVITATION = (
+    "Hi Jane, Alex Johnson has invited John Smith to join Urmston Town Panthers u11s for the "
+    "2025-26 season. Membership is £40 and the monthly subscription £26. "
+    "Reply REGISTER to start, or STOP to opt out."
+)
+SANDBOX = "whatsapp:+14155238886"
+CONTENT_SID = "HX" + "0123456789abcdef" * 2
+
+
+def whatsapp_delivery(
+    message: dict[str, Any],
+    address: str = "whatsapp:+16048621234",
+    substitutions: dict[str, Any] | None = None,
+) -> Delivery:
+    recipient: dict[str, Any] = {"Address": address, "ChannelType": "WHATSAPP"}
+    if substitutions is not None:
+        recipient["Substitutions"] = substitutions
+    block = {"FromNumber": SANDBOX, **message}
+    return Delivery("12347", "cust456", recipient, {"WhatsAppMessage": block})
+
+
+def test_the_registration_invitation_is_rendered_from_player_and_team_values(templates) -> None:
+    message = compose_whatsapp(
+        sample_delivery("send-whatsapp-delivery.json"), templates, DEFAULT_TEMPLATE
+    )
+
+    assert message == WhatsApp(to="whatsapp:+447835065013", sender=SANDBOX, body=INVITATION)
+    assert templates.asked == []
+
+
+@pytest.mark.parametrize(
+    ("address", "sender"),
+    [
+        pytest.param("+16048621234", "+14155238886", id="bare-numbers"),
+        pytest.param("whatsapp:+1 604 862 1234", "whatsapp:+1 415 523 8886", id="formatted"),
+    ],
+)
+def test_whatsapp_numbers_are_sent_as_whatsapp_e164(templates, address, sender) -> None:
+    delivery = whatsapp_delivery({"MessageBody": "Hi", "FromNumber": sender}, address)
+
+    message = compose_whatsapp(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert (message.to, message.sender) == ("whatsapp:+16048621234", SANDBOX)
+
+
+def test_a_whatsapp_template_is_rendered_like_an_sms(templates) -> None:
+    delivery = whatsapp_delivery(
+        {"Substitutions": {"productName": "CHEQUING", "membershipNumber": "****5493"}},
+        substitutions={"accountBalance": ["5.00"]},
+    )
+
+    message = compose_whatsapp(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert message.body == (
+        "Alert: Your CHEQUING account ending in ****5493 has a low balance of $5.00"
+    )
+    assert templates.asked == [DEFAULT_TEMPLATE]
+
+
+def test_an_approved_template_sends_its_content_sid_with_rendered_variables(templates) -> None:
+    delivery = whatsapp_delivery(
+        {
+            "ContentSid": CONTENT_SID,
+            "ContentVariables": {"1": "{parent_first_name}", "2": "{player} ({team})"},
+            "Substitutions": {"team": "Panthers"},
+        },
+        substitutions={"parent_first_name": "Jane", "player": "John"},
+    )
+
+    message = compose_whatsapp(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert message == WhatsApp(
+        to="whatsapp:+16048621234",
+        sender=SANDBOX,
+        body=None,
+        content_sid=CONTENT_SID,
+        content_variables={"1": "Jane", "2": "John (Panthers)"},
+    )
+    assert templates.asked == []
+
+
+@pytest.mark.parametrize(
+    ("message", "reason", "detail"),
+    [
+        pytest.param(
+            {"FromNumber": None, "MessageBody": "Hi"},
+            INVALID_MESSAGE,
+            "WhatsAppMessage needs a FromNumber",
+            id="no-from-number",
+        ),
+        pytest.param(
+            {"FromNumber": "whatsapp:+1415", "MessageBody": "Hi"},
+            INVALID_MESSAGE,
+            "FromNumber: phone number '+1415': not a valid number",
+            id="invalid-from-number",
+        ),
+        pytest.param(
+            {"MessageBody": "{x}"},
+            INVALID_MESSAGE,
+            "the WhatsApp body is 1601 characters; the limit is 1600",
+            id="rendered-body-too-long",
+        ),
+        pytest.param(
+            {"TemplateName": "empty"},
+            INVALID_MESSAGE,
+            "template empty has no MessageBody",
+            id="template-without-body",
+        ),
+        pytest.param(
+            {"ContentSid": CONTENT_SID, "ContentVariables": {"1": "{missing}"}},
+            MISSING_VARIABLE,
+            "no value for: missing",
+            id="content-variable-missing",
+        ),
+    ],
+)
+def test_an_unsendable_whatsapp_message_is_permanent(templates, message, reason, detail) -> None:
+    delivery = whatsapp_delivery(message, substitutions={"x": "y" * 1601})
+    if delivery.messages["WhatsAppMessage"]["FromNumber"] is None:
+        del delivery.messages["WhatsAppMessage"]["FromNumber"]
+
+    with pytest.raises(PermanentError) as caught:
+        compose_whatsapp(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert (caught.value.reason, caught.value.detail) == (reason, detail)
+
+
+def test_a_whatsapp_recipient_without_a_whatsapp_block_is_missing_its_message(templates) -> None:
+    delivery = Delivery(
+        "12347",
+        "cust456",
+        {"Address": "whatsapp:+16048621234", "ChannelType": "WHATSAPP"},
+        {"SMSMessage": {"MessageBody": "Hi"}},
+    )
+
+    with pytest.raises(PermanentError) as caught:
+        compose_whatsapp(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert caught.value.reason == MISSING_MESSAGE
+
+
+def test_an_invalid_whatsapp_recipient_is_rejected_before_anything_is_rendered(templates) -> None:
+    with pytest.raises(PermanentError) as caught:
+        compose_whatsapp(whatsapp_delivery({}, "whatsapp:6048621234"), templates, DEFAULT_TEMPLATE)
+
+    assert caught.value.reason == INVALID_ADDRESS
+    assert templates.asked == []

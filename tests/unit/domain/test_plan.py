@@ -206,17 +206,17 @@ def without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {"ChannelType": "PUSH"}}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
             id="unknown-channel-type",
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {}}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
             id="no-channel-type",
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": "EMAIL"}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
             id="recipient-not-object",
         ),
     ],

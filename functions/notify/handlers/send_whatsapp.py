@@ -1,0 +1,33 @@
+"""Render and send one WhatsApp message through Twilio (a Map iteration of the state machine)."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.idempotency import idempotent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.domain.compose import Delivery, compose_whatsapp
+from notify.handlers.sending import IDEMPOTENCY, SendResources, sent
+from notify.handlers.settings import TwilioSettings
+from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSender
+
+resources = SendResources.from_env()
+twilio = TwilioSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+sender = TwilioWhatsAppSender(
+    TwilioSecret(twilio.secret_name, twilio.secret_max_age_seconds),
+    twilio.api_url,
+    twilio.status_callback_url,
+)
+
+
+@logger.inject_lambda_context(correlation_id_path="TraceId")
+@tracer.capture_lambda_handler
+@idempotent(config=IDEMPOTENCY, persistence_store=resources.persistence)
+def handler(event: dict, context: LambdaContext) -> dict:
+    delivery = Delivery.from_event(event)
+    message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)
+    resources.refuse_opted_out(delivery.channel, message.to)
+    resources.count_attempt(delivery)
+    message_id = sender.send(message, delivery.trace_id)
+    logger.info("whatsapp sent", extra={"channel": "WHATSAPP", "provider_message_id": message_id})
+    return sent(delivery.recipient, message_id)
