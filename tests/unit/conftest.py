@@ -29,16 +29,18 @@ def mocked_aws() -> Iterator[boto3.Session]:
 
 @pytest.fixture(scope="module")
 def table_from_template(mocked_aws) -> Callable[[str, str], Any]:
-    """Create a DynamoDB table with the keys template.yaml gives it (so tests cannot drift)."""
+    """Create a DynamoDB table with the keys and indexes template.yaml gives it (no drift)."""
     resources = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))["Resources"]))
 
     def create(logical_id: str, name: str) -> Any:
         properties = resources[logical_id]["Properties"]
+        indexes = properties.get("GlobalSecondaryIndexes")
         mocked_aws.client("dynamodb").create_table(
             TableName=name,
             KeySchema=properties["KeySchema"],
             AttributeDefinitions=properties["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
         )
         return mocked_aws.resource("dynamodb").Table(name)
 

@@ -25,6 +25,7 @@ sender = SmsSender(
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
+    resources.refuse_opted_out(delivery.channel, sms.to)
     message_id = sender.send(sms, delivery.trace_id)
     logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
     return sent(

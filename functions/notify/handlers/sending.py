@@ -13,7 +13,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+from notify.domain.errors import OPTED_OUT, PermanentError
+from notify.domain.inbound import opt_out_address
 from notify.handlers.settings import SendSettings
+from notify.integration.opt_outs import OptOutStore
 from notify.integration.template_store import DynamoTemplateStore
 
 # Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
@@ -37,14 +40,26 @@ class SendResources:
     settings: SendSettings
     templates: DynamoTemplateStore
     persistence: DynamoDBPersistenceLayer
+    opt_outs: OptOutStore
 
     @classmethod
     def from_env(cls) -> SendResources:
         settings = SendSettings.from_env()
+        dynamodb = boto3.client("dynamodb")
         templates = DynamoTemplateStore(
-            boto3.client("dynamodb"), settings.templates_table, settings.template_cache_seconds
+            dynamodb, settings.templates_table, settings.template_cache_seconds
         )
-        return cls(settings, templates, DynamoDBPersistenceLayer(settings.idempotency_table))
+        return cls(
+            settings,
+            templates,
+            DynamoDBPersistenceLayer(settings.idempotency_table),
+            OptOutStore(dynamodb, settings.opt_outs_table),
+        )
+
+    def refuse_opted_out(self, channel: str, address: str) -> None:
+        """PermanentError(OptedOut) when the recipient opted out of this channel (STOP)."""
+        if self.opt_outs.is_opted_out(opt_out_address(channel, address), channel):
+            raise PermanentError(OPTED_OUT, f"{address} has opted out of {channel}")
 
 
 def sent(recipient: dict[str, Any], provider_message_id: str, **details: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ def optional(name: str) -> str | None:
 class SendSettings:
     templates_table: str
     idempotency_table: str
+    opt_outs_table: str
     default_template: str
     template_cache_seconds: float
 
@@ -29,6 +30,7 @@ class SendSettings:
         return cls(
             templates_table=required("TEMPLATES_TABLE"),
             idempotency_table=required("IDEMPOTENCY_TABLE"),
+            opt_outs_table=required("OPT_OUTS_TABLE"),
             default_template=required("DEFAULT_TEMPLATE_NAME"),
             template_cache_seconds=float(required("TEMPLATE_CACHE_SECONDS")),
         )
@@ -63,4 +65,38 @@ class TwilioSettings:
             secret_max_age_seconds=int(required("TWILIO_SECRET_MAX_AGE_SECONDS")),
             api_url=required("TWILIO_API_URL"),
             status_callback_url=optional("STATUS_CALLBACK_URL"),
+        )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    twilio_secret_name: str
+    secret_max_age_seconds: int
+    inbound_queue_url: str
+
+    @classmethod
+    def from_env(cls) -> WebhookSettings:
+        return cls(
+            twilio_secret_name=required("TWILIO_SECRET_NAME"),
+            secret_max_age_seconds=int(required("TWILIO_SECRET_MAX_AGE_SECONDS")),
+            inbound_queue_url=required("INBOUND_QUEUE_URL"),
+        )
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    opt_outs_table: str
+    traces_table: str
+    idempotency_table: str
+    event_bus: str
+    help_reply_text: str
+
+    @classmethod
+    def from_env(cls) -> InboundSettings:
+        return cls(
+            opt_outs_table=required("OPT_OUTS_TABLE"),
+            traces_table=required("TRACES_TABLE"),
+            idempotency_table=required("IDEMPOTENCY_TABLE"),
+            event_bus=required("INBOUND_EVENT_BUS"),
+            help_reply_text=required("HELP_REPLY_TEXT"),
         )

@@ -1,0 +1,93 @@
+"""InboundQueue -> this function: opt-outs, HELP, delivery statuses, inbound messages.
+
+Each record is processed once per provider event (idempotency on its key), and a record
+that fails is reported alone, so SQS retries it (and, after three receives, dead-letters
+it) without repeating the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.domain.compose import WhatsApp
+from notify.domain.inbound import InboundHandling, parse_record
+from notify.handlers.settings import InboundSettings, TwilioSettings
+from notify.integration.inbound_events import InboundEventPublisher
+from notify.integration.opt_outs import OptOutStore
+from notify.integration.trace_store import TraceStore
+from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSender
+
+settings = InboundSettings.from_env()
+twilio = TwilioSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+
+# A provider event is handled once: a duplicate delivered while the first is kept (or
+# redriven from the DLQ within its 14 days) finds the stored outcome instead.
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="Key", raise_on_no_idempotency_key=True, expires_after_seconds=15 * 86400
+)
+persistence = DynamoDBPersistenceLayer(settings.idempotency_table)
+
+
+class TwilioReplier:
+    """Answers on the channel the message came in on: from the number it was sent to."""
+
+    def __init__(self, sender: TwilioWhatsAppSender) -> None:
+        self._sender = sender
+
+    def reply(self, to: str, sender: str, body: str) -> str:
+        return self._sender.send(WhatsApp(to=to, sender=sender, body=body), trace_id="")
+
+
+handling = InboundHandling(
+    opt_outs=OptOutStore(boto3.client("dynamodb"), settings.opt_outs_table),
+    statuses=TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), 0),
+    publisher=InboundEventPublisher(boto3.client("events"), settings.event_bus),
+    # No status callback: a reply is on no trace, so its callbacks would have nowhere to go.
+    replier=TwilioReplier(
+        TwilioWhatsAppSender(
+            TwilioSecret(twilio.secret_name, twilio.secret_max_age_seconds), twilio.api_url, None
+        )
+    ),
+    help_text=settings.help_reply_text,
+)
+
+
+@idempotent_function(
+    data_keyword_argument="record", config=IDEMPOTENCY, persistence_store=persistence
+)
+def handle(record: dict[str, str]) -> dict[str, str]:
+    outcome = handling.handle(parse_record(record["Body"]))
+    logger.info("inbound handled", extra={"key": outcome.key, "action": outcome.action})
+    return outcome.to_dict()
+
+
+def handle_record(record: SQSRecord) -> dict[str, str]:
+    return handle(record={"Key": parse_record(record.body).key, "Body": record.body})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    IDEMPOTENCY.register_lambda_context(context)
+    # One processor per invocation: it keeps the batch's successes and failures.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

@@ -1,0 +1,66 @@
+"""The opt-outs table: an item (Address, Channel) present means "do not send"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from notify.domain.errors import classify_client_error
+
+
+class OptOutStore:
+    """Written by the inbound function (STOP / START, complaints), read before every send.
+
+    Writes carry the time the keyword was received and never overwrite a later one, so a
+    STOP and a START processed out of order still leave the later wish in place when the
+    earlier one arrives second while an item exists. (A START processed before an earlier
+    STOP cannot tell, as the table keeps no trace of opt-ins: the STOP wins.)
+    """
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client  # a boto3 DynamoDB client
+        self._table = table_name
+
+    def is_opted_out(self, address: str, channel: str) -> bool:
+        try:
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=_key(address, channel),
+                ConsistentRead=True,
+                ProjectionExpression="Address",
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+        return "Item" in response
+
+    def opt_out(self, address: str, channel: str, at: str, keyword: str) -> bool:
+        """Record the opt-out; False when a later change is already recorded."""
+        return self._conditional(
+            self._client.put_item,
+            Item={**_key(address, channel), "OptedOutAt": {"S": at}, "Keyword": {"S": keyword}},
+            ConditionExpression="attribute_not_exists(Address) OR OptedOutAt <= :at",
+            ExpressionAttributeValues={":at": {"S": at}},
+        )
+
+    def opt_in(self, address: str, channel: str, at: str) -> bool:
+        """Remove the opt-out; False when it was recorded after `at` (that later STOP stands)."""
+        return self._conditional(
+            self._client.delete_item,
+            Key=_key(address, channel),
+            ConditionExpression="attribute_not_exists(Address) OR OptedOutAt <= :at",
+            ExpressionAttributeValues={":at": {"S": at}},
+        )
+
+    def _conditional(self, call: Any, **request: Any) -> bool:
+        try:
+            call(TableName=self._table, **request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise classify_client_error(exc) from exc
+        return True
+
+
+def _key(address: str, channel: str) -> dict[str, dict[str, str]]:
+    return {"Address": {"S": address}, "Channel": {"S": channel}}

@@ -1,0 +1,82 @@
+"""Provider statuses on the recipient's trace item: found by provider id, never going back."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from notify.domain.inbound import DeliveryUpdate, RecipientNotRecorded
+from notify.integration.trace_store import TraceStore
+
+SK = "cust456#WHATSAPP#whatsapp:+16048621234"
+AT = "2026-11-24T10:00:00Z"
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def table(table_from_template):
+    return table_from_template("TracesTable", "Traces-delivery")
+
+
+@pytest.fixture
+def sid(table) -> str:
+    """A recipient item sent as a fresh provider message id."""
+    sid = f"SM{next(_ids)}"
+    table.put_item(
+        Item={"TraceId": f"trace-{sid}", "Sk": SK, "Status": "SENT", "ProviderMessageId": sid}
+    )
+    return sid
+
+
+def update(sid: str, status: str, error: str | None = None) -> DeliveryUpdate:
+    return DeliveryUpdate("twilio", sid, status, AT, error)
+
+
+def delivery(table, sid: str) -> dict:
+    item = table.get_item(Key={"TraceId": f"trace-{sid}", "Sk": SK}, ConsistentRead=True)["Item"]
+    return {k: v for k, v in item.items() if k.startswith("Delivery")}
+
+
+ORDERS = {
+    "in order": ["queued", "sent", "delivered", "read"],
+    "reversed": ["read", "delivered", "sent", "queued"],
+    "shuffled": ["sent", "read", "queued", "delivered"],
+    "repeated": ["sent", "sent", "read", "delivered", "read"],
+}
+
+
+@pytest.mark.parametrize("order", ORDERS.values(), ids=ORDERS.keys())
+def test_the_final_status_is_the_latest_state_whatever_the_order(table, sid, order):
+    store = TraceStore(table, 30)
+    for status in order:
+        store.record_delivery(update(sid, status))
+
+    assert delivery(table, sid)["DeliveryStatus"] == "read"
+    assert delivery(table, sid)["DeliveryRank"] == 5
+
+
+def test_of_two_final_states_the_first_recorded_wins(table, sid):
+    store = TraceStore(table, 30)
+
+    assert store.record_delivery(update(sid, "undelivered", "30003")) == 1
+    assert store.record_delivery(update(sid, "delivered")) == 0
+
+    assert delivery(table, sid) == {
+        "DeliveryStatus": "undelivered",
+        "DeliveryRank": 4,
+        "DeliveryErrorCode": "30003",
+        "DeliveryUpdatedAt": AT,
+    }
+
+
+def test_other_fields_of_the_recipient_are_kept(table, sid):
+    TraceStore(table, 30).record_delivery(update(sid, "delivered"))
+
+    item = table.get_item(Key={"TraceId": f"trace-{sid}", "Sk": SK})["Item"]
+    assert (item["Status"], item["ProviderMessageId"]) == ("SENT", sid)
+
+
+def test_a_status_for_an_unrecorded_send_says_so(table):
+    with pytest.raises(RecipientNotRecorded):
+        TraceStore(table, 30).record_delivery(update("SM-unknown", "sent"))
