@@ -97,6 +97,24 @@ def test_a_rejected_number_is_rejected_without_retry_and_the_others_sent(
     assert item["Reason"].startswith("InvalidAddress: Twilio 21211")
 
 
+def test_an_opted_out_parent_is_rejected_without_calling_twilio(client, local, providers, trace_id):
+    opted_out = "whatsapp:+447835065077"
+    local.client("dynamodb").put_item(
+        TableName=local.stack.physical("OptOutsTable")["Ref"],
+        Item={"Address": {"S": "+447835065077"}, "Channel": {"S": "WHATSAPP"}},
+    )
+
+    execution = client.send(invitation(trace_id, opted_out))
+
+    assert [m.to for m in execution.sent] == [PARENT]
+    assert ("WHATSAPP", opted_out) not in providers.attempts
+    item = trace_items(local, trace_id)[f"user-1#WHATSAPP#{opted_out}"]
+    assert (item["Status"], item["Reason"]) == (
+        "REJECTED",
+        f"OptedOut: {opted_out} has opted out of WHATSAPP",
+    )
+
+
 def test_an_invalid_number_is_rejected_before_twilio_is_called(client, local, providers, trace_id):
     execution = client.send(invitation(trace_id, "whatsapp:+4478"))
 
