@@ -29,6 +29,14 @@ def test_the_whatsapp_invitation_posted_to_the_api_lands_in_the_outbox(local, po
     )
     assert message["message_id"].startswith("SM")
     assert finished(local, request["TraceId"]) == "COMPLETED"
+    # The local Twilio API's signed callbacks pass POST /webhook's signature check and end
+    # as the recipient's delivery status.
+    wait_until(
+        lambda: (
+            recipient(local, request["TraceId"]).get("DeliveryStatus", {}).get("S") == "delivered"
+        ),
+        "the delivered status callback recorded",
+    )
 
 
 def test_a_whatsapp_fault_added_with_the_cli_makes_the_send_rejected(
@@ -46,9 +54,15 @@ def test_a_whatsapp_fault_added_with_the_cli_makes_the_send_rejected(
     capsys.readouterr()
 
     assert outbox(local, request["TraceId"]) == []
-    recipient = local.client("dynamodb").get_item(
+    item = recipient(local, request["TraceId"])
+    assert item["Status"]["S"] == "REJECTED"
+    assert item["Reason"]["S"].startswith("InvalidAddress: Twilio 21211")
+
+
+def recipient(local, trace_id: str) -> dict:
+    """The parent's item on the trace, as DynamoDB holds it."""
+    return local.client("dynamodb").get_item(
         TableName=local.stack.physical("TracesTable")["Ref"],
-        Key={"TraceId": {"S": request["TraceId"]}, "Sk": {"S": f"e2e-customer#WHATSAPP#{PARENT}"}},
+        Key={"TraceId": {"S": trace_id}, "Sk": {"S": f"e2e-customer#WHATSAPP#{PARENT}"}},
+        ConsistentRead=True,
     )["Item"]
-    assert recipient["Status"]["S"] == "REJECTED"
-    assert recipient["Reason"]["S"].startswith("InvalidAddress: Twilio 21211")

@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 from aws_lambda_powertools.utilities import parameters
@@ -103,7 +103,11 @@ def _message(exc: TwilioRestException | TwilioServiceException) -> str:
 
 
 def with_query(url: str, **values: str) -> str:
-    """`url` with `values` added to its query string."""
+    """`url` with `values` added to its query string.
+
+    Encoded with quote(), as the webhook re-encodes API Gateway's decoded query to check
+    Twilio's signature (domain/webhook.py): both sides must spell the URL alike.
+    """
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(values.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
