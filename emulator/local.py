@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,22 +102,32 @@ class LocalStack:
 
     def serve(self) -> LocalStack:
         """Start the HTTP API (on the port chosen at start) and the pipe in the background."""
-        api = ApiGateway(
-            api_definition(self.stack), self.runtime, self.client("sqs"), {self.api_key}
-        )
-        port = self.api_port
-        info = {
-            "StackName": self.stack.name,
-            "Endpoint": self.aws.endpoint,
-            "ApiUrl": f"http://127.0.0.1:{port}/",
-            "ApiKey": self.api_key,
-            "Outputs": self.stack.outputs() | {"ApiUrl": f"http://127.0.0.1:{port}/"},
-        }
-        self.http = HttpServer(LocalHttp(api, self.providers, info), port).start()
+        self.http = self.serve_api(self.api_port)
         pipe = threading.Thread(target=self.pipe.run, name="pipe", daemon=True)
         pipe.start()
         self._threads.append(pipe)
         return self
+
+    def serve_api(self, port: int | None = None, **parameters: str) -> HttpServer:
+        """Serve this stack's API on another port, the caller stops it.
+
+        `parameters` override the template parameters the API reads (ThrottleRateLimit,
+        ThrottleBurstLimit, DailyQuotaLimit, ...), so one stack can be served behind tighter
+        limits too: its limits live in the API alone, while a second LocalStack in the same
+        process would share moto's backends and the imported handler modules with the first.
+        """
+        stack = replace(self.stack, parameters=self.stack.parameters | parameters)
+        api = ApiGateway(api_definition(stack), self.runtime, self.client("sqs"), {self.api_key})
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}/"
+        info = {
+            "StackName": self.stack.name,
+            "Endpoint": self.aws.endpoint,
+            "ApiUrl": url,
+            "ApiKey": self.api_key,
+            "Outputs": self.stack.outputs() | {"ApiUrl": url},
+        }
+        return HttpServer(LocalHttp(api, self.providers, info), port).start()
 
     def seed_demo(self) -> LocalStack:
         """What a deployer does once by hand: a verified sender and the demo template."""

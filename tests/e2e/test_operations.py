@@ -51,3 +51,17 @@ def test_a_rotated_secret_is_used_by_the_authorizer(local, post):
         from emulator.local import LOCAL_JWT_SECRET
 
         secrets.update_secret(SecretId="messaging-jwt-secret", SecretString=LOCAL_JWT_SECRET)
+        # Until the authorizer's cached secret expires, fresh tokens are still refused (and
+        # an API caches a refusal per token): later tests need the original secret back.
+        fresh = iter(range(1_000_000))
+        wait_until(
+            lambda: (
+                post(
+                    example("sms-inline.json"),
+                    bearer=mint_token(LOCAL_JWT_SECRET, f"restored-{next(fresh)}"),
+                ).status_code
+                == 202
+            ),
+            "the original secret in use again",
+            deadline=15,
+        )

@@ -243,7 +243,7 @@ def test_a_quota_starts_again_the_next_day():
 
 
 def test_the_definition_is_read_from_the_template(mocked_aws):
-    stack = Stack(mocked_aws, "unit", {"JwtSecretValue": "x" * 16})
+    stack = Stack(mocked_aws, "unit", {"JwtSecretValue": "x" * 16, "DailyQuotaLimit": "7"})
 
     api = api_definition(stack)
 
@@ -252,8 +252,14 @@ def test_the_definition_is_read_from_the_template(mocked_aws):
     assert send.security == {"JwtAuthorizer", "ApiKey"}
     assert send.validate_body
     assert send.integration == SqsIntegration("unit-messages", send.integration.responses)
-    assert api.usage_plan == UsagePlan(rate=25, burst=50)
+    status = routes[("GET", "/messages/{TraceId}")]
+    assert status.security == {"JwtAuthorizer"}
+    assert status.integration == LambdaProxyIntegration(
+        "arn:aws:lambda:us-east-1:123456789012:function:unit-StatusFunction"
+    )
+    assert api.usage_plan == UsagePlan(rate=25, burst=50, quota_limit=7, quota_period="DAY")
     assert api.authorizer.function.endswith(":function:unit-AuthorizerFunction")
+    assert api_definition(Stack(mocked_aws, "unit", {})).usage_plan.quota_limit is None
     assert json.loads(api.gateway_responses["THROTTLED"]["responseTemplates"]["application/json"])[
         "message"
     ]

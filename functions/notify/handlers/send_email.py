@@ -25,6 +25,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     email = compose_email(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_opted_out(delivery.channel, email.to)
+    resources.count_attempt(delivery)
     message_id = sender.send(email, delivery.trace_id)
     logger.info("email sent", extra={"channel": "EMAIL", "provider_message_id": message_id})
     return sent(delivery.recipient, message_id)

@@ -26,6 +26,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_opted_out(delivery.channel, sms.to)
+    resources.count_attempt(delivery)
     message_id = sender.send(sms, delivery.trace_id)
     logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
     return sent(

@@ -13,11 +13,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+from notify.domain.compose import Delivery
 from notify.domain.errors import OPTED_OUT, PermanentError
 from notify.domain.inbound import opt_out_address
 from notify.handlers.settings import SendSettings
 from notify.integration.opt_outs import OptOutStore
 from notify.integration.template_store import DynamoTemplateStore
+from notify.integration.trace_store import TraceStore
 
 # Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
 # happen: the DLQ keeps messages 14 days and Step Functions redrives within 14 days.
@@ -41,6 +43,7 @@ class SendResources:
     templates: DynamoTemplateStore
     persistence: DynamoDBPersistenceLayer
     opt_outs: OptOutStore
+    traces: TraceStore
 
     @classmethod
     def from_env(cls) -> SendResources:
@@ -54,12 +57,22 @@ class SendResources:
             templates,
             DynamoDBPersistenceLayer(settings.idempotency_table),
             OptOutStore(dynamodb, settings.opt_outs_table),
+            TraceStore(
+                boto3.resource("dynamodb").Table(settings.traces_table),
+                settings.trace_retention_days,
+            ),
         )
 
     def refuse_opted_out(self, channel: str, address: str) -> None:
         """PermanentError(OptedOut) when the recipient opted out of this channel (STOP)."""
         if self.opt_outs.is_opted_out(opt_out_address(channel, address), channel):
             raise PermanentError(OPTED_OUT, f"{address} has opted out of {channel}")
+
+    def count_attempt(self, delivery: Delivery) -> int:
+        """Count a provider attempt on the recipient's trace item; call it right before sending."""
+        return self.traces.count_attempt(
+            delivery.trace_id, delivery.owner, delivery.channel, delivery.address
+        )
 
 
 def sent(recipient: dict[str, Any], provider_message_id: str, **details: Any) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class SendSettings:
     templates_table: str
     idempotency_table: str
     opt_outs_table: str
+    traces_table: str
+    trace_retention_days: int
     default_template: str
     template_cache_seconds: float
 
@@ -31,9 +33,20 @@ class SendSettings:
             templates_table=required("TEMPLATES_TABLE"),
             idempotency_table=required("IDEMPOTENCY_TABLE"),
             opt_outs_table=required("OPT_OUTS_TABLE"),
+            traces_table=required("TRACES_TABLE"),
+            trace_retention_days=int(required("TRACE_RETENTION_DAYS")),
             default_template=required("DEFAULT_TEMPLATE_NAME"),
             template_cache_seconds=float(required("TEMPLATE_CACHE_SECONDS")),
         )
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    traces_table: str
+
+    @classmethod
+    def from_env(cls) -> StatusSettings:
+        return cls(traces_table=required("TRACES_TABLE"))
 
 
 @dataclass(frozen=True)

@@ -63,19 +63,82 @@ class TraceStore:
                     raise classify_client_error(exc) from exc
         return changed
 
+    def count_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> int:
+        """Count one provider attempt on the recipient's item (made before the call); return it.
+
+        The item may not exist yet (outcomes are recorded after the Map), so its identity
+        is set too, never overwriting what RecordOutcomes wrote.
+        """
+        now = datetime.now(UTC).isoformat()
+        try:
+            attributes = self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+                UpdateExpression="ADD Attempts :one SET LastAttemptAt = :now, "
+                "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
+                "#owner = if_not_exists(#owner, :owner), "
+                "Address = if_not_exists(Address, :address), "
+                "ChannelType = if_not_exists(ChannelType, :channel), "
+                "ExpiresAt = if_not_exists(ExpiresAt, :expires)",
+                ExpressionAttributeNames={"#owner": "Owner"},
+                ExpressionAttributeValues={
+                    ":one": 1,
+                    ":now": now,
+                    ":owner": owner,
+                    ":address": address,
+                    ":channel": channel,
+                    ":expires": int(time.time()) + self._retention_seconds,
+                },
+                ReturnValues="UPDATED_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+        return int(attributes["Attempts"])
+
+    def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The owner's header item (None: no such trace for this owner) and recipient items."""
+        header, recipients = None, []
+        query: dict[str, Any] = {
+            # One Query: the header (Sk = owner) and its recipients (Sk = owner#...).
+            # begins_with also matches owners that merely start alike; they are dropped here.
+            "KeyConditionExpression": "TraceId = :trace AND begins_with(Sk, :owner)",
+            "ExpressionAttributeValues": {":trace": trace_id, ":owner": owner},
+        }
+        try:
+            while True:
+                page = self._table.query(**query)
+                for item in page["Items"]:
+                    if item["Sk"] == owner:
+                        header = item
+                    elif item["Sk"].startswith(owner + "#"):
+                        recipients.append(item)
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+        return header, recipients
+
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
     ) -> str:
-        """Write every outcome and the trace's status; return that status."""
+        """Write every outcome and the trace's status; return that status.
+
+        Recipient items are updated, not replaced: the send functions' attempt counts and
+        the providers' delivery statuses live on the same items.
+        """
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
         status = FAILED if any(o["Status"] == FAILED for o in outcomes) else "COMPLETED"
         try:
-            with self._table.batch_writer() as batch:
-                for outcome in outcomes:
-                    batch.put_item(
-                        Item=self._recipient_item(trace_id, owner, outcome, execution, now, expires)
-                    )
+            for outcome in outcomes:
+                recipient = outcome["Recipient"]
+                self._table.update_item(
+                    Key={
+                        "TraceId": trace_id,
+                        "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
+                    },
+                    **self._outcome_update(owner, outcome, execution, now, expires),
+                )
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": owner},
                 UpdateExpression="SET #status = :status, UpdatedAt = :now, ExpiresAt = :expires",
@@ -87,25 +150,38 @@ class TraceStore:
         return status
 
     @staticmethod
-    def _recipient_item(
-        trace_id: str, owner: str, outcome: dict[str, Any], execution: str, now: str, expires: int
+    def _outcome_update(
+        owner: str, outcome: dict[str, Any], execution: str, now: str, expires: int
     ) -> dict[str, Any]:
         recipient = outcome["Recipient"]
-        item = {
-            "TraceId": trace_id,
-            "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
-            "Owner": owner,
-            "Address": recipient["Address"],
-            "ChannelType": recipient["ChannelType"],
-            "Status": outcome["Status"],
-            "ExecutionArn": execution,
-            "UpdatedAt": now,
-            "ExpiresAt": expires,
+        values = {
+            ":owner": owner,
+            ":address": recipient["Address"],
+            ":channel": recipient["ChannelType"],
+            ":status": outcome["Status"],
+            ":execution": execution,
+            ":now": now,
+            ":expires": expires,
         }
+        fields = [
+            "#owner = :owner",
+            "Address = :address",
+            "ChannelType = :channel",
+            "#status = :status",
+            "ExecutionArn = :execution",
+            "UpdatedAt = :now",
+            "ExpiresAt = :expires",
+        ]
         if outcome["Status"] == "SENT":
-            item["ProviderMessageId"] = outcome["ProviderMessageId"]
-            item["SentAt"] = outcome["SentAt"]
+            fields += ["ProviderMessageId = :provider_id", "SentAt = :sent_at"]
+            values |= {":provider_id": outcome["ProviderMessageId"], ":sent_at": outcome["SentAt"]}
+            stale = " REMOVE #error, Reason"  # an earlier run's failure no longer holds
         else:
-            item["Error"] = outcome.get("Error", "")
-            item["Reason"] = failure_reason(outcome)
-        return item
+            fields += ["#error = :error", "Reason = :reason"]
+            values |= {":error": outcome.get("Error", ""), ":reason": failure_reason(outcome)}
+            stale = ""
+        return {
+            "UpdateExpression": "SET " + ", ".join(fields) + stale,
+            "ExpressionAttributeNames": {"#owner": "Owner", "#status": "Status", "#error": "Error"},
+            "ExpressionAttributeValues": values,
+        }

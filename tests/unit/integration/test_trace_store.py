@@ -166,3 +166,81 @@ def test_every_item_expires_after_the_retention_period(table, store) -> None:
     for item in items(table).values():
         assert before + retention <= item["ExpiresAt"] <= int(time.time()) + retention
         assert item["UpdatedAt"]
+
+
+# ---------------------------------------------------------------- attempts and reads
+SMS_KEY = "cust456#SMS#+16048621234"
+
+
+def test_each_attempt_is_counted_on_the_recipient_before_its_outcome_exists(table, store) -> None:
+    assert store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234") == 1
+    first = items(table)[SMS_KEY]
+    assert store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234") == 2
+
+    item = items(table)[SMS_KEY]
+    assert item["Attempts"] == 2
+    assert item["FirstAttemptAt"] == first["FirstAttemptAt"] <= item["LastAttemptAt"]
+    assert (item["Owner"], item["Address"], item["ChannelType"]) == (OWNER, "+16048621234", "SMS")
+    assert item["ExpiresAt"] > time.time()
+    assert "Status" not in item
+
+
+def test_recording_the_outcome_keeps_the_attempts_and_the_delivery_status(table, store) -> None:
+    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
+    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
+    table.update_item(
+        Key={"TraceId": TRACE_ID, "Sk": SMS_KEY},
+        UpdateExpression="SET DeliveryStatus = :s, DeliveryRank = :r",
+        ExpressionAttributeValues={":s": "delivered", ":r": 4},
+    )
+
+    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN)
+
+    item = items(table)[SMS_KEY]
+    assert (item["Status"], item["ProviderMessageId"]) == (SENT, "sms-message-1")
+    assert item["Attempts"] == 2
+    assert (item["DeliveryStatus"], item["DeliveryRank"]) == ("delivered", 4)
+
+
+def test_a_recipient_sent_on_a_later_run_loses_the_earlier_runs_error(table, store) -> None:
+    failed_then = FAILED_SMS | {"Recipient": SENT_SMS["Recipient"]}
+    store.record(TRACE_ID, OWNER, [failed_then], EXECUTION_ARN)
+
+    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN + "-redriven")
+
+    item = items(table)[SMS_KEY]
+    assert item["Status"] == SENT
+    assert item["ExecutionArn"] == EXECUTION_ARN + "-redriven"
+    assert "Error" not in item
+    assert "Reason" not in item
+
+
+def test_reading_a_trace_returns_the_owners_header_and_recipients_only(table, store) -> None:
+    store.record(TRACE_ID, OWNER, [SENT_EMAIL, REJECTED_EMAIL], EXECUTION_ARN)
+    # Another tenant with the same TraceId, and one whose name merely starts alike.
+    for owner in ("other", "cust4567"):
+        table.put_item(Item={"TraceId": TRACE_ID, "Sk": owner, "Status": "RUNNING"})
+        store.record(TRACE_ID, owner, [SENT_SMS], EXECUTION_ARN)
+
+    header, recipients = store.read(TRACE_ID, OWNER)
+
+    assert header is not None
+    assert (header["Sk"], header["Status"]) == (OWNER, "COMPLETED")
+    assert sorted(r["Sk"] for r in recipients) == [
+        "cust456#EMAIL#bad@example",
+        "cust456#EMAIL#user@example.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "owner"),
+    [
+        pytest.param("no-such-trace", OWNER, id="unknown-trace"),
+        pytest.param(TRACE_ID, "someone-else", id="another-owner"),
+        pytest.param(TRACE_ID, "cust45", id="an-owner-that-is-a-prefix"),
+    ],
+)
+def test_reading_a_trace_of_no_such_owner_finds_nothing(table, store, trace_id, owner) -> None:
+    store.record(TRACE_ID, OWNER, [SENT_EMAIL], EXECUTION_ARN)
+
+    assert store.read(trace_id, owner) == (None, [])

@@ -1,0 +1,133 @@
+"""The status document a sender reads for its trace, and whose trace it is."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from notify.domain.status import (
+    PENDING,
+    RECIPIENT_FIELDS,
+    CallerUnknown,
+    not_found,
+    owner_of,
+    trace_view,
+)
+
+HEADER = {
+    "TraceId": "t-1",
+    "Sk": "cust456",
+    "Status": "COMPLETED",
+    "StartedAt": "2026-11-24T10:00:00Z",
+    "UpdatedAt": "2026-11-24T10:00:02Z",
+    "Executions": ["arn:aws:states:...:execution:Delivery:run-1"],
+}
+SENT_SMS = {
+    "TraceId": "t-1",
+    "Sk": "cust456#SMS#+16048621234",
+    "Address": "+16048621234",
+    "ChannelType": "SMS",
+    "Status": "SENT",
+    "Attempts": Decimal(2),
+    "ProviderMessageId": "sms-1",
+    "FirstAttemptAt": "2026-11-24T10:00:00.5Z",
+    "LastAttemptAt": "2026-11-24T10:00:01.5Z",
+    "SentAt": "2026-11-24T10:00:01.6Z",
+    "DeliveryStatus": "delivered",
+    "DeliveryRank": Decimal(4),
+    "DeliveryUpdatedAt": "2026-11-24T10:00:05Z",
+    "ExpiresAt": Decimal(1_790_000_000),
+}
+REJECTED_EMAIL = {
+    "Sk": "cust456#EMAIL#bad@example",
+    "Address": "bad@example",
+    "ChannelType": "EMAIL",
+    "Status": "REJECTED",
+    "Error": "PermanentError",
+    "Reason": "InvalidAddress: email 'bad@example'",
+}
+
+
+@pytest.mark.parametrize(
+    ("context", "owner"),
+    [
+        pytest.param({"sub": "u1", "customer_id": "cust456"}, "cust456", id="customer"),
+        pytest.param({"sub": "u1", "customer_id": ""}, "u1", id="no-customer-empty"),
+        pytest.param({"sub": "u1"}, "u1", id="no-customer-absent"),
+    ],
+)
+def test_a_trace_belongs_to_the_callers_customer_else_to_its_user(context, owner):
+    assert owner_of(context) == owner
+
+
+def test_a_context_without_a_caller_is_a_configuration_error():
+    with pytest.raises(CallerUnknown):
+        owner_of({"customer_id": "", "sub": ""})
+
+
+def test_no_header_means_no_such_trace_for_this_caller():
+    assert trace_view("t-1", None, [SENT_SMS]) is None
+
+
+def test_the_view_has_the_overall_status_and_each_recipients_details():
+    view = trace_view("t-1", HEADER, [SENT_SMS, REJECTED_EMAIL])
+
+    assert view["TraceId"] == "t-1"
+    assert view["Status"] == "COMPLETED"
+    assert (view["StartedAt"], view["UpdatedAt"]) == (HEADER["StartedAt"], HEADER["UpdatedAt"])
+    email, sms = view["Recipients"]
+    assert sms == {
+        "Address": "+16048621234",
+        "ChannelType": "SMS",
+        "Status": "SENT",
+        "Attempts": 2,
+        "ProviderMessageId": "sms-1",
+        "Error": None,
+        "Reason": None,
+        "DeliveryStatus": "delivered",
+        "DeliveryErrorCode": None,
+        "FirstAttemptAt": "2026-11-24T10:00:00.5Z",
+        "LastAttemptAt": "2026-11-24T10:00:01.5Z",
+        "SentAt": "2026-11-24T10:00:01.6Z",
+        "DeliveryUpdatedAt": "2026-11-24T10:00:05Z",
+        "UpdatedAt": None,
+    }
+    assert type(sms["Attempts"]) is int
+    assert (email["Status"], email["Error"], email["Reason"]) == (
+        "REJECTED",
+        "PermanentError",
+        "InvalidAddress: email 'bad@example'",
+    )
+    assert email["Attempts"] == 0  # refused before any provider call
+
+
+def test_internal_attributes_are_not_shown():
+    view = trace_view("t-1", HEADER, [SENT_SMS])
+
+    assert set(view) == {"TraceId", "Status", "StartedAt", "UpdatedAt", "Recipients"}
+    assert set(view["Recipients"][0]) == set(RECIPIENT_FIELDS)
+
+
+def test_a_recipient_still_being_sent_is_pending_with_its_attempts():
+    attempting = {
+        "Sk": "cust456#SMS#+16048621234",
+        "Address": "+16048621234",
+        "ChannelType": "SMS",
+        "Attempts": Decimal(1),
+        "FirstAttemptAt": "2026-11-24T10:00:00.5Z",
+        "LastAttemptAt": "2026-11-24T10:00:00.5Z",
+    }
+
+    view = trace_view("t-1", HEADER | {"Status": "RUNNING"}, [attempting])
+
+    assert view["Status"] == "RUNNING"
+    (recipient,) = view["Recipients"]
+    assert (recipient["Status"], recipient["Attempts"]) == (PENDING, 1)
+
+
+def test_not_found_names_the_trace_and_not_whose_it_is():
+    assert not_found("t-1") == {
+        "message": "Not Found",
+        "reason": "no trace 't-1' was sent by this caller",
+    }
