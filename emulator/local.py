@@ -14,6 +14,7 @@ import boto3
 from emulator import botocore_hooks
 from emulator.api_gateway import ApiGateway, api_definition
 from emulator.aws import REGION, EmulatedAws, client_environment, free_port
+from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.pipe import Pipe
@@ -44,6 +45,8 @@ class LocalStack:
     api_key: str = ""
     api_port: int = 0  # chosen at start: the functions' STATUS_CALLBACK_URL points there
     twilio: HttpServer | None = None
+    # SQS -> Lambda event sources from the template (InboundQueue -> InboundFunction).
+    pollers: list[SqsPoller] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
@@ -88,6 +91,8 @@ class LocalStack:
             stack.physical("DeliveryStateMachine")["Ref"],
         )
         api_key = stack.physical("ApiKey")["Value"]
+        sqs = session.client("sqs")
+        pollers = [SqsPoller(source, sqs, runtime) for source in sqs_event_sources(stack)]
         return cls(
             aws,
             stack,
@@ -98,6 +103,7 @@ class LocalStack:
             api_key=api_key,
             api_port=api_port,
             twilio=twilio_server,
+            pollers=pollers,
         )
 
     def serve(self) -> LocalStack:
@@ -106,6 +112,10 @@ class LocalStack:
         pipe = threading.Thread(target=self.pipe.run, name="pipe", daemon=True)
         pipe.start()
         self._threads.append(pipe)
+        for poller in self.pollers:
+            thread = threading.Thread(target=poller.run, name=poller.source.function, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def serve_api(self, port: int | None = None, **parameters: str) -> HttpServer:
@@ -141,6 +151,8 @@ class LocalStack:
 
     def stop(self) -> None:
         self.pipe.stop()
+        for poller in self.pollers:
+            poller.stop()
         if self.http:
             self.http.stop()
         if self.twilio:
