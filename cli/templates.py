@@ -10,6 +10,9 @@ from cli.errors import CommandError
 from cli.output import to_json
 from cli.target import Context
 
+# DynamoDB's item size limit; a put over it would fail with a ValidationException.
+MAX_ITEM_BYTES = 400 * 1024
+
 
 def _table(ctx: Context) -> Any:
     target = ctx.target()
@@ -31,7 +34,18 @@ def template_item(args: argparse.Namespace) -> dict[str, str]:
         item["TextBody"] = read_text(args.text)
     if len(item) == 1 or set(item) == {"TemplateName", "Subject"}:
         raise CommandError("a template needs a body: --body, --file, --html or --text")
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        raise CommandError(
+            f"template {args.name} is {size} bytes; a DynamoDB item holds at most "
+            f"{MAX_ITEM_BYTES} bytes (400 KB): shorten the body or split the template"
+        )
     return item
+
+
+def item_size(item: dict[str, str]) -> int:
+    """DynamoDB's size of an item of strings: every name and value in UTF-8 bytes."""
+    return sum(len(name.encode()) + len(value.encode()) for name, value in item.items())
 
 
 def put(args: argparse.Namespace, ctx: Context) -> int:

@@ -102,9 +102,27 @@ def trace_document(target: Target, trace_id: str) -> dict[str, Any]:
     }
 
 
+RECIPIENT_KEYS = (
+    "ChannelType",
+    "Address",
+    "Status",
+    "Attempts",
+    "ProviderMessageId",
+    "SentAt",
+    "Error",
+    "Reason",
+    "DeliveryStatus",
+    "DeliveryErrorCode",
+    "DeliveryUpdatedAt",
+    "FirstAttemptAt",
+    "LastAttemptAt",
+    "UpdatedAt",
+    "ExecutionArn",
+)
+
+
 def _recipient(item: dict[str, Any]) -> dict[str, Any]:
-    keys = ("ChannelType", "Address", "Status", "ProviderMessageId", "SentAt", "Error", "Reason")
-    return {key: item[key] for key in (*keys, "UpdatedAt", "ExecutionArn") if key in item}
+    return {key: item[key] for key in RECIPIENT_KEYS if key in item}
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -134,14 +152,31 @@ def render_recipients(recipients: list[dict[str, Any]]) -> list[str]:
     if not recipients:
         return ["  no recipient outcomes yet"]
     rows = [
-        [r.get("ChannelType", "?"), r.get("Address", "?"), r.get("Status", "?"), _detail(r)]
+        [
+            r.get("ChannelType", "?"),
+            r.get("Address", "?"),
+            # Attempts are counted before the outcome is recorded: still being sent.
+            r.get("Status", "PENDING"),
+            str(r["Attempts"]) if "Attempts" in r else "-",
+            _delivery(r),
+            _detail(r),
+        ]
         for r in recipients
     ]
-    return table(["CHANNEL", "ADDRESS", "STATUS", "PROVIDER ID / REASON"], rows, "  ")
+    headers = ["CHANNEL", "ADDRESS", "STATUS", "ATTEMPTS", "DELIVERY", "PROVIDER ID / REASON"]
+    return table(headers, rows, "  ")
+
+
+def _delivery(recipient: dict[str, Any]) -> str:
+    """The provider's latest delivery status (from its callbacks and events), with its code."""
+    status, code = recipient.get("DeliveryStatus"), recipient.get("DeliveryErrorCode")
+    if not status:
+        return "-"
+    return f"{status} ({code})" if code else status
 
 
 def _detail(recipient: dict[str, Any]) -> str:
-    if recipient.get("Status") == "SENT":
+    if recipient.get("Status") in ("SENT", None):
         return recipient.get("ProviderMessageId", "")
     error, reason = recipient.get("Error"), one_line(recipient.get("Reason"), 100)
     return f"{error}: {reason}" if error and reason else error or reason

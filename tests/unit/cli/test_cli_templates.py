@@ -6,7 +6,7 @@ import pytest
 
 from cli.errors import CommandError
 from cli.main import parser
-from cli.templates import template_item
+from cli.templates import MAX_ITEM_BYTES, item_size, template_item
 
 
 def item(*argv: str) -> dict[str, str]:
@@ -50,3 +50,24 @@ def test_a_template_without_any_body_is_refused():
 def test_a_missing_file_is_one_clear_error(tmp_path):
     with pytest.raises(CommandError, match=r"cannot read .*nope.txt: No such file"):
         item("alert", "--file", str(tmp_path / "nope.txt"))
+
+
+def test_a_template_at_dynamodbs_item_limit_is_accepted(tmp_path):
+    body = "x" * (MAX_ITEM_BYTES - len("TemplateNamealertMessageBody"))
+    (tmp_path / "big.txt").write_text(body)
+
+    assert item_size(item("alert", "--file", str(tmp_path / "big.txt"))) == MAX_ITEM_BYTES
+
+
+def test_a_template_over_dynamodbs_item_limit_is_one_clear_error(tmp_path):
+    # 2-byte characters: the limit is in UTF-8 bytes, not characters.
+    (tmp_path / "big.html").write_text("é" * 150_000)
+    (tmp_path / "big.txt").write_text("e" * 150_000)
+
+    with pytest.raises(CommandError) as refused:
+        item("alert", "--html", str(tmp_path / "big.html"), "--text", str(tmp_path / "big.txt"))
+
+    assert str(refused.value) == (
+        "template alert is 450033 bytes; a DynamoDB item holds at most 409600 bytes (400 KB): "
+        "shorten the body or split the template"
+    )

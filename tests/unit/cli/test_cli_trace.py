@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,6 +31,9 @@ SENT = {
     "Status": "SENT",
     "ProviderMessageId": "sms-1",
     "SentAt": "2026-11-24T10:43:48+00:00",
+    "Attempts": Decimal(2),
+    "DeliveryStatus": "undelivered",
+    "DeliveryErrorCode": "30003",
 }
 FAILED = {
     "TraceId": "t-1",
@@ -40,6 +44,25 @@ FAILED = {
     "Status": "FAILED",
     "Error": "TransientError",
     "Reason": "ProviderUnavailable: injected 5xx",
+    "Attempts": Decimal(5),
+}
+SENDING = {
+    "TraceId": "t-1",
+    "Sk": "cust-1#SMS#+16048620000",
+    "Owner": "cust-1",
+    "Address": "+16048620000",
+    "ChannelType": "SMS",
+    "Attempts": Decimal(1),
+}
+RECORDED_BEFORE_ATTEMPTS = {
+    "TraceId": "t-1",
+    "Sk": "cust-1#SMS#+16048629999",
+    "Owner": "cust-1",
+    "Address": "+16048629999",
+    "ChannelType": "SMS",
+    "Status": "REJECTED",
+    "Error": "PermanentError",
+    "Reason": "OptedOut: +16048629999 has opted out of SMS",
 }
 
 
@@ -64,7 +87,7 @@ def test_the_trace_renders_owner_recipients_and_each_executions_states():
                 "Status": "FAILED",
                 "StartedAt": HEADER["StartedAt"],
                 "UpdatedAt": HEADER["UpdatedAt"],
-                "Recipients": [FAILED, SENT],
+                "Recipients": [FAILED, SENT, SENDING, RECORDED_BEFORE_ATTEMPTS],
                 "Executions": [
                     {
                         "ExecutionArn": EXECUTION,
@@ -89,9 +112,14 @@ def test_the_trace_renders_owner_recipients_and_each_executions_states():
         "trace t-1",
         "",
         "owner cust-1: FAILED (started 2026-11-24 10:43:47, updated 2026-11-24 10:43:51)",
-        "  CHANNEL  ADDRESS           STATUS  PROVIDER ID / REASON",
-        "  EMAIL    user@example.com  FAILED  TransientError: ProviderUnavailable: injected 5xx",
-        "  SMS      +16048621234      SENT    sms-1",
+        "  CHANNEL  ADDRESS           STATUS    ATTEMPTS  DELIVERY             "
+        "PROVIDER ID / REASON",
+        "  EMAIL    user@example.com  FAILED    5         -                    "
+        "TransientError: ProviderUnavailable: injected 5xx",
+        "  SMS      +16048621234      SENT      2         undelivered (30003)  sms-1",
+        "  SMS      +16048620000      PENDING   1         -",
+        "  SMS      +16048629999      REJECTED  -         -                    "
+        "PermanentError: OptedOut: +16048629999 has opted out of SMS",
         "",
         f"  execution {EXECUTION}",
         "  FAILED (TransientError)",
@@ -118,6 +146,9 @@ def test_an_execution_without_history_is_shown_as_unavailable(target):
 
     [owner] = document["Owners"]
     assert [r["Status"] for r in owner["Recipients"]] == ["FAILED", "SENT"]
+    assert [r["Attempts"] for r in owner["Recipients"]] == [5, 2]
+    assert owner["Recipients"][1]["DeliveryStatus"] == "undelivered"
+    assert owner["Recipients"][1]["DeliveryErrorCode"] == "30003"
     [execution] = owner["Executions"]
     assert execution["Status"] == "UNKNOWN"
     assert "GetExecutionHistory failed" in execution["Unavailable"]
