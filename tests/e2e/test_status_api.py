@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import example, finished, outbox, wait_until
+from conftest import example, finished, outbox, trace_status, wait_until
 
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from emulator.providers import Fault
@@ -151,3 +152,17 @@ def test_a_client_past_its_daily_quota_gets_429_quota_exceeded(local, token, quo
     assert statuses == [202, 202, 202]
     assert refused.status_code == 429
     assert refused.json() == QUOTA_EXCEEDED
+
+
+def test_a_request_over_sqss_256_kb_is_refused_with_400_and_not_queued(local, api, token):
+    # Within every schema limit (100 000 characters each), but 400 000 bytes of UTF-8.
+    request = example("email-only.json")
+    request["EmailMessage"] |= {"HtmlBody": "é" * 100_000, "TextBody": "é" * 100_000}
+
+    response = send(api, local, token, request)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "The queue refused the message"
+    assert response.json()["reason"] == "A queued request is at most 256 KB of UTF-8"
+    time.sleep(0.5)
+    assert trace_status(local, request["TraceId"]) is None
