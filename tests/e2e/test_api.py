@@ -113,7 +113,7 @@ def test_a_missing_or_wrong_api_key_gets_403(post):
         ),
         pytest.param(
             {"TraceId": "t", "Addresses": {"a@example.com": {"ChannelType": "EMAIL"}}},
-            "needs an EmailMessage or an SMSMessage",
+            "needs an EmailMessage, an SMSMessage or a WhatsAppMessage",
             id="no-message",
         ),
     ],

@@ -122,6 +122,9 @@ def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
         for message in sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
         ).get("Messages", []):
-            if json.loads(message["Body"])["Request"]["TraceId"] == trace_id:
+            # Other tests' messages may not even be requests (an unreadable one, say).
+            body = json.loads(message["Body"])
+            request = body.get("Request") if isinstance(body, dict) else None
+            if isinstance(request, dict) and request.get("TraceId") == trace_id:
                 found[message["MessageId"]] = message
     return list(found.values())
