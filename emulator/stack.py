@@ -144,6 +144,9 @@ class Stack:
             "AWS::Serverless::Function": Stack._describe_function,
             "AWS::ApiGateway::ApiKey": Stack._create_api_key,
             "AWS::Events::EventBus": Stack._create_event_bus,
+            "AWS::Events::Rule": Stack._create_rule,
+            "AWS::SNS::Topic": Stack._create_topic,
+            "AWS::SNS::Subscription": Stack._create_subscription,
             "AWS::SES::ConfigurationSet": Stack._create_ses_configuration_set,
             "AWS::SMSVOICE::ConfigurationSet": Stack._name_sms_configuration_set,
         }
@@ -209,6 +212,36 @@ class Stack:
         name = self.resolve(properties["Name"])
         arn = self.session.client("events").create_event_bus(Name=name)["EventBusArn"]
         return {"Ref": name, "Arn": arn, "Name": name}
+
+    def _create_rule(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        # Rules deliver locally too: an event put on the bus reaches the rule's SQS targets.
+        props = self.resolve(properties)
+        name = f"{self.name}-{logical_id}"[:64]
+        bus = props.get("EventBusName", "default")
+        events = self.session.client("events")
+        arn = events.put_rule(
+            Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"])
+        )["RuleArn"]
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        return {"Ref": name, "Arn": arn}
+
+    def _create_topic(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        name = self.resolve(properties["TopicName"])
+        arn = self.session.client("sns").create_topic(Name=name)["TopicArn"]
+        return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+    def _create_subscription(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        props = self.resolve(properties)
+        attributes = {"RawMessageDelivery": "true"} if props.get("RawMessageDelivery") else {}
+        arn = self.session.client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+        )["SubscriptionArn"]
+        return {"Ref": arn}
 
     def _create_ses_configuration_set(
         self, logical_id: str, properties: dict[str, Any]

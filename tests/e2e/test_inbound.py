@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -274,3 +275,64 @@ def test_status_callbacks_out_of_order_leave_the_latest_status(local, webhook, p
 
     callback("read")
     wait_until(lambda: delivery_status() == "read", "read recorded")
+
+
+def test_ses_events_of_the_stacks_configuration_set_set_the_email_status(local, post, webhook, bus):
+    request = example("email-only.json")
+    assert post(request).status_code == 202
+    trace_id = request["TraceId"]
+    finished(local, trace_id)
+    [recipient] = recipients(local, trace_id)
+    configuration_set = local.stack.physical("EmailTrackingConfigurationSet")["Ref"]
+
+    def ses_event(detail_type: str, event_type: str, configuration_set: str, **extra: Any) -> None:
+        mail = {
+            "messageId": recipient["ProviderMessageId"],
+            "destination": [recipient["Address"]],
+            "tags": {"TraceId": [trace_id], "ses:configuration-set": [configuration_set]},
+        }
+        detail = {"eventType": event_type, "mail": mail, **extra}
+        entry = {"Source": "aws.ses", "DetailType": detail_type, "Detail": json.dumps(detail)}
+        assert not local.client("events").put_events(Entries=[entry])["FailedEntryCount"]
+
+    ses_event("Email Delivered", "Delivery", "another-stacks-set")  # not this stack's: no rule
+    processed_after(webhook, bus)
+    ses_event(
+        "Email Bounced",
+        "Bounce",
+        configuration_set,
+        bounce={"bounceType": "Permanent", "bounceSubType": "NoEmail"},
+    )
+
+    def bounced() -> dict[str, Any] | None:
+        item = recipients(local, trace_id)[0]
+        return item if item.get("DeliveryStatus") == "bounced" else None
+
+    item = wait_until(bounced, "the bounce recorded")
+    assert item["DeliveryErrorCode"] == "Permanent/NoEmail"
+
+
+def test_sms_events_through_the_sns_topic_set_the_sms_status(local, post):
+    number = new_number()
+    trace_id = _send(local, post, number, "SMS")
+    [recipient] = recipients(local, trace_id)
+    topic = local.stack.outputs()["SmsEventsTopicArn"]
+    event = {
+        "eventType": "TEXT_CARRIER_UNREACHABLE",
+        "eventVersion": "1.0",
+        "eventTimestamp": int(time.time() * 1000),
+        "isFinal": True,
+        "destinationPhoneNumber": number,
+        "messageId": recipient["ProviderMessageId"],
+        "messageStatus": "CARRIER_UNREACHABLE",
+        "context": {"TraceId": trace_id},
+    }
+
+    local.client("sns").publish(TopicArn=topic, Message=json.dumps(event))
+
+    def failed() -> dict[str, Any] | None:
+        item = recipients(local, trace_id)[0]
+        return item if item.get("DeliveryStatus") == "failed" else None
+
+    item = wait_until(failed, "the SMS failure recorded")
+    assert item["DeliveryErrorCode"] == "TEXT_CARRIER_UNREACHABLE"
