@@ -57,6 +57,7 @@ class TwilioReplier:
 
 handling = InboundHandling(
     opt_outs=OptOutStore(boto3.client("dynamodb"), settings.opt_outs_table),
+    # Only record_delivery is used, which sets no expiry: the retention is not needed.
     statuses=TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), 0),
     publisher=InboundEventPublisher(boto3.client("events"), settings.event_bus),
     # No status callback: a reply is on no trace, so its callbacks would have nowhere to go.
