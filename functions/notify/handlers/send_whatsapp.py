@@ -27,7 +27,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_opted_out(delivery.channel, message.to)
-    resources.refuse_opted_out(delivery.channel, message.to)
     resources.count_attempt(delivery)
     message_id = sender.send(message, delivery.trace_id)
     logger.info("whatsapp sent", extra={"channel": "WHATSAPP", "provider_message_id": message_id})
