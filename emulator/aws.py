@@ -7,10 +7,12 @@ the same backends through a moto server on loopback.
 
 from __future__ import annotations
 
+import functools
 import socket
 
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 REGION = "us-east-1"
 
@@ -44,6 +46,7 @@ class EmulatedAws:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> EmulatedAws:
+        memoise_asl_parser()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -51,3 +54,16 @@ class EmulatedAws:
     def stop(self) -> None:
         self._server.stop()
         self._mock.stop()
+
+
+def memoise_asl_parser() -> None:
+    """Parse each state machine definition once, not once per execution.
+
+    moto's interpreter (a port of LocalStack's) runs ANTLR over the whole ASL for every
+    execution, about half of an execution's CPU here. The parsed program keeps no
+    per-execution state: evaluation state lives in the Environment, and an inline Map
+    already runs its iterations concurrently on the same parsed states.
+    """
+    parse = AmazonStateLanguageParser.parse
+    if not hasattr(parse, "cache_info"):
+        AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=32)(parse))
