@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 import socket
+import sys
+from typing import Any
 
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 REGION = "us-east-1"
 
@@ -47,6 +50,7 @@ class EmulatedAws:
 
     def start(self) -> EmulatedAws:
         memoise_asl_parser()
+        reuse_interpreter_clients()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -67,3 +71,29 @@ def memoise_asl_parser() -> None:
     parse = AmazonStateLanguageParser.parse
     if not hasattr(parse, "cache_info"):
         AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=32)(parse))
+
+
+def reuse_interpreter_clients() -> None:
+    """Give the interpreter one boto3 client per service instead of one per task.
+
+    moto's interpreter builds a new client for every Lambda or SDK task, the largest
+    cost of a local execution after parsing. Clients are thread-safe, and moto's
+    `boto_client_for` ignores the task's credentials, so one per region and service
+    is the same client.
+    """
+    original = boto_client.boto_client_for
+    if hasattr(original, "cache_info"):
+        return
+
+    @functools.lru_cache(maxsize=64)
+    def shared(region: str, service: str) -> Any:
+        return original(region, service)
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        return shared(region, service)
+
+    client_for.cache_info = shared.cache_info  # marks the patch as done
+    # Each task module imported the function by name; replace every such reference.
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = client_for

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_email
-from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources, sent
+from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources
 from notify.handlers.settings import optional
 from notify.integration.ses_email import SesEmailSender
 
@@ -28,4 +28,4 @@ def handler(event: dict, context: LambdaContext) -> dict:
     resources.count_attempt(delivery)
     message_id = sender.send(email, delivery.trace_id)
     logger.info("email sent", extra={"channel": "EMAIL", "provider_message_id": message_id})
-    return sent(delivery.recipient, message_id)
+    return resources.sent(delivery, message_id)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_sms
-from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources, sent
+from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources
 from notify.handlers.settings import optional
 from notify.integration.sms_voice import SmsSender
 
@@ -29,8 +29,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     resources.count_attempt(delivery)
     message_id = sender.send(sms, delivery.trace_id)
     logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
-    return sent(
-        delivery.recipient,
+    return resources.sent(
+        delivery,
         message_id,
         Segments=sms.segments.segments,
         Encoding=sms.segments.encoding,

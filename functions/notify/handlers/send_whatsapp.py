@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_whatsapp
-from notify.handlers.sending import IDEMPOTENCY, SendResources, sent
+from notify.handlers.sending import IDEMPOTENCY, SendResources
 from notify.handlers.settings import TwilioSettings
 from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSender
 
@@ -30,4 +30,4 @@ def handler(event: dict, context: LambdaContext) -> dict:
     resources.count_attempt(delivery)
     message_id = sender.send(message, delivery.trace_id)
     logger.info("whatsapp sent", extra={"channel": "WHATSAPP", "provider_message_id": message_id})
-    return sent(delivery.recipient, message_id)
+    return resources.sent(delivery, message_id)

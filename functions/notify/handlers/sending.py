@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -29,6 +30,8 @@ IDEMPOTENCY = IdempotencyConfig(
     expires_after_seconds=15 * 86400,
 )
 
+
+logger = Logger(child=True)
 
 # The state machine owns retries of provider calls, so each attempt and its backoff shows
 # in the execution history; SDK retries underneath would multiply them unseen.
@@ -74,12 +77,30 @@ class SendResources:
             delivery.trace_id, delivery.owner, delivery.channel, delivery.address
         )
 
+    def sent(self, delivery: Delivery, provider_message_id: str, **details: Any) -> dict[str, Any]:
+        """The SENT outcome, with the provider's id also written on the trace at once.
 
-def sent(recipient: dict[str, Any], provider_message_id: str, **details: Any) -> dict[str, Any]:
-    return {
-        "Recipient": recipient,
-        "Status": "SENT",
-        "ProviderMessageId": provider_message_id,
-        "SentAt": datetime.now(UTC).isoformat(),
-        **details,
-    }
+        Provider callbacks find a recipient by that id, and they can arrive long before
+        RecordOutcomes runs after the whole Map. The write is best effort: the message
+        is already sent, and failing here would send it again on retry. RecordOutcomes
+        writes the same id in any case.
+        """
+        at = datetime.now(UTC).isoformat()
+        try:
+            self.traces.record_sent(
+                delivery.trace_id,
+                delivery.owner,
+                delivery.channel,
+                delivery.address,
+                provider_message_id,
+                at,
+            )
+        except Exception:
+            logger.exception("provider id not recorded early; RecordOutcomes will record it")
+        return {
+            "Recipient": delivery.recipient,
+            "Status": "SENT",
+            "ProviderMessageId": provider_message_id,
+            "SentAt": at,
+            **details,
+        }

@@ -94,6 +94,30 @@ class TraceStore:
             raise classify_client_error(exc) from exc
         return int(attributes["Attempts"])
 
+    def record_sent(
+        self,
+        trace_id: str,
+        owner: str,
+        channel: str,
+        address: str,
+        provider_message_id: str,
+        at: str,
+    ) -> None:
+        """Mark the recipient SENT with the provider's id, as soon as the provider took it."""
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+                UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues={
+                    ":sent": "SENT",
+                    ":id": provider_message_id,
+                    ":at": at,
+                },
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The owner's header item (None: no such trace for this owner) and recipient items."""
         header, recipients = None, []

@@ -80,3 +80,18 @@ def test_other_fields_of_the_recipient_are_kept(table, sid):
 def test_a_status_for_an_unrecorded_send_says_so(table):
     with pytest.raises(RecipientNotRecorded):
         TraceStore(table, 30).record_delivery(update("SM-unknown", "sent"))
+
+
+def test_a_status_right_after_the_send_finds_its_recipient_before_the_outcome_is_recorded(table):
+    store = TraceStore(table, 30)
+    sid = f"SM{next(_ids)}"
+    owner, channel, address = "cust456", "WHATSAPP", "whatsapp:+447835065013"
+    store.count_attempt(f"trace-{sid}", owner, channel, address)
+
+    store.record_sent(f"trace-{sid}", owner, channel, address, sid, AT)
+
+    assert store.record_delivery(update(sid, "delivered")) == 1
+    item = table.get_item(
+        Key={"TraceId": f"trace-{sid}", "Sk": f"{owner}#{channel}#{address}"}, ConsistentRead=True
+    )["Item"]
+    assert (item["Status"], item["SentAt"], item["DeliveryStatus"]) == ("SENT", AT, "delivered")
