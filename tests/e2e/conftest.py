@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ DEADLINE_SECONDS = 60
 
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalStack]:
+    # Request lines would mix with what the CLI prints on stderr, as `make run` hides them.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stack = LocalStack.start()
     stack.seed_demo().serve()
     yield stack
@@ -76,6 +79,20 @@ def wait_until(check: Callable[[], Any], what: str, deadline: float = DEADLINE_S
 
 
 def trace_status(local: LocalStack, trace_id: str, owner: str = "e2e-customer") -> str | None:
+    # moto applies an update's SET actions one by one, so a read can catch the header
+    # item created but not yet given its Status.
+    return _trace_header(local, trace_id, owner).get("Status", {}).get("S")
+
+
+def execution_status(local: LocalStack, trace_id: str, owner: str = "e2e-customer") -> str | None:
+    """The status of the trace's latest execution: a trace is FAILED before its execution is."""
+    arn = _trace_header(local, trace_id, owner).get("ExecutionArn", {}).get("S")
+    if not arn:
+        return None
+    return local.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+
+
+def _trace_header(local: LocalStack, trace_id: str, owner: str) -> dict[str, Any]:
     table = local.stack.physical("TracesTable")["Ref"]
     item = (
         local.client("dynamodb")
@@ -86,9 +103,7 @@ def trace_status(local: LocalStack, trace_id: str, owner: str = "e2e-customer") 
         )
         .get("Item")
     )
-    # moto applies an update's SET actions one by one, so a read can catch the header
-    # item created but not yet given its Status.
-    return (item or {}).get("Status", {}).get("S")
+    return item or {}
 
 
 def finished(local: LocalStack, trace_id: str) -> str:

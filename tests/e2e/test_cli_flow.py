@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import example, outbox, trace_status, wait_until
+from conftest import example, execution_status, outbox, trace_status, wait_until
 
 from cli.main import main
 
@@ -39,7 +39,7 @@ def test_a_failing_recipient_is_dead_lettered_then_redriven_without_duplicates(
     assert code == 0
     assert "202" in out
 
-    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    wait_until(lambda: execution_status(local, trace_id, OWNER) == "FAILED", "the execution FAILED")
     code, out, _ = messaging("trace", trace_id, "--json")
     assert code == 0
     assert "FAILED" in out
@@ -82,7 +82,7 @@ def test_redriving_a_failed_trace_sends_the_failed_recipient_once(local, messagi
         "faults", "add", "--channel", "SMS", "--address", "+16048621234", "--error", "throttle"
     )
     messaging("send", str(payload))
-    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    wait_until(lambda: execution_status(local, trace_id, OWNER) == "FAILED", "the execution FAILED")
     messaging("faults", "clear")
 
     code, out, err = messaging("redrive", trace_id)

@@ -112,12 +112,7 @@ def compose_email(delivery: Delivery, templates: TemplateSource, default_templat
 def compose_sms(delivery: Delivery, templates: TemplateSource, default_template: str) -> Sms:
     block = delivery.block()
     to = normalize_phone(delivery.address)
-    body = block.get("MessageBody")
-    if body is None:
-        template = templates.get(block.get("TemplateName") or default_template)
-        body = template.message_body or template.text_body
-        if not body:
-            raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
+    body = _text_body(block, templates, default_template)
     text = render(body, delivery.values())
     return Sms(
         to=to,
@@ -141,12 +136,7 @@ def compose_whatsapp(
             key: render(value, values) for key, value in block.get("ContentVariables", {}).items()
         }
         return WhatsApp(to, sender, None, block["ContentSid"], variables)
-    body = block.get("MessageBody")
-    if body is None:
-        template = templates.get(block.get("TemplateName") or default_template)
-        body = template.message_body or template.text_body
-        if not body:
-            raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
+    body = _text_body(block, templates, default_template)
     text = render(body, values)
     if len(text) > WHATSAPP_BODY_LIMIT:
         raise PermanentError(
@@ -163,3 +153,14 @@ def _whatsapp_sender(number: str | None) -> str:
         return normalize_whatsapp(number)
     except PermanentError as exc:
         raise PermanentError(INVALID_MESSAGE, f"FromNumber: {exc.detail}") from None
+
+
+def _text_body(block: dict[str, Any], templates: TemplateSource, default_template: str) -> str:
+    """An SMS or WhatsApp body: inline, else the named (or default) template's text."""
+    if "MessageBody" in block:
+        return block["MessageBody"]
+    template = templates.get(block.get("TemplateName") or default_template)
+    body = template.message_body or template.text_body
+    if not body:
+        raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
+    return body
