@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 from conftest import example, finished, outbox, wait_until
@@ -65,3 +69,28 @@ def test_a_rotated_secret_is_used_by_the_authorizer(local, post):
             "the original secret in use again",
             deadline=15,
         )
+
+
+def test_the_api_key_is_listed_by_the_emulated_api_gateway_to_another_process(local):
+    # What `aws apigateway get-api-keys --include-values --endpoint-url ...` does, from its
+    # own process: it reaches the local stack's backends through the loopback endpoint.
+    script = (
+        "import boto3, json, sys;"
+        "client = boto3.client('apigateway', endpoint_url=sys.argv[1]);"
+        "print(json.dumps([k['value'] for k in client.get_api_keys(includeValues=True)['items']]))"
+    )
+    environment = os.environ | {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    listed = subprocess.run(
+        [sys.executable, "-c", script, local.aws.endpoint],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=True,
+    )
+
+    assert local.api_key in json.loads(listed.stdout)
