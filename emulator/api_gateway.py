@@ -26,8 +26,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,16 +33,21 @@ from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
 from emulator.api import queued_body
+from emulator.api_definition import (
+    API_ID,
+    API_KEY,
+    JWT_AUTHORIZER,
+    ApiDefinition,
+    LambdaProxyIntegration,
+    Route,
+    SqsIntegration,
+)
 from emulator.lambdas import LambdaRuntime
 from emulator.request_schema import parse_and_validate
 from emulator.stack import ACCOUNT_ID
+from emulator.throttling import Quota, TokenBucket, most_specific
 
-API_ID = "local"
-JWT_AUTHORIZER = "JwtAuthorizer"
-API_KEY = "ApiKey"
 SQS_MAX_MESSAGE_BYTES = 262_144
-VALIDATED_SCHEMA = "SendRequest"  # the model emulator/request_schema.py applies
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # API Gateway's status for each gateway response type a template may leave without one.
 _DEFAULT_STATUS = {
     "ACCESS_DENIED": 403,
@@ -58,156 +61,6 @@ _DEFAULT_STATUS = {
     "THROTTLED": 429,
     "UNAUTHORIZED": 401,
 }
-_SQS_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:sqs:path/(?P<account>\d+)/(?P<queue>[^/]+)$")
-_LAMBDA_URI = re.compile(r"/functions/(?P<function>arn:[^/]+)/invocations$")
-_QUOTA_PERIODS: dict[str, Callable[[datetime], str]] = {
-    "DAY": lambda now: now.strftime("%Y-%m-%d"),
-    "WEEK": lambda now: now.strftime("%G-W%V"),
-    "MONTH": lambda now: now.strftime("%Y-%m"),
-}
-
-
-# ---------------------------------------------------------------------- limits
-class TokenBucket:
-    """A throttle: `rate` requests per second, bursts up to `burst`."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._rate, self._burst, self._clock = rate, burst, clock
-        self._tokens, self._updated = float(burst), clock()
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
-            self._updated = now
-            if self._tokens < 1:
-                return False
-            self._tokens -= 1
-            return True
-
-
-class Quota:
-    """A usage plan's quota: at most `limit` requests per calendar period (UTC)."""
-
-    def __init__(
-        self, limit: int, period: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
-        if period not in _QUOTA_PERIODS:
-            raise ValueError(f"quota period {period!r} is not one of {sorted(_QUOTA_PERIODS)}")
-        self._limit, self._window, self._clock = limit, _QUOTA_PERIODS[period], clock
-        self._current, self._used = "", 0
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self._lock:
-            window = self._window(self._clock())
-            if window != self._current:
-                self._current, self._used = window, 0
-            if self._used >= self._limit:
-                return False
-            self._used += 1
-            return True
-
-
-@dataclass(frozen=True)
-class UsagePlan:
-    rate: float
-    burst: int
-    quota_limit: int | None = None
-    quota_period: str = "DAY"
-
-
-@dataclass(frozen=True)
-class MethodSetting:
-    """One stage `MethodSettings` entry: `*` matches any resource path or method."""
-
-    resource_path: str
-    http_method: str
-    rate: float
-    burst: int
-
-    def specificity(self, resource: str, method: str) -> int | None:
-        """How specifically this setting names the route (higher wins); None if it does not."""
-        path_exact = self.resource_path == resource
-        method_exact = self.http_method.upper() == method
-        if not (path_exact or self.resource_path == "/*"):
-            return None
-        if not (method_exact or self.http_method == "*"):
-            return None
-        return 2 * path_exact + method_exact
-
-
-# ---------------------------------------------------------------------- routes
-@dataclass(frozen=True)
-class SqsIntegration:
-    queue_name: str
-    responses: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LambdaProxyIntegration:
-    function_arn: str
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    resource: str  # the OpenAPI path, e.g. /messages/{TraceId}
-    security: frozenset[str]
-    integration: SqsIntegration | LambdaProxyIntegration
-    validate_body: bool = False
-    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_pattern", _path_pattern(self.resource))
-
-    def match(self, raw_path: str) -> dict[str, str] | None:
-        """The path parameters (still percent-encoded, as API Gateway passes them), or None."""
-        found = self._pattern.fullmatch(raw_path)
-        return None if found is None else found.groupdict()
-
-
-def _path_pattern(resource: str) -> re.Pattern[str]:
-    parts = []
-    for segment in resource.strip("/").split("/") if resource != "/" else []:
-        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
-        single = re.fullmatch(r"\{(\w+)\}", segment)
-        if greedy:
-            parts.append(f"(?P<{greedy[1]}>.+)")
-        elif single:
-            parts.append(f"(?P<{single[1]}>[^/]+)")
-        else:
-            parts.append(re.escape(segment))
-    return re.compile("/" + "/".join(parts))
-
-
-@dataclass(frozen=True)
-class Authorizer:
-    function: str  # a function name or ARN, what LambdaRuntime.invoke takes
-    header: str
-    ttl: int
-    token_expression: str
-
-
-@dataclass(frozen=True)
-class ApiDefinition:
-    """What template.yaml says about the API, resolved for one stack."""
-
-    stage: str
-    region: str
-    routes: list[Route]
-    authorizer: Authorizer
-    api_key_header: str
-    usage_plan: UsagePlan
-    method_settings: list[MethodSetting]
-    gateway_responses: dict[str, Any]
-
-    def method_arn(self, method: str, path: str) -> str:
-        prefix = f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{API_ID}"
-        return f"{prefix}/{self.stage}/{method}{path}"
 
 
 class ApiError(Exception):
@@ -321,7 +174,7 @@ class ApiGateway:
         key = (route.resource, route.method)
         with self._lock:
             if key not in self._route_buckets:
-                setting = _most_specific(self._definition.method_settings, *key)
+                setting = most_specific(self._definition.method_settings, *key)
                 self._route_buckets[key] = (
                     TokenBucket(setting.rate, setting.burst) if setting else None
                 )
@@ -495,14 +348,6 @@ def _allows(policy: dict[str, Any], method_arn: str) -> bool:
     return allowed
 
 
-def _most_specific(
-    settings: list[MethodSetting], resource: str, method: str
-) -> MethodSetting | None:
-    ranked = [(s.specificity(resource, method), i, s) for i, s in enumerate(settings)]
-    matching = [(rank, -i, s) for rank, i, s in ranked if rank is not None]
-    return max(matching, key=lambda entry: entry[:2])[2] if matching else None
-
-
 def _raw_path(request: Request) -> str:
     """The path as the client sent it, percent-encoding kept (API Gateway's REST `path`)."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
@@ -515,108 +360,3 @@ def _raw_path(request: Request) -> str:
 
 def json_response(status: int, payload: Any) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
-
-
-# ---------------------------------------------------------------------- from the template
-def api_definition(stack: Any) -> ApiDefinition:
-    """Read the API's routes, authorizer, limits and gateway responses from template.yaml."""
-    resources = stack.template["Resources"]
-    api = resources["Api"]["Properties"]
-    body = api["DefinitionBody"]
-    schemes = body.get("components", {}).get("securitySchemes", {})
-    authorizer = schemes[JWT_AUTHORIZER]["x-amazon-apigateway-authorizer"]
-    function_arn = _LAMBDA_URI.search(stack.resolve(authorizer["authorizerUri"]))
-    if function_arn is None:
-        raise ValueError("the JwtAuthorizer's authorizerUri names no Lambda function")
-    plan = stack.resolve(
-        {key: resources["UsagePlan"]["Properties"].get(key) for key in ("Throttle", "Quota")}
-    )
-    quota = plan.get("Quota") or {}
-    return ApiDefinition(
-        stage=stack.resolve(api["StageName"]),
-        region=stack.region,
-        routes=_routes(stack, body),
-        authorizer=Authorizer(
-            function=function_arn["function"],
-            header=schemes[JWT_AUTHORIZER].get("name", "Authorization"),
-            ttl=int(authorizer.get("authorizerResultTtlInSeconds", 300)),
-            token_expression=authorizer.get("identityValidationExpression", ".+"),
-        ),
-        api_key_header=schemes.get(API_KEY, {}).get("name", "x-api-key"),
-        usage_plan=UsagePlan(
-            rate=float(plan["Throttle"]["RateLimit"]),
-            burst=int(plan["Throttle"]["BurstLimit"]),
-            quota_limit=int(quota["Limit"]) if quota else None,
-            quota_period=quota.get("Period", "DAY"),
-        ),
-        method_settings=[
-            MethodSetting(
-                # CloudFormation writes a resource path's slashes as ~1 ("/~1webhook").
-                resource_path="/" + setting["ResourcePath"].lstrip("/").replace("~1", "/")
-                if setting["ResourcePath"] != "/*"
-                else "/*",
-                http_method=setting["HttpMethod"],
-                rate=float(setting["ThrottlingRateLimit"]),
-                burst=int(setting["ThrottlingBurstLimit"]),
-            )
-            for setting in stack.resolve(api.get("MethodSettings", []))
-            if "ThrottlingRateLimit" in setting and "ThrottlingBurstLimit" in setting
-        ],
-        gateway_responses=body.get("x-amazon-apigateway-gateway-responses", {}),
-    )
-
-
-def _routes(stack: Any, body: dict[str, Any]) -> list[Route]:
-    validators = body.get("x-amazon-apigateway-request-validators", {})
-    default_security = body.get("security", [])
-    routes = []
-    for resource, operations in body["paths"].items():
-        for method, operation in operations.items():
-            if method not in _METHODS:
-                continue
-            security = operation.get("security", default_security)
-            if len(security) > 1:
-                raise ValueError(f"{method.upper()} {resource}: one security requirement only")
-            validator = validators.get(operation.get("x-amazon-apigateway-request-validator"), {})
-            validate_body = bool(validator.get("validateRequestBody"))
-            if validate_body and _body_schema(operation) != VALIDATED_SCHEMA:
-                raise ValueError(
-                    f"{method.upper()} {resource}: the local API validates bodies against "
-                    f"{VALIDATED_SCHEMA} only (emulator/request_schema.py)"
-                )
-            routes.append(
-                Route(
-                    method=method.upper(),
-                    resource=resource,
-                    security=frozenset(security[0]) if security else frozenset(),
-                    integration=_integration(stack, method, resource, operation),
-                    validate_body=validate_body,
-                )
-            )
-    # Literal segments beat parameters, as in API Gateway: /messages/latest before /messages/{Id}.
-    return sorted(routes, key=lambda route: route.resource.count("{"))
-
-
-def _body_schema(operation: dict[str, Any]) -> str:
-    content = operation.get("requestBody", {}).get("content", {})
-    reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-    return reference.rsplit("/", 1)[-1]
-
-
-def _integration(
-    stack: Any, method: str, resource: str, operation: dict[str, Any]
-) -> SqsIntegration | LambdaProxyIntegration:
-    spec = operation["x-amazon-apigateway-integration"]
-    uri = stack.resolve(spec["uri"])
-    if spec["type"] == "aws_proxy":
-        found = _LAMBDA_URI.search(uri)
-        if found:
-            return LambdaProxyIntegration(found["function"])
-    elif spec["type"] == "aws":
-        found = _SQS_URI.match(uri)
-        if found:
-            return SqsIntegration(found["queue"], spec.get("responses", {}))
-    raise ValueError(
-        f"{method.upper()} {resource}: the local API serves SQS `aws` and Lambda "
-        f"`aws_proxy` integrations, not {spec['type']} {uri}"
-    )

@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 
 from emulator import botocore_hooks
-from emulator.api_gateway import ApiGateway, api_definition
+from emulator.api_definition import api_definition
+from emulator.api_gateway import ApiGateway
 from emulator.aws import REGION, EmulatedAws, client_environment, free_port
 from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp

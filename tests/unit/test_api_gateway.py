@@ -10,20 +10,17 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
-from emulator.api_gateway import (
+from emulator.api_definition import (
     ApiDefinition,
-    ApiGateway,
     Authorizer,
     LambdaProxyIntegration,
-    MethodSetting,
-    Quota,
     Route,
     SqsIntegration,
-    TokenBucket,
-    UsagePlan,
     api_definition,
 )
+from emulator.api_gateway import ApiGateway
 from emulator.stack import Stack
+from emulator.throttling import MethodSetting, Quota, TokenBucket, UsagePlan
 
 KEY = "the-api-key"
 TOKEN = "Bearer good.token"
