@@ -67,7 +67,7 @@ class TraceStore:
         """Count one provider attempt on the recipient's item (made before the call); return it.
 
         The item may not exist yet (outcomes are recorded after the Map), so its identity
-        is set too, never overwriting what RecordOutcomes wrote.
+        is set too: the key determines it, so setting it again changes nothing.
         """
         now = datetime.now(UTC).isoformat()
         try:
@@ -75,10 +75,8 @@ class TraceStore:
                 Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
                 UpdateExpression="ADD Attempts :one SET LastAttemptAt = :now, "
                 "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
-                "#owner = if_not_exists(#owner, :owner), "
-                "Address = if_not_exists(Address, :address), "
-                "ChannelType = if_not_exists(ChannelType, :channel), "
-                "ExpiresAt = if_not_exists(ExpiresAt, :expires)",
+                "#owner = :owner, Address = :address, ChannelType = :channel, "
+                "ExpiresAt = :expires",
                 ExpressionAttributeNames={"#owner": "Owner"},
                 ExpressionAttributeValues={
                     ":one": 1,
