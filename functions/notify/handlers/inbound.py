@@ -25,7 +25,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import WhatsApp
-from notify.domain.inbound import InboundHandling, parse_record
+from notify.domain.inbound import InboundHandling
+from notify.domain.provider_events import parse_record
 from notify.handlers.settings import InboundSettings, TwilioSettings
 from notify.integration.inbound_events import InboundEventPublisher
 from notify.integration.opt_outs import OptOutStore

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.inbound import twilio_envelope
+from notify.domain.provider_events import twilio_envelope
 from notify.domain.webhook import EMPTY_TWIML, WebhookRequest
 from notify.handlers.settings import WebhookSettings
 

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import classify_client_error
-from notify.domain.inbound import InboundMessage
+from notify.domain.provider_events import InboundMessage
 
 SOURCE = "messaging.inbound"
 DETAIL_TYPE = "InboundMessage"

@@ -9,8 +9,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import classify_client_error
-from notify.domain.inbound import DeliveryUpdate, RecipientNotRecorded
 from notify.domain.outcomes import FAILED, failure_reason
+from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 
 # The traces table's GSI from a provider's message id to the recipient item (keys only).
 PROVIDER_MESSAGE_INDEX = "ByProviderMessageId"

@@ -10,17 +10,19 @@ import pytest
 
 from notify.domain.errors import OPTED_OUT, PermanentError, TransientError
 from notify.domain.inbound import (
-    DELIVERY_RANKS,
     HELP,
     OPT_IN,
     OPT_OUT,
-    DeliveryUpdate,
-    Ignored,
     InboundHandling,
-    InboundMessage,
-    RecipientNotRecorded,
     classify_keyword,
     opt_out_address,
+)
+from notify.domain.provider_events import (
+    DELIVERY_RANKS,
+    DeliveryUpdate,
+    Ignored,
+    InboundMessage,
+    RecipientNotRecorded,
     parse_record,
     sender_channel,
     twilio_envelope,

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from notify.domain.inbound import DeliveryUpdate, RecipientNotRecorded
+from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 from notify.integration.trace_store import TraceStore
 
 SK = "cust456#WHATSAPP#whatsapp:+16048621234"
