@@ -6,8 +6,10 @@ Starts a private local stack on free ports, then:
   back off on 429 as a real client would (the usage plan allows 25 requests/s per key),
   until every message is delivered;
 - loss: every accepted request must produce exactly one message;
+- cost: CPU time and AWS requests (by service) of the whole stack per message sent,
+  during the throughput run: where the local stack's time goes, on any machine;
 - transitions: states entered by one single-recipient execution.
-Figures depend on the machine; the counts (loss, transitions) do not.
+Figures depend on the machine; the counts (loss, requests, transitions) do not.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 import requests
 
+from emulator import botocore_hooks
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
@@ -89,9 +93,10 @@ class Bench:
             samples.append((arrived[trace_id] - started) * 1000)
         return samples
 
-    def throughput(self, count: int, clients: int = 25) -> tuple[float, int, int]:
-        """Messages per second, messages lost, messages sent twice."""
+    def throughput(self, count: int, clients: int = 25) -> tuple[float, int, int, float]:
+        """Messages per second, messages lost, messages sent twice, CPU ms per message."""
         per_request = len(BULK["Addresses"])
+        cpu = time.process_time()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             posted = pool.map(lambda _: self.post(BULK), range(count))
@@ -104,7 +109,8 @@ class Bench:
         expected = count * per_request
         lost = expected - len(sent)
         doubled = sum(n - 1 for n in sent.values())
-        return (expected - lost) / elapsed, lost, doubled
+        cpu_ms = (time.process_time() - cpu) * 1000 / max(1, expected - lost)
+        return (expected - lost) / elapsed, lost, doubled, cpu_ms
 
     def transitions(self) -> int:
         sfn = self.local.client("stepfunctions")
@@ -120,14 +126,31 @@ class Bench:
         raise SystemExit("the execution was not found")
 
 
+class RequestCounter:
+    """Counts every AWS request the stack's clients make (handlers, interpreter, pipe)."""
+
+    def __init__(self) -> None:
+        self.by_service: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **kwargs: Any) -> None:
+        self.by_service[model.service_model.service_name] += 1
+
+
 def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
+    requests_made = RequestCounter()
+    botocore_hooks.install({"before-call": requests_made})  # before any client exists
     local = LocalStack.start(LogLevel="WARNING")
     try:
         local.serve()
         bench = Bench(local)
         bench.latency(5)  # warm up: imports, cold starts
         samples = sorted(bench.latency(latency_samples))
-        rate, lost, doubled = bench.throughput(throughput_requests)
+        requests_made.by_service.clear()
+        rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
+        per_message = {
+            service: calls / (throughput_requests * RECIPIENTS)
+            for service, calls in requests_made.by_service.most_common()
+        }
         transitions = bench.transitions()
     finally:
         local.stop()
@@ -140,6 +163,11 @@ def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
         ("latency p99", f"{p99:.0f} ms"),
         (f"throughput ({throughput_requests} requests x {RECIPIENTS})", f"{rate:.0f} messages/s"),
         ("lost / delivered twice", f"{lost} / {doubled}"),
+        ("CPU per message (whole stack, one process)", f"{cpu_ms:.0f} ms"),
+        (
+            "AWS requests per message",
+            ", ".join(f"{service} {calls:.1f}" for service, calls in per_message.items()),
+        ),
         ("state transitions, one recipient", str(transitions)),
     ]
     print("| measure | value |\n| --- | --- |")
