@@ -16,7 +16,7 @@ from typing import NoReturn
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import api, dlq, local, redrive, templates, trace
+from cli import api, dlq, inbound, local, redrive, templates, trace
 from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
@@ -104,6 +104,17 @@ def _add_dlq(commands: argparse._SubParsersAction) -> None:
     move.add_argument("--timeout", type=float, default=120, help="seconds to wait (120)")
 
 
+def _add_inbound(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands, "inbound", inbound.run, "deliver a message to the webhook as Twilio would"
+    )
+    command.add_argument("sender", metavar="FROM", help="whatsapp:+E164 or +E164")
+    command.add_argument("body", metavar="BODY", help="the text, e.g. STOP, START, HELP")
+    command.add_argument(
+        "--to", help=f"the number written to (default Twilio's sandbox, {inbound.SANDBOX_NUMBER})"
+    )
+
+
 def _rate(value: str) -> float:
     rate = float(value)
     if not 0 < rate <= 1:
@@ -130,7 +141,15 @@ def parser() -> argparse.ArgumentParser:
     root.formatter_class = argparse.RawDescriptionHelpFormatter
     root.add_argument("--stack", metavar="NAME", help="a deployed stack (default: the local one)")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_token, _add_send, _add_templates, _add_trace, _add_redrive, _add_dlq):
+    for add in (
+        _add_token,
+        _add_send,
+        _add_templates,
+        _add_trace,
+        _add_redrive,
+        _add_dlq,
+        _add_inbound,
+    ):
         add(commands)
     _add_local(commands)
     return root

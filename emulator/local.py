@@ -136,7 +136,8 @@ class LocalStack:
             "Endpoint": self.aws.endpoint,
             "ApiUrl": url,
             "ApiKey": self.api_key,
-            "Outputs": self.stack.outputs() | {"ApiUrl": url},
+            # The URLs this API serves, where the template gives API Gateway's.
+            "Outputs": self.stack.outputs() | {"ApiUrl": url, "WebhookUrl": url + "webhook"},
         }
         return HttpServer(LocalHttp(api, self.providers, info), port).start()
 

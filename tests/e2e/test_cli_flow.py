@@ -92,3 +92,19 @@ def test_redriving_a_failed_trace_sends_the_failed_recipient_once(local, messagi
     sent = sorted((m["channel"], m["to"]) for m in outbox(local, trace_id))
     assert sent == [("EMAIL", "user@example.com"), ("SMS", "+16048621234")]
     assert trace_status(local, trace_id, OWNER) == "COMPLETED"
+
+
+def test_an_inbound_message_from_the_cli_passes_the_signature_and_is_handled(local, messaging):
+    parent = "whatsapp:+447835069999"
+
+    code, out, err = messaging("inbound", parent, "HELP")
+
+    assert code == 0, err
+    # The webhook function logs to the same stdout here: look for the CLI's own lines.
+    assert any(line.startswith("200 OK SM") for line in out.splitlines())
+    assert '<?xml version="1.0" encoding="UTF-8"?><Response/>' in out.splitlines()
+    help_text = local.stack.resolve({"Ref": "HelpReplyText"})
+    replies = wait_until(
+        lambda: [m for m in outbox(local, None) if m["to"] == parent], "the HELP reply sent"
+    )
+    assert [(m["sender"], m["body"]) for m in replies] == [("whatsapp:+14155238886", help_text)]
