@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from cfnlint.decode import cfn_yaml
 from moto import mock_aws
 
@@ -24,6 +25,19 @@ def mocked_aws() -> Iterator[boto3.Session]:
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         env.delenv("AWS_PROFILE", raising=False)
         env.delenv("AWS_ENDPOINT_URL", raising=False)
+        yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def fresh_aws(monkeypatch) -> Iterator[boto3.Session]:
+    """A mocked account for one test, for handlers that read secrets at each invocation."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # Powertools keeps its providers and their cache at module level, across tests.
+    parameters.clear_caches()
+    with mock_aws():
         yield boto3.Session(region_name="us-east-1")
 
 

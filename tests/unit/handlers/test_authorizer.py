@@ -9,11 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from notify.domain.tokens import mint_token
 
@@ -36,16 +33,8 @@ def token_event(token: str | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def secretsmanager(monkeypatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # Powertools keeps its providers and their cache at module level, across tests.
-    parameters.clear_caches()
-    with mock_aws():
-        yield boto3.client("secretsmanager")
-    parameters.clear_caches()
+def secretsmanager(fresh_aws) -> Any:
+    return fresh_aws.client("secretsmanager")
 
 
 @pytest.fixture

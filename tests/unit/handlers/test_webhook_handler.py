@@ -5,14 +5,11 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 MODULE = "notify.handlers.webhook"
@@ -42,16 +39,8 @@ def event(form: dict[str, str], signature: str | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def aws(monkeypatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    parameters.clear_caches()
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
-    parameters.clear_caches()
-    sys.modules.pop(MODULE, None)
+def aws(fresh_aws) -> Any:
+    return fresh_aws
 
 
 @pytest.fixture
