@@ -10,6 +10,7 @@ GET|POST|DELETE /_local/faults   fault injection, without a restart
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from dataclasses import asdict
 from typing import Any
@@ -82,3 +83,8 @@ class HttpServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+
+
+def drop_connection(request: Request) -> None:
+    """What a crashed provider looks like to its client: the socket closes with no answer."""
+    request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)

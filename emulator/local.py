@@ -20,6 +20,7 @@ from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.pipe import Pipe
 from emulator.providers import Providers
+from emulator.sms_api import SmsApi
 from emulator.stack import Stack
 from emulator.twilio_api import TwilioApi
 
@@ -29,6 +30,7 @@ LOCAL_JWT_SECRET = "local-development-secret-do-not-use-in-aws"
 # Local configuration, not code: shorter caches, so a rotated secret or a template put
 # with the AWS CLI shows within seconds instead of minutes.
 LOCAL_FUNCTION_ENVIRONMENT = {"JWT_SECRET_MAX_AGE_SECONDS": "2", "TEMPLATE_CACHE_SECONDS": "1"}
+SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_TWILIO_AUTH_TOKEN = "localtwilioauthtokendonotuseinaws"
@@ -46,6 +48,7 @@ class LocalStack:
     api_key: str = ""
     api_port: int = 0  # chosen at start: the functions' STATUS_CALLBACK_URL points there
     twilio: HttpServer | None = None
+    sms: HttpServer | None = None
     # SQS -> Lambda event sources from the template (InboundQueue -> InboundFunction).
     pollers: list[SqsPoller] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -72,6 +75,9 @@ class LocalStack:
         )
         twilio = TwilioApi(providers, LOCAL_TWILIO_ACCOUNT_SID, LOCAL_TWILIO_AUTH_TOKEN)
         twilio_server = twilio.start(free_port())
+        sms_server = SmsApi(providers).start(free_port())
+        # boto3's per-service endpoint variable: the SMS client finds the local SMS API.
+        os.environ[SMS_ENDPOINT_VARIABLE] = sms_server.url
         api_port = api_port or free_port()
         session = boto3.Session(region_name=REGION)
         local_parameters = {
@@ -104,6 +110,7 @@ class LocalStack:
             api_key=api_key,
             api_port=api_port,
             twilio=twilio_server,
+            sms=sms_server,
             pollers=pollers,
         )
 
@@ -157,8 +164,9 @@ class LocalStack:
             poller.stop()
         if self.http:
             self.http.stop()
-        if self.twilio:
-            self.twilio.stop()
+        for provider in (self.twilio, self.sms):
+            if provider:
+                provider.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self.aws.stop()

@@ -1,9 +1,10 @@
 """The providers' side of the local stack: an outbox of everything sent, and fault injection.
 
-Sends are observed at the botocore level, so the Lambda code is exactly the code that
-runs in AWS: SES v2 calls still reach the emulated endpoint (and its checks), and
-End User Messaging SMS, which the emulator lacks, is answered here. WhatsApp sends reach
-a local Twilio API over HTTP (emulator/twilio_api.py), which records them here.
+The Lambda code is exactly the code that runs in AWS. SES v2 calls reach the emulated
+endpoint (and its checks) and are observed here at the botocore level; End User
+Messaging SMS, which the emulator lacks, and Twilio are local HTTP APIs the functions
+reach through configuration (emulator/sms_api.py, emulator/twilio_api.py), which record
+their messages here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ConnectionClosedError
 
-from emulator.botocore_hooks import json_error, response
+from emulator.botocore_hooks import json_error
 
 # How each injected error looks on the wire, per channel: (HTTP status, error code).
 _FAULTS = {
@@ -98,7 +99,6 @@ class Providers:
             "before-call.sesv2.SendEmail": self._remember_email,
             "before-send.sesv2.SendEmail": self._before_email,
             "after-call.sesv2.SendEmail": self._after_email,
-            "before-send.pinpoint-sms-voice-v2.SendTextMessage": self._send_sms,
         }
 
     def add_fault(self, fault: Fault) -> None:
@@ -173,19 +173,3 @@ class Providers:
             message_id=parsed["MessageId"],
         )
         self.record(message)
-
-    def _send_sms(self, request: Any, **kwargs: Any) -> Any:
-        params = json.loads(request.body)
-        to = params["DestinationPhoneNumber"]
-        failure = self._injected("SMS", to, request.url)
-        if failure is not None:
-            return failure
-        message = SentMessage(
-            channel="SMS",
-            to=to,
-            sender=params.get("OriginationIdentity"),
-            body=params["MessageBody"],
-            trace_id=params.get("Context", {}).get("TraceId"),
-        )
-        self.record(message)
-        return response(request.url, 200, {"MessageId": message.message_id})

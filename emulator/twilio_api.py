@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import threading
 import uuid
 from email.utils import formatdate
@@ -28,7 +27,7 @@ import requests
 from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Request, Response
 
-from emulator.http import HttpServer
+from emulator.http import HttpServer, drop_connection
 from emulator.providers import Providers, SentMessage
 
 API_VERSION = "2010-04-01"
@@ -72,7 +71,7 @@ class TwilioApi:
         if failure is not None:
             error, wire = failure
             if wire is None:
-                _drop_connection(request)
+                drop_connection(request)
                 return Response(status=500)  # never read: the connection is gone
             status, code = wire
             return _error(status, code, f"injected {error} for {to}")
@@ -147,11 +146,6 @@ def _trace_id(callback: str | None) -> str | None:
     if not callback:
         return None
     return parse_qs(urlsplit(callback).query).get("TraceId", [None])[0]
-
-
-def _drop_connection(request: Request) -> None:
-    # What a crashed provider looks like to the client: the socket closes with no answer.
-    request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
 
 
 def _error(status: int, code: int, message: str) -> Response:

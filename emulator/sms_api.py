@@ -1,0 +1,76 @@
+"""A local End User Messaging SMS API (pinpoint-sms-voice-v2) on 127.0.0.1, which moto lacks.
+
+The SMS function reaches it as it reaches AWS: boto3 takes the service's endpoint from
+AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2, which the local stack sets in its environment,
+so the Lambda code and its client are unchanged. SendTextMessage (AWS JSON 1.0, named
+by the X-Amz-Target header) is answered:
+- the message lands in the outbox, with the TraceId the sender puts in its `Context`;
+- SMS fault rules apply: throttle -> ThrottlingException, 5xx -> InternalServerException,
+  reject -> ValidationException, crash -> the connection is dropped;
+- the answer is `{"MessageId": ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulator.http import HttpServer, drop_connection
+from emulator.providers import Providers, SentMessage
+
+SEND_TEXT_MESSAGE = "PinpointSMSVoiceV2.SendTextMessage"
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+class SmsApi:
+    """The WSGI app; `start(port)` serves it on loopback."""
+
+    def __init__(self, providers: Providers) -> None:
+        self._providers = providers
+
+    def start(self, port: int) -> HttpServer:
+        return HttpServer(self, port).start()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._handle(Request(environ))(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        target = request.headers.get("X-Amz-Target", "")
+        if request.method != "POST" or target != SEND_TEXT_MESSAGE:
+            return _error(
+                400, "UnknownOperationException", f"{target or request.path} is not served"
+            )
+        try:
+            params = json.loads(request.get_data(as_text=True))
+            to, body = params["DestinationPhoneNumber"], params["MessageBody"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error(400, "ValidationException", f"malformed SendTextMessage: {exc}")
+        failure = self._providers.attempt("SMS", to)
+        if failure is not None:
+            error, wire = failure
+            if wire is None:
+                drop_connection(request)
+                return Response(status=500)  # never read: the connection is gone
+            status, code = wire
+            return _error(status, code, f"injected {error} for {to}")
+        message = SentMessage(
+            channel="SMS",
+            to=to,
+            sender=params.get("OriginationIdentity"),
+            body=body,
+            trace_id=(params.get("Context") or {}).get("TraceId"),
+        )
+        self._providers.record(message)
+        return _json(200, {"MessageId": message.message_id})
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = _json(status, {"__type": code, "message": message})
+    response.headers["x-amzn-ErrorType"] = code
+    return response
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status=status, content_type=_CONTENT_TYPE)
