@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -85,6 +86,23 @@ class HttpServer:
         self._server.shutdown()
 
 
-def drop_connection(request: Request) -> None:
-    """What a crashed provider looks like to its client: the socket closes with no answer."""
-    request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+def injected_failure(
+    providers: Providers,
+    channel: str,
+    address: str,
+    request: Request,
+    error: Callable[[int, Any, str], Response],
+) -> Response | None:
+    """Count a provider API's send; a fault that applies answers as `error` formats it.
+
+    A crash drops the connection: to the client, a provider that died mid-call.
+    """
+    failure = providers.attempt(channel, address)
+    if failure is None:
+        return None
+    name, wire = failure
+    if wire is None:
+        request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        return Response(status=500)  # never read: the connection is gone
+    status, code = wire
+    return error(status, code, f"injected {name} for {address}")

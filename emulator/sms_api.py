@@ -17,7 +17,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.http import HttpServer, drop_connection
+from emulator.http import HttpServer, injected_failure
 from emulator.providers import Providers, SentMessage
 
 SEND_TEXT_MESSAGE = "PinpointSMSVoiceV2.SendTextMessage"
@@ -47,14 +47,9 @@ class SmsApi:
             to, body = params["DestinationPhoneNumber"], params["MessageBody"]
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "ValidationException", f"malformed SendTextMessage: {exc}")
-        failure = self._providers.attempt("SMS", to)
+        failure = injected_failure(self._providers, "SMS", to, request, _error)
         if failure is not None:
-            error, wire = failure
-            if wire is None:
-                drop_connection(request)
-                return Response(status=500)  # never read: the connection is gone
-            status, code = wire
-            return _error(status, code, f"injected {error} for {to}")
+            return failure
         message = SentMessage(
             channel="SMS",
             to=to,

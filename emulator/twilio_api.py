@@ -27,7 +27,7 @@ import requests
 from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Request, Response
 
-from emulator.http import HttpServer, drop_connection
+from emulator.http import HttpServer, injected_failure
 from emulator.providers import Providers, SentMessage
 
 API_VERSION = "2010-04-01"
@@ -67,14 +67,9 @@ class TwilioApi:
             return _error(400, 21211, f"Invalid 'To' Phone Number: {to} (only WhatsApp here)")
         if not form.get("Body") and not form.get("ContentSid"):
             return _error(400, 21619, "A text message body or media urls must be specified.")
-        failure = self._providers.attempt("WHATSAPP", to)
+        failure = injected_failure(self._providers, "WHATSAPP", to, request, _error)
         if failure is not None:
-            error, wire = failure
-            if wire is None:
-                drop_connection(request)
-                return Response(status=500)  # never read: the connection is gone
-            status, code = wire
-            return _error(status, code, f"injected {error} for {to}")
+            return failure
         callback = form.get("StatusCallback")
         message = SentMessage(
             channel="WHATSAPP",
