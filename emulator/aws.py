@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 REGION = "us-east-1"
 
@@ -51,6 +53,7 @@ class EmulatedAws:
     def start(self) -> EmulatedAws:
         memoise_asl_parser()
         reuse_interpreter_clients()
+        report_execution_ends()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -97,3 +100,27 @@ def reuse_interpreter_clients() -> None:
     for module in list(sys.modules.values()):
         if getattr(module, "boto_client_for", None) is original:
             module.boto_client_for = client_for
+
+
+# Called with moto's Execution when a state machine execution ends (any status).
+EXECUTION_END_LISTENERS: list[Callable[[Any], None]] = []
+
+
+def report_execution_ends() -> None:
+    """Tell EXECUTION_END_LISTENERS when an execution ends, as Step Functions tells EventBridge.
+
+    moto emits no "Execution Status Change" events; its worker calls `terminated()`
+    once the execution's final status is set, whether it succeeded, failed, timed out
+    or was stopped.
+    """
+    original = BaseExecutionWorkerCommunication.terminated
+    if getattr(original, "reports_ends", False):
+        return
+
+    def terminated(self: BaseExecutionWorkerCommunication) -> None:
+        original(self)
+        for listener in list(EXECUTION_END_LISTENERS):
+            listener(self.execution)
+
+    terminated.reports_ends = True  # type: ignore[attr-defined]
+    BaseExecutionWorkerCommunication.terminated = terminated

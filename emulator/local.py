@@ -14,22 +14,38 @@ import boto3
 from emulator import botocore_hooks
 from emulator.api_definition import api_definition
 from emulator.api_gateway import ApiGateway
-from emulator.aws import REGION, EmulatedAws, client_environment, free_port
+from emulator.aws import (
+    EXECUTION_END_LISTENERS,
+    REGION,
+    EmulatedAws,
+    client_environment,
+    free_port,
+)
+from emulator.event_rules import (
+    LocalEventBridge,
+    rule_targets,
+    schedule_targets,
+    status_change_event,
+)
 from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.pipe import Pipe
 from emulator.providers import Providers
 from emulator.sms_api import SmsApi
-from emulator.stack import Stack
+from emulator.stack import ACCOUNT_ID, Stack
 from emulator.twilio_api import TwilioApi
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 DEMO_SENDER_DOMAIN = "example.com"
 LOCAL_JWT_SECRET = "local-development-secret-do-not-use-in-aws"
-# Local configuration, not code: shorter caches, so a rotated secret or a template put
-# with the AWS CLI shows within seconds instead of minutes.
-LOCAL_FUNCTION_ENVIRONMENT = {"JWT_SECRET_MAX_AGE_SECONDS": "2", "TEMPLATE_CACHE_SECONDS": "1"}
+# Local configuration, not code: shorter caches, so a rotated secret, a template put
+# with the AWS CLI or a tenant's senders changed with the CLI show within seconds.
+LOCAL_FUNCTION_ENVIRONMENT = {
+    "JWT_SECRET_MAX_AGE_SECONDS": "2",
+    "TEMPLATE_CACHE_SECONDS": "1",
+    "TENANT_CACHE_SECONDS": "1",
+}
 SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -44,6 +60,8 @@ class LocalStack:
     runtime: LambdaRuntime
     providers: Providers
     pipe: Pipe
+    # The default bus's rules that invoke functions (the reconciler), and the schedules.
+    events: LocalEventBridge
     http: HttpServer | None = None
     api_key: str = ""
     api_port: int = 0  # chosen at start: the functions' STATUS_CALLBACK_URL points there
@@ -51,6 +69,8 @@ class LocalStack:
     sms: HttpServer | None = None
     # SQS -> Lambda event sources from the template (InboundQueue -> InboundFunction).
     pollers: list[SqsPoller] = field(default_factory=list)
+    # ARNs of the executions whose end was reported (their status-change event put).
+    ended: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
@@ -100,19 +120,29 @@ class LocalStack:
         api_key = stack.physical("ApiKey")["Value"]
         sqs = session.client("sqs")
         pollers = [SqsPoller(source, sqs, runtime) for source in sqs_event_sources(stack)]
-        return cls(
+        events = LocalEventBridge(runtime, rule_targets(stack), schedule_targets(stack))
+        local = cls(
             aws,
             stack,
             session,
             runtime,
             providers,
             pipe,
+            events,
             api_key=api_key,
             api_port=api_port,
             twilio=twilio_server,
             sms=sms_server,
             pollers=pollers,
         )
+        EXECUTION_END_LISTENERS.append(local.execution_ended)
+        return local
+
+    def execution_ended(self, execution: Any) -> None:
+        """Step Functions emits status changes of STANDARD executions only (best effort)."""
+        if getattr(execution.sm_type, "value", execution.sm_type) == "STANDARD":
+            self.events.put(status_change_event(execution, self.stack.region, ACCOUNT_ID))
+        self.ended.add(execution.exec_arn)
 
     def serve(self) -> LocalStack:
         """Start the HTTP API (on the port chosen at start) and the pipe in the background."""
@@ -124,6 +154,7 @@ class LocalStack:
             thread = threading.Thread(target=poller.run, name=poller.source.function, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self._threads += self.events.run_schedules()
         return self
 
     def serve_api(self, port: int | None = None, **parameters: str) -> HttpServer:
@@ -159,6 +190,9 @@ class LocalStack:
         return self.session.client(service)
 
     def stop(self) -> None:
+        if self.execution_ended in EXECUTION_END_LISTENERS:
+            EXECUTION_END_LISTENERS.remove(self.execution_ended)
+        self.events.stop()
         self.pipe.stop()
         for poller in self.pollers:
             poller.stop()

@@ -77,11 +77,13 @@ class Client:
         return self.wait(self.start_next(), trace_id=request.get("TraceId"))
 
     def wait(self, arn: str, trace_id: str | None = None) -> Execution:
+        """Wait for the execution to end and for its status-change event to be handled."""
         deadline = time.monotonic() + DEADLINE_SECONDS
         status = "RUNNING"
         while time.monotonic() < deadline:
             status = self.sfn.describe_execution(executionArn=arn)["status"]
-            if status != "RUNNING":
+            if status != "RUNNING" and arn in self.local.ended:
+                self.local.events.wait_idle()  # the reconciler, when it ended badly
                 history = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)
                 sent = self.local.providers.sent(trace_id) if trace_id else []
                 return Execution(arn, status, history["events"], sent)
@@ -115,6 +117,11 @@ def trace_items(local: LocalStack, trace_id: str) -> dict[str, dict[str, Any]]:
 
 def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
     """This trace's messages in the DLQ, peeked without hiding other tests' messages."""
+    return [message for message in all_dead_letters(local) if _trace_id(message) == trace_id]
+
+
+def all_dead_letters(local: LocalStack) -> list[dict[str, Any]]:
+    """Every message in the DLQ, peeked (several receives: SQS samples its hosts)."""
     sqs = local.client("sqs")
     url = local.stack.physical("DeadLetterQueue")["QueueUrl"]
     found: dict[str, dict[str, Any]] = {}
@@ -122,9 +129,14 @@ def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
         for message in sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
         ).get("Messages", []):
-            # Other tests' messages may not even be requests (an unreadable one, say).
-            body = json.loads(message["Body"])
-            request = body.get("Request") if isinstance(body, dict) else None
-            if isinstance(request, dict) and request.get("TraceId") == trace_id:
-                found[message["MessageId"]] = message
+            found[message["MessageId"]] = message
     return list(found.values())
+
+
+def _trace_id(message: dict[str, Any]) -> str | None:
+    # Other tests' messages may not even be requests (an unreadable one, say).
+    try:
+        request = json.loads(message["Body"]).get("Request")
+    except (ValueError, AttributeError):
+        return None
+    return request.get("TraceId") if isinstance(request, dict) else None

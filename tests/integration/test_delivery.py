@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import dead_letters, put_template, trace_items
+from conftest import all_dead_letters, dead_letters, put_template, trace_items
 
 from emulator.providers import Fault
 
@@ -80,7 +80,7 @@ def test_a_single_recipient_message_takes_eight_state_transitions(client, trace_
 
     assert execution.states_entered() == [
         "Plan",
-        "RecordTrace",
+        "Claimed",
         "Deliver",
         "ByChannel",
         "SendSms",
@@ -160,8 +160,8 @@ def test_a_recipient_that_always_fails_is_dead_lettered_without_stopping_the_oth
     # 1 try + 3 retries in Deliver, then one more in RetryExhausted, where it fails.
     assert providers.attempts.count(("EMAIL", "user@example.com")) >= 5
     items = trace_items(local, trace_id)
-    assert items["user-1#EMAIL#user@example.com"]["Status"] == "FAILED"
-    assert items["user-1#SMS#+16048621234"]["Status"] == "SENT"
+    assert items["user:user-1#EMAIL#user@example.com"]["Status"] == "FAILED"
+    assert items["user:user-1#SMS#+16048621234"]["Status"] == "SENT"
     assert items["user-1"]["Status"] == "FAILED"
 
     [message] = dead_letters(local, trace_id)
@@ -198,7 +198,7 @@ def test_redriving_the_dead_letter_sends_the_failed_recipient_once_and_nobody_tw
         ("EMAIL", "user@example.com"),
         ("SMS", "+16048621234"),
     ]
-    assert trace_items(local, trace_id)["user-1#EMAIL#user@example.com"]["Status"] == "SENT"
+    assert trace_items(local, trace_id)["user:user-1#EMAIL#user@example.com"]["Status"] == "SENT"
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_a_permanent_error_is_rejected_with_its_reason_and_not_retried(
     assert execution.status == "SUCCEEDED"
     assert [m.to for m in execution.sent] == ["+16048621234"]
     assert len(execution.failed_attempts()) == 1
-    rejected = trace_items(local, trace_id)[f"user-1#SMS#{address}"]
+    rejected = trace_items(local, trace_id)[f"user:user-1#SMS#{address}"]
     assert rejected["Status"] == "REJECTED"
     assert rejected["Reason"].startswith(reason)
 
@@ -234,7 +234,7 @@ def test_an_unknown_template_or_missing_variable_is_rejected_by_name(client, loc
     execution = client.send(request)
 
     reasons = {sk: item.get("Reason") for sk, item in trace_items(local, trace_id).items()}
-    assert reasons["user-1#SMS#+16048621235"] == (
+    assert reasons["user:user-1#SMS#+16048621235"] == (
         "MissingVariable: no value for: accountBalance, membershipNumber, productName"
     )
     assert len(execution.sent) == 1
@@ -273,10 +273,15 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_once(client, local
     ]
 
 
-def test_an_unreadable_queue_message_is_dead_lettered_as_it_arrived(client, local):
-    client.sqs.send_message(QueueUrl=client.queue_url, MessageBody='{"Caller": {"sub": "x"}}')
+def test_an_unreadable_queue_message_is_dead_lettered_as_it_arrived(client, local, trace_id):
+    body = json.dumps({"Caller": {"sub": "x"}, "Unreadable": trace_id})
+    client.sqs.send_message(QueueUrl=client.queue_url, MessageBody=body)
 
     execution = client.wait(client.start_next())
 
     assert execution.status == "FAILED"
-    assert execution.states_entered()[-2:] == ["DeadLetterUnprocessed", "NotProcessed"]
+    assert execution.states_entered() == ["Plan"]
+    [letter] = [m for m in all_dead_letters(local) if m["Body"] == body]
+    attributes = {key: value["StringValue"] for key, value in letter["MessageAttributes"].items()}
+    assert attributes["ExecutionArn"] == execution.arn
+    assert "no Request object" in attributes["Cause"]

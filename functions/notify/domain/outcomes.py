@@ -7,6 +7,8 @@ from collections import Counter
 from typing import Any
 
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
+# A trace (its header item) is RUNNING while an execution holds its claim, then one of these.
+RUNNING, COMPLETED = "RUNNING", "COMPLETED"
 # SQS caps a message attribute's value with the body; keep causes readable, not whole stacks.
 MAX_CAUSE_CHARS = 2000
 
@@ -52,14 +54,16 @@ def dead_letter(
     reasons = "; ".join(f"{o['Recipient']['Address']}: {failure_reason(o)}" for o in failed)
     return {
         "MessageBody": json.dumps({"Caller": caller, "Request": request}),
-        "MessageAttributes": {
-            "Error": _attribute(failed[0].get("Error") or "States.TaskFailed"),
-            "Cause": _attribute(reasons[:MAX_CAUSE_CHARS]),
-            "ExecutionArn": _attribute(execution_arn),
-        },
+        "MessageAttributes": dead_letter_attributes(
+            failed[0].get("Error") or "States.TaskFailed", reasons, execution_arn
+        ),
     }
 
 
-def _attribute(value: str) -> dict[str, str]:
+def dead_letter_attributes(error: str, cause: str, execution_arn: str) -> dict[str, Any]:
+    """What every dead letter carries beside its body: why, and which execution."""
+    values = {"Error": error, "Cause": cause[:MAX_CAUSE_CHARS], "ExecutionArn": execution_arn}
     # SQS refuses empty attribute values.
-    return {"DataType": "String", "StringValue": value or "-"}
+    return {
+        name: {"DataType": "String", "StringValue": value or "-"} for name, value in values.items()
+    }

@@ -1,11 +1,11 @@
-"""After each Map: record outcomes on the trace, count them, and build the dead-letter message."""
+"""After each Map: record outcomes on the trace, count them, name those to retry once more."""
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.outcomes import count_by_channel, dead_letter, exhausted
+from notify.domain.outcomes import count_by_channel, exhausted
 from notify.handlers.settings import TraceSettings
 from notify.integration.trace_store import TraceStore
 
@@ -27,11 +27,4 @@ def handler(event: dict, context: LambdaContext) -> dict:
             metric.add_dimension(name="Channel", value=channel)
     logger.info("outcomes recorded", extra={"status": status, "recipients": len(outcomes)})
     failed = exhausted(outcomes)
-    return {
-        "Status": status,
-        "AnyExhausted": bool(failed),
-        "Failed": failed,
-        "DeadLetter": dead_letter(
-            event["TraceId"], event["Caller"], event["Messages"], outcomes, event["ExecutionArn"]
-        ),
-    }
+    return {"Status": status, "AnyExhausted": bool(failed), "Failed": failed}

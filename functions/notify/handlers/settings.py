@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from notify.domain.senders import UNLISTED_MODES
+
 
 def required(name: str) -> str:
     value = os.environ.get(name, "")
@@ -17,6 +19,13 @@ def optional(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def one_of(name: str, allowed: tuple[str, ...]) -> str:
+    value = required(name)
+    if value not in allowed:
+        raise RuntimeError(f"environment variable {name} must be one of {allowed}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class SendSettings:
     templates_table: str
@@ -26,6 +35,9 @@ class SendSettings:
     trace_retention_days: int
     default_template: str
     template_cache_seconds: float
+    tenants_table: str
+    tenant_cache_seconds: float
+    unlisted_tenant_senders: str  # senders.ANY or senders.NONE
 
     @classmethod
     def from_env(cls) -> SendSettings:
@@ -37,6 +49,41 @@ class SendSettings:
             trace_retention_days=int(required("TRACE_RETENTION_DAYS")),
             default_template=required("DEFAULT_TEMPLATE_NAME"),
             template_cache_seconds=float(required("TEMPLATE_CACHE_SECONDS")),
+            tenants_table=required("TENANTS_TABLE"),
+            tenant_cache_seconds=float(required("TENANT_CACHE_SECONDS")),
+            unlisted_tenant_senders=one_of("UNLISTED_TENANT_SENDERS", UNLISTED_MODES),
+        )
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    traces_table: str
+    retention_days: int
+    execution_timeout_seconds: int
+
+    @classmethod
+    def from_env(cls) -> PlanSettings:
+        return cls(
+            traces_table=required("TRACES_TABLE"),
+            retention_days=int(required("TRACE_RETENTION_DAYS")),
+            execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    traces_table: str
+    retention_days: int
+    execution_timeout_seconds: int
+    dead_letter_queue_url: str
+
+    @classmethod
+    def from_env(cls) -> ReconcileSettings:
+        return cls(
+            traces_table=required("TRACES_TABLE"),
+            retention_days=int(required("TRACE_RETENTION_DAYS")),
+            execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
+            dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL"),
         )
 
 

@@ -9,15 +9,22 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import classify_client_error
-from notify.domain.outcomes import FAILED, failure_reason
+from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, failure_reason
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 
 # The traces table's GSI from a provider's message id to the recipient item (keys only).
 PROVIDER_MESSAGE_INDEX = "ByProviderMessageId"
+# The sparse GSI of header items whose execution runs: `Running` is set by a claim and
+# removed when the trace ends, so only running traces are in it.
+RUNNING_INDEX = "RunningByClaimedAt"
+
+
+# Between the parts of a recipient item's Sk: owner#CHANNEL#address.
+KEY_SEPARATOR = "#"
 
 
 def recipient_key(owner: str, channel: str, address: str) -> str:
-    return f"{owner}#{channel}#{address}"
+    return KEY_SEPARATOR.join((owner, channel, address))
 
 
 class TraceStore:
@@ -118,12 +125,21 @@ class TraceStore:
 
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The owner's header item (None: no such trace for this owner) and recipient items."""
+        if KEY_SEPARATOR in owner:
+            # Tenant ids exclude "#" (domain/tenants.py): the first "#" ends the owner.
+            raise ValueError(f"an owner holds no {KEY_SEPARATOR!r}: {owner!r}")
         header, recipients = None, []
         query: dict[str, Any] = {
-            # One Query: the header (Sk = owner) and its recipients (Sk = owner#...).
-            # begins_with also matches owners that merely start alike; they are dropped here.
-            "KeyConditionExpression": "TraceId = :trace AND begins_with(Sk, :owner)",
-            "ExpressionAttributeValues": {":trace": trace_id, ":owner": owner},
+            # One Query for the header (Sk = owner) and its recipients (Sk = owner#...):
+            # the range from owner to owner + the character after "#", never a bare prefix
+            # (owner "customer:acme" must not read "customer:acme.eu"). The tenant charset
+            # has nothing below "#", so the range holds only these; the loop checks anyway.
+            "KeyConditionExpression": "TraceId = :trace AND Sk BETWEEN :owner AND :after",
+            "ExpressionAttributeValues": {
+                ":trace": trace_id,
+                ":owner": owner,
+                ":after": owner + chr(ord(KEY_SEPARATOR) + 1),
+            },
         }
         try:
             while True:
@@ -131,7 +147,7 @@ class TraceStore:
                 for item in page["Items"]:
                     if item["Sk"] == owner:
                         header = item
-                    elif item["Sk"].startswith(owner + "#"):
+                    elif item["Sk"].startswith(owner + KEY_SEPARATOR):
                         recipients.append(item)
                 if "LastEvaluatedKey" not in page:
                     break
@@ -140,17 +156,60 @@ class TraceStore:
             raise classify_client_error(exc) from exc
         return header, recipients
 
+    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> bool:
+        """Claim the owner's TraceId for `execution`; False when another execution holds it.
+
+        A TraceId is free when new, when its last run FAILED (a redrive), or when its
+        claim is older than the state machine's timeout (`stale_before`): that execution
+        has ended, and if its end was never reconciled nothing else will run it. A claim
+        whose write landed but whose answer was lost is retried; the condition then
+        fails on our own claim, which the old item shows, so the claim is idempotent
+        for its execution.
+        """
+        now = datetime.now(UTC).isoformat()
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": owner},
+                UpdateExpression="SET #status = :running, Running = :running, ClaimedAt = :now, "
+                "#owner = :owner, ExecutionArn = :execution, "
+                "Executions = list_append(if_not_exists(Executions, :none), :executions), "
+                "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
+                "ExpiresAt = :expires",
+                ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
+                "OR (#status = :running AND ClaimedAt < :stale)",
+                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+                ExpressionAttributeValues={
+                    ":running": RUNNING,
+                    ":failed": FAILED,
+                    ":now": now,
+                    ":owner": owner,
+                    ":execution": execution,
+                    ":executions": [execution],
+                    ":none": [],
+                    ":stale": stale_before,
+                    ":expires": int(time.time()) + self._retention_seconds,
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            held_by = exc.response.get("Item", {}).get("ExecutionArn", {}).get("S")
+            return held_by == execution
+        return True
+
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
     ) -> str:
-        """Write every outcome and the trace's status; return that status.
+        """Write every outcome; COMPLETED the trace when none exhausted its retries.
 
-        Recipient items are updated, not replaced: the send functions' attempt counts and
-        the providers' delivery statuses live on the same items.
+        Returns the trace's status: RUNNING while a recipient is FAILED, because the
+        execution retries those once more and, if they fail again, the execution fails
+        and is reconciled. Recipient items are updated, not replaced: the send functions'
+        attempt counts and the providers' delivery statuses live on the same items.
         """
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
-        status = FAILED if any(o["Status"] == FAILED for o in outcomes) else "COMPLETED"
         try:
             for outcome in outcomes:
                 recipient = outcome["Recipient"]
@@ -161,15 +220,55 @@ class TraceStore:
                     },
                     **self._outcome_update(owner, outcome, execution, now, expires),
                 )
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": owner},
-                UpdateExpression="SET #status = :status, UpdatedAt = :now, ExpiresAt = :expires",
-                ExpressionAttributeNames={"#status": "Status"},
-                ExpressionAttributeValues={":status": status, ":now": now, ":expires": expires},
-            )
         except ClientError as exc:
             raise classify_client_error(exc) from exc
-        return status
+        if any(o["Status"] == FAILED for o in outcomes):
+            return RUNNING
+        self.finish(trace_id, owner, COMPLETED, execution)
+        return COMPLETED
+
+    def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
+        """End the trace's run by `execution` with `status`; False when it is not that run.
+
+        Conditional on the claim, so a late event about an old execution never ends a
+        newer run of the same TraceId, and a trace is reconciled at most once.
+        """
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": owner},
+                UpdateExpression="SET #status = :status, UpdatedAt = :now REMOVE Running",
+                ConditionExpression="ExecutionArn = :execution AND #status = :running",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues={
+                    ":status": status,
+                    ":now": datetime.now(UTC).isoformat(),
+                    ":execution": execution,
+                    ":running": RUNNING,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            return False
+        return True
+
+    def running_before(self, stale_before: str) -> list[dict[str, Any]]:
+        """Header items (TraceId, Sk, ExecutionArn) still RUNNING, claimed before `stale_before`."""
+        query: dict[str, Any] = {
+            "IndexName": RUNNING_INDEX,
+            "KeyConditionExpression": "Running = :running AND ClaimedAt < :stale",
+            "ExpressionAttributeValues": {":running": RUNNING, ":stale": stale_before},
+        }
+        found: list[dict[str, Any]] = []
+        try:
+            while True:
+                page = self._table.query(**query)
+                found += page["Items"]
+                if "LastEvaluatedKey" not in page:
+                    return found
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
 
     @staticmethod
     def _outcome_update(

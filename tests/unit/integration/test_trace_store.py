@@ -14,7 +14,7 @@ from notify.integration.trace_store import TraceStore, recipient_key
 
 TABLE = "Traces"
 TRACE_ID = "12348"
-OWNER = "cust456"
+OWNER = "customer:cust456"
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Delivery:run-1"
 RETENTION_DAYS = 30
 
@@ -56,8 +56,17 @@ FAILED_SMS = {
 def table(table_from_template) -> Iterator[Any]:
     """A fresh traces table with the trace's header item."""
     table = table_from_template("TracesTable", TABLE)
-    # The header item, as the state machine's RecordTrace step leaves it.
-    table.put_item(Item={"TraceId": TRACE_ID, "Sk": OWNER, "Status": "RUNNING", "Owner": OWNER})
+    # The header item, as Plan's claim leaves it.
+    table.put_item(
+        Item={
+            "TraceId": TRACE_ID,
+            "Sk": OWNER,
+            "Status": "RUNNING",
+            "Running": "RUNNING",
+            "Owner": OWNER,
+            "ExecutionArn": EXECUTION_ARN,
+        }
+    )
     yield table
     table.delete()
 
@@ -72,7 +81,7 @@ def items(table: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_the_recipient_key_is_owner_channel_address() -> None:
-    assert recipient_key("cust456", "SMS", "+16048621234") == "cust456#SMS#+16048621234"
+    assert recipient_key(OWNER, "SMS", "+16048621234") == "customer:cust456#SMS#+16048621234"
 
 
 def test_each_outcome_is_written_as_one_item_per_recipient(table, store) -> None:
@@ -80,17 +89,17 @@ def test_each_outcome_is_written_as_one_item_per_recipient(table, store) -> None
 
     assert sorted(items(table)) == [
         OWNER,
-        "cust456#EMAIL#bad@example",
-        "cust456#EMAIL#user@example.com",
-        "cust456#SMS#+16048621234",
-        "cust456#SMS#+447911123456",
+        "customer:cust456#EMAIL#bad@example",
+        "customer:cust456#EMAIL#user@example.com",
+        "customer:cust456#SMS#+16048621234",
+        "customer:cust456#SMS#+447911123456",
     ]
 
 
 def test_a_sent_recipient_has_its_provider_message_id_and_time(table, store) -> None:
     store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN)
 
-    item = items(table)["cust456#SMS#+16048621234"]
+    item = items(table)["customer:cust456#SMS#+16048621234"]
     assert item["Status"] == SENT
     assert item["ProviderMessageId"] == "sms-message-1"
     assert item["SentAt"] == "2026-11-24T10:00:01+00:00"
@@ -110,14 +119,14 @@ def test_a_sent_recipient_has_its_provider_message_id_and_time(table, store) -> 
     [
         pytest.param(
             REJECTED_EMAIL,
-            "cust456#EMAIL#bad@example",
+            "customer:cust456#EMAIL#bad@example",
             "PermanentError",
             "InvalidAddress: email 'bad@example'",
             id="rejected",
         ),
         pytest.param(
             FAILED_SMS,
-            "cust456#SMS#+447911123456",
+            "customer:cust456#SMS#+447911123456",
             "States.Timeout",
             "Task timed out after 60.00 seconds",
             id="failed",
@@ -143,11 +152,12 @@ def test_a_recipient_not_sent_has_its_error_and_reason(
         pytest.param([SENT_EMAIL, SENT_SMS], "COMPLETED", id="all-sent"),
         pytest.param([SENT_EMAIL, REJECTED_EMAIL], "COMPLETED", id="sent-and-rejected"),
         pytest.param([REJECTED_EMAIL], "COMPLETED", id="all-rejected"),
-        pytest.param([SENT_EMAIL, REJECTED_EMAIL, FAILED_SMS], "FAILED", id="one-failed"),
-        pytest.param([FAILED_SMS], "FAILED", id="all-failed"),
+        # The exhausted are retried once more; if that fails, the reconciler ends the trace.
+        pytest.param([SENT_EMAIL, REJECTED_EMAIL, FAILED_SMS], "RUNNING", id="one-failed"),
+        pytest.param([FAILED_SMS], "RUNNING", id="all-failed"),
     ],
 )
-def test_the_trace_is_failed_when_any_recipient_failed_else_completed(
+def test_the_trace_completes_when_no_recipient_exhausted_its_retries(
     table, store, outcomes, status
 ) -> None:
     assert store.record(TRACE_ID, OWNER, outcomes, EXECUTION_ARN) == status
@@ -155,6 +165,8 @@ def test_the_trace_is_failed_when_any_recipient_failed_else_completed(
     header = items(table)[OWNER]
     assert header["Status"] == status
     assert header["Owner"] == OWNER  # the rest of the header item is kept
+    # Only a running trace is in the sweep's index.
+    assert ("Running" in header) == (status == "RUNNING")
 
 
 def test_every_item_expires_after_the_retention_period(table, store) -> None:
@@ -163,13 +175,14 @@ def test_every_item_expires_after_the_retention_period(table, store) -> None:
     store.record(TRACE_ID, OWNER, [SENT_EMAIL, FAILED_SMS], EXECUTION_ARN)
 
     retention = RETENTION_DAYS * 86400
-    for item in items(table).values():
+    recipients = [item for sk, item in items(table).items() if sk != OWNER]  # the claim's
+    for item in recipients:
         assert before + retention <= item["ExpiresAt"] <= int(time.time()) + retention
         assert item["UpdatedAt"]
 
 
 # ---------------------------------------------------------------- attempts and reads
-SMS_KEY = "cust456#SMS#+16048621234"
+SMS_KEY = "customer:cust456#SMS#+16048621234"
 
 
 def test_each_attempt_is_counted_on_the_recipient_before_its_outcome_exists(table, store) -> None:
@@ -218,7 +231,7 @@ def test_a_recipient_sent_on_a_later_run_loses_the_earlier_runs_error(table, sto
 def test_reading_a_trace_returns_the_owners_header_and_recipients_only(table, store) -> None:
     store.record(TRACE_ID, OWNER, [SENT_EMAIL, REJECTED_EMAIL], EXECUTION_ARN)
     # Another tenant with the same TraceId, and one whose name merely starts alike.
-    for owner in ("other", "cust4567"):
+    for owner in ("customer:other", "customer:cust4567", "customer:cust456.eu", "user:cust456"):
         table.put_item(Item={"TraceId": TRACE_ID, "Sk": owner, "Status": "RUNNING"})
         store.record(TRACE_ID, owner, [SENT_SMS], EXECUTION_ARN)
 
@@ -227,8 +240,8 @@ def test_reading_a_trace_returns_the_owners_header_and_recipients_only(table, st
     assert header is not None
     assert (header["Sk"], header["Status"]) == (OWNER, "COMPLETED")
     assert sorted(r["Sk"] for r in recipients) == [
-        "cust456#EMAIL#bad@example",
-        "cust456#EMAIL#user@example.com",
+        "customer:cust456#EMAIL#bad@example",
+        "customer:cust456#EMAIL#user@example.com",
     ]
 
 
@@ -236,11 +249,95 @@ def test_reading_a_trace_returns_the_owners_header_and_recipients_only(table, st
     ("trace_id", "owner"),
     [
         pytest.param("no-such-trace", OWNER, id="unknown-trace"),
-        pytest.param(TRACE_ID, "someone-else", id="another-owner"),
-        pytest.param(TRACE_ID, "cust45", id="an-owner-that-is-a-prefix"),
+        pytest.param(TRACE_ID, "customer:someone-else", id="another-owner"),
+        pytest.param(TRACE_ID, "customer:cust45", id="an-owner-that-is-a-prefix"),
+        pytest.param(TRACE_ID, "user:cust456", id="the-same-id-as-a-user"),
     ],
 )
 def test_reading_a_trace_of_no_such_owner_finds_nothing(table, store, trace_id, owner) -> None:
     store.record(TRACE_ID, OWNER, [SENT_EMAIL], EXECUTION_ARN)
 
     assert store.read(trace_id, owner) == (None, [])
+
+
+# ---------------------------------------------------------------- claims
+OTHER_EXECUTION = EXECUTION_ARN.replace("run-1", "run-2")
+LONG_AGO = "2000-01-01T00:00:00.000000+00:00"
+FUTURE = "2999-01-01T00:00:00.000000+00:00"
+
+
+@pytest.fixture
+def empty(table_from_template) -> Iterator[Any]:
+    table = table_from_template("TracesTable", "ClaimTraces")
+    yield table
+    table.delete()
+
+
+@pytest.fixture
+def claims(empty) -> TraceStore:
+    return TraceStore(empty, RETENTION_DAYS)
+
+
+def test_a_new_trace_id_is_claimed_and_listed_as_running(empty, claims) -> None:
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+
+    header = items(empty)[OWNER]
+    assert (header["Status"], header["Running"], header["ExecutionArn"]) == (
+        "RUNNING",
+        "RUNNING",
+        EXECUTION_ARN,
+    )
+    assert header["Executions"] == [EXECUTION_ARN]
+    assert header["ExpiresAt"] > time.time() + (RETENTION_DAYS - 1) * 86400
+    assert claims.running_before(FUTURE) == [
+        {
+            "TraceId": TRACE_ID,
+            "Sk": OWNER,
+            "Running": "RUNNING",
+            "ClaimedAt": header["ClaimedAt"],
+            "ExecutionArn": EXECUTION_ARN,
+        }
+    ]
+    assert claims.running_before(LONG_AGO) == []
+
+
+def test_a_retried_claim_whose_first_write_landed_is_still_this_executions(empty, claims) -> None:
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+    assert items(empty)[OWNER]["Executions"] == [EXECUTION_ARN]
+
+
+def test_a_running_claim_is_not_taken_by_another_execution(empty, claims) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
+
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is False
+    assert items(empty)[OWNER]["ExecutionArn"] == EXECUTION_ARN
+
+
+def test_a_claim_older_than_the_timeout_may_be_claimed_again(empty, claims) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
+
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, FUTURE) is True
+    assert items(empty)[OWNER]["Executions"] == [EXECUTION_ARN, OTHER_EXECUTION]
+
+
+@pytest.mark.parametrize(("status", "claimable"), [("FAILED", True), ("COMPLETED", False)])
+def test_an_ended_trace_may_run_again_only_when_it_failed(empty, claims, status, claimable) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
+    assert claims.finish(TRACE_ID, OWNER, status, EXECUTION_ARN) is True
+
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is claimable
+    assert len(claims.running_before(FUTURE)) == int(claimable)
+
+
+def test_only_the_claiming_execution_ends_a_running_trace_and_only_once(empty, claims) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
+
+    assert claims.finish(TRACE_ID, OWNER, "FAILED", OTHER_EXECUTION) is False
+    assert claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN) is True
+    assert claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN) is False
+    header = items(empty)[OWNER]
+    assert header["Status"] == "FAILED"
+    assert "Running" not in header
+    assert claims.running_before(FUTURE) == []

@@ -1,0 +1,183 @@
+"""EventBridge rules that invoke Lambda functions, as the template's function `Events` say.
+
+`Type: EventBridgeRule` events are matched against every event the local stack emits
+(Step Functions execution status changes, for now) and invoke their function
+asynchronously, retried like Lambda's asynchronous invocations; `Type: Schedule` events
+invoke theirs at the declared rate. moto's own rules cannot target these functions:
+its Lambda needs Docker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.events.models import EventPattern
+
+from emulator.lambdas import LambdaRuntime
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+# Lambda retries a failed asynchronous invocation twice; locally after 1 s and 2 s.
+ASYNC_ATTEMPTS = 3
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class RuleTarget:
+    function: str
+    pattern: dict[str, Any]
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        return EventPattern.load(json.dumps(self.pattern)).matches_event(event)
+
+
+@dataclass(frozen=True)
+class ScheduleTarget:
+    function: str
+    seconds: float
+
+
+def function_events(stack: Any, event_type: str) -> list[tuple[str, dict[str, Any]]]:
+    """(function name, resolved properties) of every function event of this type."""
+    found = []
+    for logical_id, resource in stack.template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event.get("Type") == event_type:
+                found.append(
+                    (stack.physical(logical_id)["Ref"], stack.resolve(event["Properties"]))
+                )
+    return found
+
+
+def rule_targets(stack: Any) -> list[RuleTarget]:
+    return [
+        RuleTarget(name, props["Pattern"])
+        for name, props in function_events(stack, "EventBridgeRule")
+    ]
+
+
+def schedule_targets(stack: Any) -> list[ScheduleTarget]:
+    return [
+        ScheduleTarget(name, rate_seconds(props["Schedule"]))
+        for name, props in function_events(stack, "Schedule")
+    ]
+
+
+def rate_seconds(expression: str) -> float:
+    match = _RATE.match(expression.strip())
+    if not match:
+        raise ValueError(f"only rate(N unit) schedules run locally, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def status_change_event(execution: Any, region: str, account: str) -> dict[str, Any]:
+    """The event Step Functions puts on the default bus when a STANDARD execution ends."""
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": execution.exec_status.value,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date),
+        "input": execution.execution_input,
+        "output": json.dumps(execution.output) if execution.output is not None else None,
+        "inputDetails": {"included": True},
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": STATUS_CHANGE,
+        "source": "aws.states",
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [execution.exec_arn],
+        "detail": detail,
+    }
+
+
+class LocalEventBridge:
+    """The default bus's rules that target functions, and the schedules; asynchronous."""
+
+    def __init__(
+        self, runtime: LambdaRuntime, rules: list[RuleTarget], schedules: list[ScheduleTarget]
+    ) -> None:
+        self._runtime = runtime
+        self._rules = rules
+        self._schedules = schedules
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._stopping = threading.Event()
+
+    def put(self, event: dict[str, Any]) -> None:
+        for rule in self._rules:
+            if rule.matches(event):
+                self._invoke_async(rule.function, event)
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Block until every event put so far has been handled (tests, benchmarks)."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} event(s) still being handled")
+
+    def run_schedules(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self._every, args=(s,), name=s.function, daemon=True)
+            for s in self._schedules
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def scheduled(self, function: str) -> tuple[Any, str | None]:
+        """Invoke a scheduled function now, as its schedule would (synchronously)."""
+        return self._runtime.invoke(function, scheduled_event(function))
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _every(self, schedule: ScheduleTarget) -> None:
+        while not self._stopping.wait(schedule.seconds):
+            self.scheduled(schedule.function)
+
+    def _invoke_async(self, function: str, event: dict[str, Any]) -> None:
+        with self._idle:
+            self._in_flight += 1
+        threading.Thread(target=self._deliver, args=(function, event), daemon=True).start()
+
+    def _deliver(self, function: str, event: dict[str, Any]) -> None:
+        try:
+            for attempt in range(ASYNC_ATTEMPTS):
+                _, error = self._runtime.invoke(function, event)
+                if error is None or self._stopping.wait(2**attempt):
+                    return
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+
+def scheduled_event(function: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resources": [f"local-schedule/{function}"],
+        "detail": {},
+    }
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None

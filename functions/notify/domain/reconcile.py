@@ -1,0 +1,139 @@
+"""Reconcile a Delivery execution that ended badly: nothing it accepted is left behind.
+
+An execution can end FAILED (a send failed its last retry, or a state without a Catch
+failed), TIMED_OUT or ABORTED (an operator stopped it). Whatever the cause, its trace is
+ended FAILED and exactly the recipients that are neither SENT nor REJECTED are put on
+the dead-letter queue as one request, so a DLQ message always means "not delivered".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from notify.domain.errors import DeliveryError
+from notify.domain.outcomes import (
+    COMPLETED,
+    FAILED,
+    REJECTED,
+    RUNNING,
+    SENT,
+    dead_letter,
+    dead_letter_attributes,
+)
+from notify.domain.plan import plan
+
+ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+DONE = (SENT, REJECTED)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What DescribeExecution says of a Delivery execution."""
+
+    arn: str
+    status: str
+    input: str
+    error: str | None = None
+    cause: str | None = None
+
+    def reason(self) -> str:
+        if self.status == "ABORTED":
+            return "the execution was stopped before this recipient was sent"
+        if self.status == "TIMED_OUT":
+            return "the execution timed out before this recipient was sent"
+        return self.cause or self.error or "the execution failed"
+
+
+class Traces(Protocol):
+    def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The owner's header item and recipient items."""
+
+    def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
+        """End the run of `execution`; False when the trace is not in that run."""
+
+    def record(
+        self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
+    ) -> str:
+        """Write recipients' outcomes."""
+
+
+class DeadLetters(Protocol):
+    def send(self, message: dict[str, Any]) -> None:
+        """Put one message (MessageBody, MessageAttributes) on the dead-letter queue."""
+
+
+def stale_before(timeout_seconds: int, now: datetime | None = None) -> str:
+    """Claims made before this instant belong to executions that must have ended."""
+    instant = (now or datetime.now(UTC)) - timedelta(seconds=timeout_seconds)
+    return instant.isoformat(timespec="microseconds")
+
+
+def reconcile(execution: Execution, traces: Traces, dead_letters: DeadLetters) -> str:
+    """Dead-letter what `execution` left unsent and end its trace; return what was done."""
+    if execution.status not in ENDED_BADLY:
+        return f"nothing to do: the execution is {execution.status}"
+    body = queued_body(execution.input)
+    try:
+        planned = plan(body)
+    except DeliveryError as exc:
+        dead_letters.send(_as_it_arrived(body, execution, str(exc)))
+        return "dead-lettered the unreadable request as it arrived"
+    trace_id, owner = planned["TraceId"], planned["Owner"]
+    header, items = traces.read(trace_id, owner)
+    if header is None:
+        # The execution failed before its claim landed: nothing of it was sent.
+        dead_letters.send(_as_it_arrived(body, execution, execution.reason()))
+        return "dead-lettered the unclaimed request as it arrived"
+    if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
+        return "nothing to do: the trace is not running in this execution"
+    unsent = unsent_outcomes(planned["Deliveries"], items, execution)
+    if not unsent:
+        traces.finish(trace_id, owner, COMPLETED, execution.arn)
+        return "every recipient was sent or rejected: trace COMPLETED"
+    message = dead_letter(trace_id, planned["Caller"], planned["Messages"], unsent, execution.arn)
+    dead_letters.send(message)
+    if traces.finish(trace_id, owner, FAILED, execution.arn):
+        traces.record(trace_id, owner, unsent, execution.arn)
+    return f"dead-lettered {len(unsent)} unsent recipient(s): trace FAILED"
+
+
+def unsent_outcomes(
+    deliveries: list[dict[str, Any]], items: list[dict[str, Any]], execution: Execution
+) -> list[dict[str, Any]]:
+    """A FAILED outcome for each delivery that is neither SENT nor REJECTED on the trace.
+
+    Its error is the one recorded when the recipient exhausted its retries, else the
+    execution's own (stopped, timed out, or a failed step).
+    """
+    recorded = {(item.get("ChannelType"), item.get("Address")): item for item in items}
+    unsent = []
+    for delivery in deliveries:
+        item = recorded.get((delivery["ChannelType"], delivery["Address"]), {})
+        if item.get("Status") in DONE:
+            continue
+        unsent.append(
+            {
+                "Recipient": delivery,
+                "Status": FAILED,
+                "Error": item.get("Error") or execution.error or f"States.{execution.status}",
+                "Cause": item.get("Reason") or execution.reason(),
+            }
+        )
+    return unsent
+
+
+def queued_body(execution_input: str) -> str:
+    """The SQS body the pipe started the execution with (its input is a list of records)."""
+    records = json.loads(execution_input)
+    return records[0]["body"]
+
+
+def _as_it_arrived(body: str, execution: Execution, cause: str) -> dict[str, Any]:
+    error = execution.error or f"States.{execution.status}"
+    return {
+        "MessageBody": body,
+        "MessageAttributes": dead_letter_attributes(error, cause, execution.arn),
+    }

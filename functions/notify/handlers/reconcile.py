@@ -1,0 +1,41 @@
+"""Reconcile Delivery executions that ended badly: from their status-change events, and a sweep.
+
+EventBridge delivers "Step Functions Execution Status Change" events best effort, so a
+scheduled sweep also reconciles every trace still RUNNING past the state machine's
+timeout: a lost event loses nothing.
+"""
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.domain.reconcile import reconcile, stale_before
+from notify.handlers.settings import ReconcileSettings
+from notify.integration.executions import DeadLetterQueue, describe_execution
+from notify.integration.trace_store import TraceStore
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+settings = ReconcileSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+sfn = boto3.client("stepfunctions")
+traces = TraceStore(
+    boto3.resource("dynamodb").Table(settings.traces_table), settings.retention_days
+)
+dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("detail-type") == STATUS_CHANGE:
+        arns = [event["detail"]["executionArn"]]
+    else:  # the scheduled sweep
+        stale = traces.running_before(stale_before(settings.execution_timeout_seconds))
+        arns = sorted({item["ExecutionArn"] for item in stale})
+    results = {}
+    for arn in arns:
+        results[arn] = reconcile(describe_execution(sfn, arn), traces, dead_letters)
+        logger.info("execution reconciled", extra={"execution": arn, "result": results[arn]})
+    return {"Reconciled": results}
