@@ -68,6 +68,8 @@ def fault_line(fault: dict[str, Any]) -> str:
     line += f" rate={fault.get('rate', 1.0):g}"
     if fault.get("times") is not None:
         line += f" times={fault['times']}"
+    if fault.get("seconds"):
+        line += f" seconds={fault['seconds']:g}"
     return line + f" fired={fault.get('fired', 0)}"
 
 
@@ -78,6 +80,8 @@ def faults_add(args: argparse.Namespace, ctx: Context) -> int:
         "address": args.address,
         "error": args.error,
         "rate": args.rate,
+        "times": args.times,
+        "seconds": args.seconds,
     }
     fault = _json(_expect(call(base, "POST", "/_local/faults", json=spec), 201))
     print(f"added fault: {fault_line(fault)}")

@@ -16,7 +16,7 @@ from typing import NoReturn
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import api, dlq, inbound, local, redrive, templates, trace
+from cli import api, dlq, inbound, local, redrive, senders, templates, trace
 from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
@@ -81,6 +81,37 @@ def _add_templates(commands: argparse._SubParsersAction) -> None:
     _command(group, "delete", templates.delete, "delete a template").add_argument("name")
 
 
+def _add_senders(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "senders", "manage each tenant's allowed senders")
+    tenant_help = "customer:<customer_id> or user:<sub> (the JWT's claims)"
+    for name, run, help_ in (
+        ("allow", senders.allow, "add senders to a tenant's list (creating the list)"),
+        ("revoke", senders.revoke, "remove senders from a tenant's list (the list stays)"),
+    ):
+        command = _command(group, name, run, help_)
+        command.add_argument("--tenant", required=True, help=tenant_help)
+        command.add_argument(
+            "--email-domain", action="append", metavar="D", help="any FromAddress @D"
+        )
+        command.add_argument("--email", action="append", metavar="A", help="FromAddress A")
+        command.add_argument(
+            "--sms-origination",
+            action="append",
+            metavar="ID",
+            help="OriginationNumber: a phone number, pool id, sender id or ARN",
+        )
+        command.add_argument(
+            "--whatsapp", action="append", metavar="N", help="FromNumber whatsapp:+E164"
+        )
+    clear = _command(
+        group, "clear", senders.clear, "delete a tenant's list (UnlistedTenantSenders applies)"
+    )
+    clear.add_argument("--tenant", required=True, help=tenant_help)
+    listing = _command(group, "list", senders.list_senders, "show the sender lists")
+    listing.add_argument("--tenant", help=f"only this tenant: {tenant_help}")
+    listing.add_argument("--json", action="store_true", help="a JSON list")
+
+
 def _add_trace(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "trace", trace.run, "show a TraceId's outcomes and executions")
     command.add_argument("trace_id", metavar="TRACE_ID")
@@ -115,6 +146,13 @@ def _add_inbound(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def _rate(value: str) -> float:
     rate = float(value)
     if not 0 < rate <= 1:
@@ -128,10 +166,18 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
     outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
     group = _group(commands, "faults", "inject provider failures into the local stack")
     add = _command(group, "add", local.faults_add, "make sends fail")
-    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP"])
+    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP", "DYNAMODB"])
     add.add_argument("--address", help="only sends to this address (default: all)")
-    add.add_argument("--error", required=True, choices=["throttle", "5xx", "crash", "reject"])
+    add.add_argument(
+        "--error",
+        required=True,
+        choices=["throttle", "5xx", "crash", "reject", "slow", "lost-response"],
+        help="slow: the send waits --seconds, then succeeds; lost-response (DYNAMODB): "
+        "an UpdateItem whose key holds --address lands, then answers 500",
+    )
     add.add_argument("--rate", type=_rate, default=1.0, help="fraction of sends (default 1)")
+    add.add_argument("--times", type=_positive_int, help="fire this many times, then stop")
+    add.add_argument("--seconds", type=float, default=0, help="how long a slow send takes")
     _command(group, "list", local.faults_list, "list the faults")
     _command(group, "clear", local.faults_clear, "remove every fault")
 
@@ -145,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
         _add_token,
         _add_send,
         _add_templates,
+        _add_senders,
         _add_trace,
         _add_redrive,
         _add_dlq,

@@ -15,6 +15,7 @@ from typing import Any
 
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
@@ -54,6 +55,7 @@ class EmulatedAws:
         memoise_asl_parser()
         reuse_interpreter_clients()
         report_execution_ends()
+        first_end_wins()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -124,3 +126,26 @@ def report_execution_ends() -> None:
 
     terminated.reports_ends = True  # type: ignore[attr-defined]
     BaseExecutionWorkerCommunication.terminated = terminated
+
+
+def first_end_wins() -> None:
+    """An execution's first end is final, as in Step Functions.
+
+    moto lets a later error overwrite a stop: stopping an execution mid-Map ends it
+    FAILED (the aborted iterations' error) instead of ABORTED. Its `set_ended` and
+    `set_stop` already apply only while running; this makes `set_error` and
+    `set_timed_out` do the same.
+    """
+    for name in ("set_error", "set_timed_out"):
+        original = getattr(Environment, name)
+        if getattr(original, "first_end_wins", False):
+            continue
+
+        def only_while_running(
+            self: Environment, *args: Any, _original: Any = original, **kwargs: Any
+        ) -> None:
+            if self.is_running():
+                _original(self, *args, **kwargs)
+
+        only_while_running.first_end_wins = True  # type: ignore[attr-defined]
+        setattr(Environment, name, only_while_running)

@@ -13,6 +13,8 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,8 +120,20 @@ class LocalEventBridge:
         self._in_flight = 0
         self._idle = threading.Condition()
         self._stopping = threading.Event()
+        self._losing = False
+
+    @contextmanager
+    def losing_events(self) -> Iterator[None]:
+        """Drop every event put meanwhile: EventBridge delivers best effort (fault injection)."""
+        self._losing = True
+        try:
+            yield
+        finally:
+            self._losing = False
 
     def put(self, event: dict[str, Any]) -> None:
+        if self._losing:
+            return
         for rule in self._rules:
             if rule.matches(event):
                 self._invoke_async(rule.function, event)

@@ -59,6 +59,8 @@ class LocalHttp:
                 error=spec["error"],
                 address=spec.get("address"),
                 rate=float(spec.get("rate", 1.0)),
+                times=int(spec["times"]) if spec.get("times") is not None else None,
+                seconds=float(spec.get("seconds") or 0),
             )
             self._providers.add_fault(fault)
         except (ValueError, KeyError, TypeError) as exc:

@@ -12,28 +12,33 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from emulator.botocore_hooks import json_error
 
+# A slow provider waits `seconds`, then takes the message.
+SLOW = "slow"
 # How each injected error looks on the wire, per channel: (HTTP status, error code).
-_FAULTS = {
+_FAULTS: dict[str, dict[str, Any]] = {
     "EMAIL": {
         "throttle": (429, "TooManyRequestsException"),
         "5xx": (500, "InternalFailure"),
         "reject": (400, "MessageRejected"),
         "crash": None,
+        SLOW: None,
     },
     "SMS": {
         "throttle": (400, "ThrottlingException"),
         "5xx": (500, "InternalServerException"),
         "reject": (400, "ValidationException"),
         "crash": None,
+        SLOW: None,
     },
     # Twilio: (HTTP status, Twilio error code); a crash drops the connection.
     "WHATSAPP": {
@@ -41,6 +46,12 @@ _FAULTS = {
         "5xx": (500, 20500),
         "reject": (400, 21211),
         "crash": None,
+        SLOW: None,
+    },
+    # A DynamoDB UpdateItem whose write lands, then answers 500: the caller cannot tell
+    # it landed. `address` is matched against the item's key (a TraceId, say).
+    "DYNAMODB": {
+        "lost-response": (500, "InternalServerError"),
     },
 }
 WHATSAPP_PREFIX = "whatsapp:"
@@ -55,10 +66,16 @@ class Fault:
     address: str | None = None
     rate: float = 1.0
     times: int | None = None  # fail this many times, then stop; None = until cleared
+    seconds: float = 0.0  # how long a slow provider takes
     fired: int = 0
 
     def matches(self, channel: str, address: str, rng: random.Random) -> bool:
-        if channel != self.channel or self.address not in (None, address):
+        if channel != self.channel:
+            return False
+        if self.channel == "DYNAMODB":
+            if self.address is not None and self.address not in address:  # part of the key
+                return False
+        elif self.address not in (None, address):
             return False
         if self.times is not None and self.fired >= self.times:
             return False
@@ -99,9 +116,13 @@ class Providers:
             "before-call.sesv2.SendEmail": self._remember_email,
             "before-send.sesv2.SendEmail": self._before_email,
             "after-call.sesv2.SendEmail": self._after_email,
+            "before-call.dynamodb.UpdateItem": self._remember_key,
+            "after-call.dynamodb.UpdateItem": self._after_write,
         }
 
     def add_fault(self, fault: Fault) -> None:
+        if fault.channel not in _FAULTS:
+            raise ValueError(f"unknown channel {fault.channel!r}; one of {sorted(_FAULTS)}")
         if fault.error not in _FAULTS[fault.channel]:
             raise ValueError(
                 f"unknown error {fault.error!r}; one of {sorted(_FAULTS[fault.channel])}"
@@ -124,13 +145,21 @@ class Providers:
             self.outbox.append(message)
 
     def attempt(self, channel: str, address: str) -> tuple[str, Any] | None:
-        """Count a send; if a fault applies, (its error, how it looks on the wire)."""
+        """Count a send; if a fault applies, (its error, how it looks on the wire).
+
+        A slow fault is no error: the call takes its time here, then goes on.
+        """
         with self._lock:
             self.attempts.append((channel, address))
             fault = next((f for f in self.faults if f.matches(channel, address, self._rng)), None)
             if fault:
                 fault.fired += 1
-        return (fault.error, _FAULTS[channel][fault.error]) if fault else None
+        if fault is None:
+            return None
+        if fault.error == SLOW:
+            time.sleep(fault.seconds)
+            return None
+        return fault.error, _FAULTS[channel][fault.error]
 
     # ------------------------------------------------------------------ hooks
     def _injected(self, channel: str, address: str, url: str) -> Any:
@@ -143,6 +172,26 @@ class Providers:
             raise ConnectionClosedError(endpoint_url=url)
         status, code = wire
         return json_error(url, status, code, f"injected {error} for {address}")
+
+    @staticmethod
+    def _remember_key(params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
+        context["fault_key"] = json.dumps(json.loads(params["body"]).get("Key", {}))
+
+    def _after_write(self, http_response: Any, context: dict[str, Any], **kwargs: Any) -> None:
+        # Only in-process calls pass here; the write itself has landed.
+        if http_response.status_code != 200 or not self.faults:
+            return
+        with self._lock:
+            key = context.get("fault_key", "")
+            fault = next((f for f in self.faults if f.matches("DYNAMODB", key, self._rng)), None)
+            if fault is None:
+                return
+            fault.fired += 1
+        status, code = _FAULTS["DYNAMODB"][fault.error]
+        error = {"Code": code, "Message": f"injected {fault.error} after the write to {key}"}
+        raise ClientError(
+            {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, "UpdateItem"
+        )
 
     def _before_email(self, request: Any, **kwargs: Any) -> Any:
         params = json.loads(request.body)

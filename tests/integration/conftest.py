@@ -16,11 +16,13 @@ from emulator.local import LocalStack
 from emulator.providers import SentMessage
 
 DEADLINE_SECONDS = 90
+# Short enough for a test to watch an execution time out; longer than any other test's.
+EXECUTION_TIMEOUT_SECONDS = 15
 
 
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalStack]:
-    stack = LocalStack.start()
+    stack = LocalStack.start(ExecutionTimeoutSeconds=str(EXECUTION_TIMEOUT_SECONDS))
     stack.seed_demo()
     yield stack
     stack.stop()

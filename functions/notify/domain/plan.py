@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
+from notify.domain.tenants import queued_owner
 
 # Which block of the request carries each channel's message.
 MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage", "WHATSAPP": "WhatsAppMessage"}
+# An address is part of DynamoDB keys (at most 1 KB), so the API's schema bounds its length.
+ADDRESS_LIMITS = {"EMAIL": 254, "SMS": 32, "WHATSAPP": 32}
 
 
 def plan(queued_body: str) -> dict[str, Any]:
@@ -28,7 +31,7 @@ def plan(queued_body: str) -> dict[str, Any]:
         raise PermanentError(INVALID_MESSAGE, "Request.TraceId must be a non-empty string")
     return {
         "TraceId": trace_id,
-        "Owner": caller.get("customer_id") or caller["sub"],
+        "Owner": queued_owner(caller),
         "Caller": caller,
         "Messages": {
             block: request[block] for block in MESSAGE_BLOCKS.values() if block in request
@@ -56,6 +59,12 @@ def _deliveries(addresses: object) -> list[dict[str, Any]]:
         if channel not in MESSAGE_BLOCKS:
             raise PermanentError(
                 INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(MESSAGE_BLOCKS)}"
+            )
+        if len(address) > ADDRESS_LIMITS[channel]:
+            raise PermanentError(
+                INVALID_MESSAGE,
+                f"{address[:40]}...: a {channel} address is at most {ADDRESS_LIMITS[channel]} "
+                "characters",
             )
         deliveries.append({"Address": address, **spec})
     return deliveries

@@ -1,0 +1,264 @@
+"""The workflow's own failure paths: nothing accepted is dropped, a dead letter means unsent.
+
+Each test breaks something on purpose (a lost DynamoDB answer, a stopped or timed-out
+execution, a lost status-change event) and shows that every recipient ends sent exactly
+once, or in exactly one dead letter that a redrive then sends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import (
+    EXECUTION_TIMEOUT_SECONDS,
+    all_dead_letters,
+    dead_letters,
+    trace_items,
+)
+
+from emulator.providers import Fault
+
+EMAIL, SMS, SMS2 = "user@example.com", "+16048621234", "+16048621235"
+RECONCILER = "messaging-ReconcileFunction"
+
+
+def request(trace_id: str) -> dict:
+    return {
+        "TraceId": trace_id,
+        "EmailMessage": {"FromAddress": "alerts@example.com", "Subject": "Hi", "TextBody": "Hi"},
+        "SMSMessage": {"MessageBody": "Hi"},
+        "Addresses": {
+            EMAIL: {"ChannelType": "EMAIL"},
+            SMS: {"ChannelType": "SMS"},
+            SMS2: {"ChannelType": "SMS"},
+        },
+    }
+
+
+def header(local, trace_id: str) -> dict:
+    [item] = [i for sk, i in trace_items(local, trace_id).items() if "#" not in sk]
+    return item
+
+
+def sent_counts(local, trace_id: str) -> Counter:
+    return Counter((m.channel, m.to) for m in local.providers.sent(trace_id))
+
+
+def dead_lettered_addresses(local, trace_id: str) -> list[str]:
+    return sorted(
+        address
+        for message in dead_letters(local, trace_id)
+        for address in json.loads(message["Body"])["Request"]["Addresses"]
+    )
+
+
+def redrive(client, local, trace_id: str):
+    """What `messaging dlq redrive` does for this trace: each dead letter back to the queue."""
+    executions = []
+    for message in dead_letters(local, trace_id):
+        client.sqs.send_message(QueueUrl=client.queue_url, MessageBody=message["Body"])
+        dlq = local.stack.physical("DeadLetterQueue")["QueueUrl"]
+        client.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+        executions.append(client.wait(client.start_next(), trace_id=trace_id))
+    return executions
+
+
+def start(client, trace_id: str) -> str:
+    client.queue(request(trace_id))
+    return client.start_next()
+
+
+def wait_until_sent(local, trace_id: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(local.providers.sent(trace_id)) < count:
+        assert time.monotonic() < deadline, f"only {local.providers.sent(trace_id)} sent"
+        time.sleep(0.05)
+
+
+def wait_until_attempted(local, attempt: tuple[str, str]) -> None:
+    deadline = time.monotonic() + 30
+    while attempt not in local.providers.attempts:
+        assert time.monotonic() < deadline, f"{attempt} never attempted"
+        time.sleep(0.05)
+
+
+def test_a_claim_whose_write_landed_then_errored_still_delivers_each_recipient_once(
+    client, local, providers, trace_id
+):
+    # The claim is the first write with this TraceId in its key: it lands, then answers 500.
+    providers.add_fault(Fault(channel="DYNAMODB", error="lost-response", address=trace_id, times=1))
+
+    execution = client.send(request(trace_id))
+
+    assert execution.status == "SUCCEEDED"
+    assert "AlreadyHandled" not in execution.states_entered()
+    [lost] = execution.failed_attempts("TaskFailed")
+    assert lost["taskFailedEventDetails"]["error"] == "TransientError"
+    assert sent_counts(local, trace_id) == {("EMAIL", EMAIL): 1, ("SMS", SMS): 1, ("SMS", SMS2): 1}
+    assert header(local, trace_id)["Status"] == "COMPLETED"
+
+
+def test_a_recipient_that_fails_the_first_map_and_succeeds_in_the_retry_leaves_no_dead_letter(
+    client, local, providers, trace_id
+):
+    # 1 try + 3 retries in Deliver fail; the one more attempt in RetryExhausted succeeds.
+    providers.add_fault(Fault(channel="EMAIL", error="5xx", address=EMAIL, times=4))
+
+    execution = client.send(request(trace_id))
+
+    assert execution.status == "SUCCEEDED"
+    assert "RetryExhausted" in execution.states_entered()
+    assert sent_counts(local, trace_id)[("EMAIL", EMAIL)] == 1
+    assert dead_letters(local, trace_id) == []
+    assert header(local, trace_id)["Status"] == "COMPLETED"
+    assert {i["Status"] for sk, i in trace_items(local, trace_id).items() if "#" in sk} == {"SENT"}
+
+
+def test_an_execution_stopped_mid_flight_dead_letters_its_unsent_recipients_once(
+    client, local, providers, trace_id
+):
+    providers.add_fault(Fault(channel="EMAIL", error="slow", address=EMAIL, seconds=3, times=1))
+    arn = start(client, trace_id)
+    wait_until_sent(local, trace_id, 2)  # both SMS; the email is still at the provider
+
+    client.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by a test")
+    execution = client.wait(arn, trace_id=trace_id)
+
+    assert execution.status == "ABORTED"
+    assert dead_lettered_addresses(local, trace_id) == [EMAIL]
+    [letter] = dead_letters(local, trace_id)
+    attributes = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attributes["ExecutionArn"] == arn
+    assert "stopped" in attributes["Cause"]
+    assert json.loads(letter["Body"])["Caller"] == {"sub": "user-1"}
+    assert header(local, trace_id)["Status"] == "FAILED"
+
+    # A stop does not recall a call already at the provider (nor does it in AWS): the
+    # email goes out late. The operator clears the faults and redrives the DLQ: the
+    # redrive finds it sent and sends nobody twice.
+    wait_until_sent(local, trace_id, 3)
+    providers.clear_faults()
+    [redriven] = redrive(client, local, trace_id)
+
+    assert redriven.status == "SUCCEEDED"
+    assert sent_counts(local, trace_id) == {("EMAIL", EMAIL): 1, ("SMS", SMS): 1, ("SMS", SMS2): 1}
+    assert header(local, trace_id)["Status"] == "COMPLETED"
+    assert dead_letters(local, trace_id) == []
+
+
+def test_an_execution_that_times_out_is_reconciled_like_a_failed_one(
+    client, local, providers, trace_id
+):
+    slow = EXECUTION_TIMEOUT_SECONDS + 3
+    providers.add_fault(Fault(channel="SMS", error="slow", address=SMS2, seconds=slow, times=1))
+
+    execution = client.wait(start(client, trace_id), trace_id=trace_id)
+
+    assert execution.status == "TIMED_OUT"
+    assert dead_lettered_addresses(local, trace_id) == [SMS2]
+    assert header(local, trace_id)["Status"] == "FAILED"
+
+
+def test_a_recipient_that_exhausts_every_retry_is_dead_lettered_once(
+    client, local, providers, trace_id
+):
+    providers.add_fault(Fault(channel="SMS", error="throttle", address=SMS2))
+
+    execution = client.send(request(trace_id))
+
+    assert execution.status == "FAILED"
+    assert dead_lettered_addresses(local, trace_id) == [SMS2]
+    items = trace_items(local, trace_id)
+    assert {i["Address"]: i["Status"] for sk, i in items.items() if "#" in sk} == {
+        EMAIL: "SENT",
+        SMS: "SENT",
+        SMS2: "FAILED",
+    }
+    assert header(local, trace_id)["Status"] == "FAILED"
+
+
+def test_a_lost_status_event_is_made_good_by_the_sweep(client, local, providers, trace_id):
+    providers.add_fault(Fault(channel="EMAIL", error="throttle", address=EMAIL))
+    with local.events.losing_events():
+        arn = start(client, trace_id)
+        wait_until_sent(local, trace_id, 2)
+        wait_until_attempted(local, ("EMAIL", EMAIL))  # and now retrying
+        client.sfn.stop_execution(executionArn=arn)
+        assert client.wait(arn).status == "ABORTED"
+    assert dead_letters(local, trace_id) == []
+    assert header(local, trace_id)["Status"] == "RUNNING"  # stuck, until the sweep
+
+    # A sweep before the timeout has passed leaves a claim that may still be running.
+    local.events.scheduled(RECONCILER)
+    assert header(local, trace_id)["Status"] == "RUNNING"
+    age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)
+    result, error = local.events.scheduled(RECONCILER)
+
+    assert error is None, result
+    assert arn in result["Reconciled"]
+    assert dead_lettered_addresses(local, trace_id) == [EMAIL]
+    assert header(local, trace_id)["Status"] == "FAILED"
+    # A second sweep (or a late event) finds nothing left to do.
+    local.events.scheduled(RECONCILER)
+    assert dead_lettered_addresses(local, trace_id) == [EMAIL]
+
+
+def test_a_running_claim_older_than_the_timeout_may_be_claimed_again(client, local, trace_id):
+    client.send(request(trace_id))
+    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    key = {"TraceId": trace_id, "Sk": header(local, trace_id)["Sk"]}
+    # A claim whose execution ended unseen, and which no sweep has reconciled yet.
+    table.update_item(
+        Key=key,
+        UpdateExpression="SET #s = :r",
+        ExpressionAttributeNames={"#s": "Status"},
+        ExpressionAttributeValues={":r": "RUNNING"},
+    )
+
+    again = client.send(request(trace_id))
+    assert "AlreadyHandled" in again.states_entered()
+
+    age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)
+    third = client.send(request(trace_id))
+
+    assert "AlreadyHandled" not in third.states_entered()
+    assert third.status == "SUCCEEDED"
+    # Its recipients were sent by the first run: idempotency sends nobody twice.
+    assert set(sent_counts(local, trace_id).values()) == {1}
+
+
+@pytest.mark.parametrize(
+    "address", [pytest.param("x" * 1100 + "@example.com", id="an-address-over-a-key's-size")]
+)
+def test_a_request_no_trace_can_record_is_dead_lettered_whole_not_stuck(
+    client, local, trace_id, address
+):
+    # The API's schema refuses such an address; a hand-edited dead letter can still carry it.
+    body = request(trace_id) | {"Addresses": {address: {"ChannelType": "EMAIL"}}}
+
+    execution = client.send(body)
+
+    assert execution.status == "FAILED"
+    assert trace_items(local, trace_id) == {}
+    [letter] = [m for m in all_dead_letters(local) if trace_id in m["Body"]]
+    assert json.loads(letter["Body"])["Request"]["Addresses"] == {address: {"ChannelType": "EMAIL"}}
+    cause = letter["MessageAttributes"]["Cause"]["StringValue"]
+    assert "at most 254 characters" in cause
+
+
+def age_claim(local, trace_id: str, seconds: int) -> None:
+    """Move the trace's claim `seconds` into the past, as if that much time had gone by."""
+    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    item = header(local, trace_id)
+    claimed = datetime.fromisoformat(item["ClaimedAt"]) - timedelta(seconds=seconds)
+    table.update_item(
+        Key={"TraceId": trace_id, "Sk": item["Sk"]},
+        UpdateExpression="SET ClaimedAt = :at",
+        ExpressionAttributeValues={
+            ":at": claimed.astimezone(UTC).isoformat(timespec="microseconds")
+        },
+    )
