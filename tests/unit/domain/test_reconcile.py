@@ -1,0 +1,189 @@
+"""Reconciling an execution that ended badly: what is dead-lettered, and what the trace says."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from notify.domain.reconcile import Execution, queued_body, reconcile, stale_before
+
+ARN = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
+OTHER_ARN = ARN.replace("run-1", "run-2")
+CALLER = {"sub": "user-1"}
+OWNER = "user:user-1"
+REQUEST = {
+    "TraceId": "t-1",
+    "SMSMessage": {"MessageBody": "Hi"},
+    "Addresses": {
+        "+16048621234": {"ChannelType": "SMS"},
+        "+16048621235": {"ChannelType": "SMS", "Substitutions": {"name": "Ana"}},
+        "+16048621236": {"ChannelType": "SMS"},
+    },
+}
+BODY = json.dumps({"Caller": CALLER, "Request": REQUEST})
+
+
+def execution(status: str = "ABORTED", body: str = BODY, **fields: Any) -> Execution:
+    return Execution(ARN, status, json.dumps([{"body": body, "messageId": "m-1"}]), **fields)
+
+
+class FakeTraces:
+    def __init__(self, header: dict[str, Any] | None, items: list[dict[str, Any]]) -> None:
+        self.header, self.items = header, items
+        self.finished: list[tuple[str, str]] = []
+        self.recorded: list[dict[str, Any]] = []
+
+    def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        assert (trace_id, owner) == ("t-1", OWNER)
+        return self.header, self.items
+
+    def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
+        if self.header is None or self.header["ExecutionArn"] != execution:
+            return False
+        self.finished.append((status, execution))
+        return True
+
+    def record(
+        self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
+    ) -> str:
+        self.recorded += outcomes
+        return "RUNNING"
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+
+def running(arn: str = ARN) -> dict[str, Any]:
+    return {"Sk": OWNER, "Status": "RUNNING", "ExecutionArn": arn}
+
+
+def item(address: str, status: str | None = None, **fields: Any) -> dict[str, Any]:
+    found = {"Sk": f"{OWNER}#SMS#{address}", "Address": address, "ChannelType": "SMS"}
+    return found | ({"Status": status} if status else {}) | fields
+
+
+def attributes(message: dict[str, Any]) -> dict[str, str]:
+    return {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+
+
+def test_only_recipients_neither_sent_nor_rejected_are_dead_lettered_as_one_request():
+    traces = FakeTraces(
+        running(),
+        [
+            item("+16048621234", "SENT"),
+            item("+16048621235", "FAILED", Error="TransientError", Reason="Throttled: slow down"),
+            item("+16048621236", "REJECTED"),
+        ],
+    )
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("FAILED", error="TransientError"), traces, dead_letters)
+
+    [message] = dead_letters.messages
+    body = json.loads(message["MessageBody"])
+    assert body["Caller"] == CALLER
+    assert body["Request"] == REQUEST | {
+        "Addresses": {"+16048621235": {"ChannelType": "SMS", "Substitutions": {"name": "Ana"}}}
+    }
+    assert attributes(message) == {
+        "Error": "TransientError",
+        "Cause": "+16048621235: Throttled: slow down",
+        "ExecutionArn": ARN,
+    }
+    assert traces.finished == [("FAILED", ARN)]
+    assert [o["Recipient"]["Address"] for o in traces.recorded] == ["+16048621235"]
+
+
+def test_a_stopped_execution_dead_letters_what_it_never_reached_and_says_why():
+    traces = FakeTraces(running(), [item("+16048621234", "SENT"), item("+16048621235")])
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("ABORTED"), traces, dead_letters)
+
+    [message] = dead_letters.messages
+    addresses = json.loads(message["MessageBody"])["Request"]["Addresses"]
+    assert sorted(addresses) == ["+16048621235", "+16048621236"]
+    assert attributes(message)["Error"] == "States.ABORTED"
+    assert "stopped before this recipient was sent" in attributes(message)["Cause"]
+
+
+def test_an_execution_that_failed_after_every_send_completes_its_trace_without_a_dead_letter():
+    sent = [item(address, "SENT") for address in REQUEST["Addresses"]]
+    traces = FakeTraces(running(), sent)
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("FAILED", error="States.TaskFailed"), traces, dead_letters)
+
+    assert dead_letters.messages == []
+    assert traces.finished == [("COMPLETED", ARN)]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(running(OTHER_ARN), id="claimed-by-a-later-run"),
+        pytest.param({"Sk": OWNER, "Status": "FAILED", "ExecutionArn": ARN}, id="already-done"),
+        pytest.param({"Sk": OWNER, "Status": "COMPLETED", "ExecutionArn": ARN}, id="completed"),
+    ],
+)
+def test_a_trace_not_running_in_this_execution_is_left_alone(header):
+    traces = FakeTraces(header, [])
+    dead_letters = FakeDeadLetters()
+
+    result = reconcile(execution("TIMED_OUT"), traces, dead_letters)
+
+    assert "nothing to do" in result
+    assert dead_letters.messages == []
+    assert traces.finished == []
+
+
+def test_an_execution_that_never_claimed_its_trace_is_dead_lettered_as_it_arrived():
+    traces = FakeTraces(None, [])
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("FAILED", error="TransientError", cause="throttled"), traces, dead_letters)
+
+    [message] = dead_letters.messages
+    assert message["MessageBody"] == BODY
+    assert attributes(message) == {
+        "Error": "TransientError",
+        "Cause": "throttled",
+        "ExecutionArn": ARN,
+    }
+
+
+def test_an_unreadable_request_is_dead_lettered_as_it_arrived_with_the_reason():
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("FAILED", body='{"Caller": {}}'), FakeTraces(None, []), dead_letters)
+
+    [message] = dead_letters.messages
+    assert message["MessageBody"] == '{"Caller": {}}'
+    assert "InvalidMessage" in attributes(message)["Cause"]
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
+def test_an_execution_that_did_not_end_badly_is_not_reconciled(status):
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution(status), FakeTraces(running(), []), dead_letters)
+
+    assert dead_letters.messages == []
+
+
+def test_the_queued_body_is_the_first_pipe_record_of_the_execution_input():
+    assert queued_body(json.dumps([{"body": BODY}])) == BODY
+
+
+def test_claims_older_than_the_timeout_are_stale():
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    assert stale_before(3600, now) == "2026-11-27T11:00:00.000000+00:00"
