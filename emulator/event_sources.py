@@ -1,4 +1,8 @@
-"""SQS -> Lambda event source mappings, as template.yaml's `Events: Type: SQS` declare them.
+"""SQS -> Lambda event source mappings, as template.yaml declares them.
+
+A mapping is an `AWS::Lambda::EventSourceMapping` resource whose source is a queue (how
+the template maps InboundQueue, so SAM adds no SQS policy on "*") or a function's
+`Events: Type: SQS` (from which SAM generates the same resource).
 
 One poller per mapping receives up to `BatchSize` messages, invokes the function with
 the records Lambda would send, and deletes what succeeded: every message when the
@@ -33,25 +37,32 @@ class SqsEventSource:
 
 
 def sqs_event_sources(stack: Any) -> list[SqsEventSource]:
-    """Every `Type: SQS` event of every function in the template, resolved for this stack."""
+    """Every SQS -> Lambda mapping in the template, resolved for this stack."""
     sources = []
     for logical_id, resource in stack.template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in resource["Properties"].get("Events", {}).values():
-            if event.get("Type") != "SQS":
-                continue
-            properties = stack.resolve(event["Properties"])
-            sources.append(
-                SqsEventSource(
-                    function=stack.physical(logical_id)["Ref"],
-                    queue_arn=properties["Queue"],
-                    batch_size=int(properties.get("BatchSize", MAX_BATCH)),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in properties.get("FunctionResponseTypes", []),
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            properties = stack.resolve(resource["Properties"])
+            if properties["EventSourceArn"].startswith("arn:aws:sqs:"):
+                sources.append(
+                    _source(properties["FunctionName"], properties["EventSourceArn"], properties)
                 )
-            )
+        elif resource["Type"] == "AWS::Serverless::Function":
+            for event in resource["Properties"].get("Events", {}).values():
+                if event.get("Type") == "SQS":
+                    properties = stack.resolve(event["Properties"])
+                    function = stack.physical(logical_id)["Ref"]
+                    sources.append(_source(function, properties["Queue"], properties))
     return sources
+
+
+def _source(function: str, queue_arn: str, properties: dict[str, Any]) -> SqsEventSource:
+    return SqsEventSource(
+        function=function.rsplit(":function:", 1)[-1],  # a name or an ARN, as Lambda takes
+        queue_arn=queue_arn,
+        batch_size=int(properties.get("BatchSize", MAX_BATCH)),
+        report_batch_item_failures="ReportBatchItemFailures"
+        in properties.get("FunctionResponseTypes", []),
+    )
 
 
 class SqsPoller:

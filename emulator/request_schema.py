@@ -20,6 +20,8 @@ from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
+from notify.domain.content import describe
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 # The components are registered under this URI so "#/components/schemas/X" resolves inside them.
@@ -49,6 +51,11 @@ def load_components(template_path: Path = TEMPLATE) -> dict[str, Any]:
     schemas = template["Resources"]["Api"]["Properties"]["DefinitionBody"]["components"]["schemas"]
     # cfn-lint returns node subclasses carrying source marks; callers want plain data.
     return json.loads(json.dumps(schemas))
+
+
+# Characters the free-text patterns may refuse (control characters, unpaired surrogates).
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_ANY_PRINTABLE_TEXT = "Any text: \u00e9 \u20ac <b>; {x} \U0001f600"
 
 
 @cache
@@ -160,12 +167,34 @@ def _describe(error: ValidationError) -> str:
             return f"must have at {bound} {limit} items, not {len(value)}"
         case "enum":
             return f"{_short(value)} is not one of {limit!r}"
+        case "pattern" if (refused := _refused_character(limit, value)) is not None:
+            return refused
         case "additionalProperties" if limit is False and "patternProperties" not in error.schema:
             allowed = error.schema.get("properties", {})
             extra = [repr(key) for key in value if key not in allowed]
             noun = "property" if len(extra) == 1 else "properties"
             return f"unexpected {noun} {', '.join(extra)}; allowed are {', '.join(allowed)}"
     return error.message
+
+
+def _refused_character(pattern: str, value: str) -> str | None:
+    """Which character broke `pattern`, when only control characters or surrogates did.
+
+    The free-text patterns are unreadable in an error; the character and its place are not.
+    Other patterns (a TraceId's, an address's) keep the plain message showing the value.
+    """
+    regex = _ecma_regex(pattern)
+    if not regex.search(_ANY_PRINTABLE_TEXT):
+        return None  # not a free-text pattern
+    if not regex.search(_CONTROL_OR_SURROGATE.sub("", value)):
+        return None  # something else is wrong too: the plain "does not match" says it
+    for found in _CONTROL_OR_SURROGATE.finditer(value):
+        if not regex.search(found[0]):
+            return (
+                f"must not contain {describe(found[0])} (character {found.start() + 1}): "
+                "no provider can carry it"
+            )
+    return None
 
 
 def _json_type(value: Any) -> str:

@@ -18,6 +18,8 @@ from notify.domain.tokens import mint_token
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 DEADLINE_SECONDS = 60
+# The tenant of the session's token (customer_id e2e-customer): its traces' header Sk.
+E2E_OWNER = "customer:e2e-customer"
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +80,13 @@ def wait_until(check: Callable[[], Any], what: str, deadline: float = DEADLINE_S
     raise AssertionError(f"{what}: not after {deadline} s (last seen: {last!r})")
 
 
-def trace_status(local: LocalStack, trace_id: str, owner: str = "e2e-customer") -> str | None:
+def trace_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str | None:
     # moto applies an update's SET actions one by one, so a read can catch the header
     # item created but not yet given its Status.
     return _trace_header(local, trace_id, owner).get("Status", {}).get("S")
 
 
-def execution_status(local: LocalStack, trace_id: str, owner: str = "e2e-customer") -> str | None:
+def execution_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str | None:
     """The status of the trace's latest execution: a trace is FAILED before its execution is."""
     arn = _trace_header(local, trace_id, owner).get("ExecutionArn", {}).get("S")
     if not arn:
@@ -106,8 +108,10 @@ def _trace_header(local: LocalStack, trace_id: str, owner: str) -> dict[str, Any
     return item or {}
 
 
-def finished(local: LocalStack, trace_id: str) -> str:
+def finished(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str:
     return wait_until(
-        lambda: (status := trace_status(local, trace_id)) not in (None, "RUNNING") and status,
+        lambda: (
+            (status := trace_status(local, trace_id, owner)) not in (None, "RUNNING") and status
+        ),
         f"trace {trace_id} finished",
     )

@@ -9,7 +9,7 @@ from conftest import example, execution_status, outbox, trace_status, wait_until
 
 from cli.main import main
 
-OWNER = "messaging-cli"  # the sub of the tokens `messaging send` mints
+OWNER = "user:messaging-cli"  # the tenant of the tokens `messaging send` mints (its sub)
 
 
 @pytest.fixture

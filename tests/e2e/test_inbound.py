@@ -155,6 +155,45 @@ def test_a_signed_request_is_answered_with_empty_twiml_at_once(webhook):
     assert response.text == TWIML
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("text/plain", id="text-plain"),
+        pytest.param("application/xml", id="xml"),
+        pytest.param("multipart/form-data; boundary=x", id="multipart"),
+        pytest.param(None, id="no-type"),
+    ],
+)
+def test_a_signed_form_sent_as_another_type_is_415_and_never_processed(
+    local, webhook, bus, content_type
+):
+    message = inbound(f"whatsapp:{new_number()}", "hello")
+    url = f"{local.http.url}/webhook"
+    signature = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN).compute_signature(url, message)
+    headers = {"X-Twilio-Signature": signature}
+    # requests sends no Content-Type for bytes unless told: "no-type" is just that.
+    if content_type:
+        headers["Content-Type"] = content_type
+
+    response = requests.post(url, data=urlencode(message).encode(), headers=headers, timeout=10)
+
+    assert response.status_code == 415
+    assert response.json()["message"] == "Unsupported Media Type"
+    processed_after(webhook, bus)
+    assert bus.for_message(message["MessageSid"]) == []
+
+
+def test_a_body_over_256_kib_is_413_and_never_processed(webhook, bus):
+    message = inbound(f"whatsapp:{new_number()}", "x" * (256 * 1024))
+
+    response = webhook(message)
+
+    assert response.status_code == 413
+    assert response.json()["message"] == "Payload Too Large"
+    processed_after(webhook, bus)
+    assert bus.for_message(message["MessageSid"]) == []
+
+
 # ---------------------------------------------------------------- opt-outs
 @pytest.mark.parametrize("channel", ["WHATSAPP", "SMS"])
 def test_stop_then_a_send_is_rejected_opted_out_and_start_sends_again(

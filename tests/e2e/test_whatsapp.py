@@ -63,6 +63,6 @@ def recipient(local, trace_id: str) -> dict:
     """The parent's item on the trace, as DynamoDB holds it."""
     return local.client("dynamodb").get_item(
         TableName=local.stack.physical("TracesTable")["Ref"],
-        Key={"TraceId": {"S": trace_id}, "Sk": {"S": f"e2e-customer#WHATSAPP#{PARENT}"}},
+        Key={"TraceId": {"S": trace_id}, "Sk": {"S": f"customer:e2e-customer#WHATSAPP#{PARENT}"}},
         ConsistentRead=True,
     )["Item"]

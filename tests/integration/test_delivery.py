@@ -162,7 +162,7 @@ def test_a_recipient_that_always_fails_is_dead_lettered_without_stopping_the_oth
     items = trace_items(local, trace_id)
     assert items["user:user-1#EMAIL#user@example.com"]["Status"] == "FAILED"
     assert items["user:user-1#SMS#+16048621234"]["Status"] == "SENT"
-    assert items["user-1"]["Status"] == "FAILED"
+    assert items["user:user-1"]["Status"] == "FAILED"
 
     [message] = dead_letters(local, trace_id)
     body = json.loads(message["Body"])

@@ -21,6 +21,7 @@ from conftest import (
 )
 
 from emulator.providers import Fault
+from emulator.soak import soak
 
 EMAIL, SMS, SMS2 = "user@example.com", "+16048621234", "+16048621235"
 RECONCILER = "messaging-ReconcileFunction"
@@ -262,3 +263,15 @@ def age_claim(local, trace_id: str, seconds: int) -> None:
             ":at": claimed.astimezone(UTC).isoformat(timespec="microseconds")
         },
     )
+
+
+def test_a_small_fault_soak_loses_nothing_sends_nothing_twice_and_dead_letters_only_the_unsent(
+    local, providers
+):
+    # `make soak` runs 120 requests; CI runs 30, with every fifth execution stopped.
+    result = soak(local, requests=30, stop_every=5)
+
+    assert result.stopped >= 1
+    assert (result.lost, result.duplicated) == (0, 0)
+    assert result.dead_letters == result.requests_with_undelivered
+    assert result.dead_letters_exactly_undelivered == result.dead_letters

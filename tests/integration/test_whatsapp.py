@@ -39,7 +39,7 @@ def test_the_registration_invitation_is_rendered_and_sent_exactly(client, local,
         SANDBOX,
         INVITATION,
     )
-    item = trace_items(local, trace_id)[f"user-1#WHATSAPP#{PARENT}"]
+    item = trace_items(local, trace_id)[f"user:user-1#WHATSAPP#{PARENT}"]
     assert item["Status"] == "SENT"
     assert item["ProviderMessageId"] == message.message_id
 
@@ -92,7 +92,7 @@ def test_a_rejected_number_is_rejected_without_retry_and_the_others_sent(
     assert [m.to for m in execution.sent] == [PARENT]
     assert len(execution.failed_attempts()) == 1
     assert providers.attempts.count(("WHATSAPP", rejected)) == 1
-    item = trace_items(local, trace_id)[f"user-1#WHATSAPP#{rejected}"]
+    item = trace_items(local, trace_id)[f"user:user-1#WHATSAPP#{rejected}"]
     assert item["Status"] == "REJECTED"
     assert item["Reason"].startswith("InvalidAddress: Twilio 21211")
 
@@ -108,7 +108,7 @@ def test_an_opted_out_parent_is_rejected_without_calling_twilio(client, local, p
 
     assert [m.to for m in execution.sent] == [PARENT]
     assert ("WHATSAPP", opted_out) not in providers.attempts
-    item = trace_items(local, trace_id)[f"user-1#WHATSAPP#{opted_out}"]
+    item = trace_items(local, trace_id)[f"user:user-1#WHATSAPP#{opted_out}"]
     assert (item["Status"], item["Reason"]) == (
         "REJECTED",
         f"OptedOut: {opted_out} has opted out of WHATSAPP",
@@ -120,7 +120,7 @@ def test_an_invalid_number_is_rejected_before_twilio_is_called(client, local, pr
 
     assert [m.to for m in execution.sent] == [PARENT]
     assert ("WHATSAPP", "whatsapp:+4478") not in providers.attempts
-    reason = trace_items(local, trace_id)["user-1#WHATSAPP#whatsapp:+4478"]["Reason"]
+    reason = trace_items(local, trace_id)["user:user-1#WHATSAPP#whatsapp:+4478"]["Reason"]
     assert reason.startswith("InvalidAddress: phone number '+4478'")
 
 

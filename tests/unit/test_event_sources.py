@@ -62,6 +62,27 @@ def test_the_template_declares_the_inbound_queue_as_a_batch_source(mocked_aws):
     )
 
 
+def test_a_functions_sqs_event_is_a_source_too(mocked_aws):
+    stack = Stack(mocked_aws, "unit")
+    resources = stack.template["Resources"]
+    del resources["InboundQueueEventSource"]
+    resources["InboundFunction"]["Properties"]["Events"] = {
+        "Inbound": {
+            "Type": "SQS",
+            "Properties": {"Queue": {"Fn::GetAtt": ["InboundQueue", "Arn"]}, "BatchSize": 5},
+        }
+    }
+
+    assert sqs_event_sources(stack) == [
+        SqsEventSource(
+            function="unit-InboundFunction",
+            queue_arn="arn:aws:sqs:us-east-1:123456789012:unit-inbound",
+            batch_size=5,
+            report_batch_item_failures=False,
+        )
+    ]
+
+
 def test_a_successful_batch_is_deleted(mocked_aws, queue):
     runtime = FakeRuntime()
     fill(mocked_aws, queue, 3)

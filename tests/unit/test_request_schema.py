@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -575,3 +577,116 @@ def test_components_use_only_draft4_keywords():
 def test_components_are_valid_draft4_schemas():
     for schema in load_components().values():
         Draft4Validator.check_schema(schema)
+
+
+# ---------------------------------------------------------------- text no provider can carry
+
+# Raw JSON as a client sends it: "\ud800" is an escape in the body, decoded to a lone surrogate.
+LONE = "\\ud800"
+EMOJI_ESCAPED = "\\ud83d\\ude00"
+
+
+def raw_body(path: str, value: str, *edits: tuple[str, Any]) -> str:
+    """BASE as JSON with `value` written at `path` into the JSON text as it is (escapes too)."""
+    return json.dumps(edited((path, "@@"), *edits)).replace('"@@"', f'"{value}"')
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param(
+            raw_body("EmailMessage/Subject", f"Alert {LONE}"),
+            "EmailMessage.Subject: must not contain an unpaired UTF-16 surrogate U+D800 "
+            "(character 7): no provider can carry it",
+            id="subject-lone-high-surrogate",
+        ),
+        pytest.param(
+            raw_body("EmailMessage/Subject", "Alert\\r\\nBcc: x@example.net"),
+            "EmailMessage.Subject: must not contain the control character U+000D (character 6)",
+            id="subject-line-break",
+        ),
+        pytest.param(
+            raw_body("EmailMessage/HtmlBody", "<p>\\udc00</p>"),
+            "EmailMessage.HtmlBody: must not contain an unpaired UTF-16 surrogate U+DC00",
+            id="html-lone-low-surrogate",
+        ),
+        pytest.param(
+            raw_body("EmailMessage/TextBody", "a\\u0000b"),
+            "EmailMessage.TextBody: must not contain NUL (U+0000) (character 2)",
+            id="text-nul",
+        ),
+        pytest.param(
+            raw_body("SMSMessage/MessageBody", f"x{LONE}", ("SMSMessage/TemplateName", DROP)),
+            "SMSMessage.MessageBody: must not contain an unpaired UTF-16 surrogate U+D800",
+            id="sms-body",
+        ),
+        pytest.param(
+            raw_body("EmailMessage/Substitutions/productName", f"{LONE}\\ude00\\ude00"),
+            "EmailMessage.Substitutions.productName: must not contain an unpaired UTF-16 "
+            "surrogate U+DE00 (character 2)",
+            id="substitution-pair-then-lone-low",
+        ),
+        pytest.param(
+            raw_body(f"Addresses/{PHONE}/Substitutions/accountBalance", f"1{LONE}"),
+            f"Addresses.{PHONE}.Substitutions.accountBalance: must not contain an unpaired",
+            id="recipient-substitution",
+        ),
+    ],
+)
+def test_text_no_provider_can_carry_is_refused_with_the_character_named(raw, reason):
+    request, reasons = parse_and_validate(raw)
+
+    assert request is None
+    assert len(reasons) == 1, reasons
+    assert reasons[0].startswith(reason), reasons
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("EmailMessage/Subject", f"Alert {EMOJI_ESCAPED}", id="escaped-pair-subject"),
+        pytest.param("EmailMessage/Subject", "Alert \U0001f600", id="raw-emoji-subject"),
+        pytest.param("EmailMessage/TextBody", "a\\tb\\r\\nc \U0001f44b", id="text-whitespace"),
+        pytest.param(
+            "EmailMessage/Substitutions/productName", EMOJI_ESCAPED * 3, id="substitution-emoji"
+        ),
+    ],
+)
+def test_emoji_and_ordinary_whitespace_are_valid(field, value):
+    raw = raw_body(field, value)
+
+    assert parse_and_validate(raw)[1] == []
+
+
+def test_a_body_of_100000_characters_is_checked_quickly(validator):
+    request = edited(("EmailMessage/TextBody", "é" * 99_998 + "\U0001f600"))
+
+    assert validator.errors(request) == []
+
+
+def _text_patterns() -> list[str]:
+    components = load_components()
+    return [
+        components["EmailMessage"]["properties"]["Subject"]["pattern"],
+        components["SMSMessage"]["properties"]["MessageBody"]["pattern"],
+    ]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node for an ECMA 262 engine")
+def test_the_text_patterns_behave_alike_in_an_ecma_262_engine():
+    # API Gateway applies the patterns as ECMA 262 regexes, which see UTF-16 code units.
+    script = """
+    const [patterns, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(JSON.stringify(patterns.map(p => samples.map(s => new RegExp(p).test(s)))));
+    """
+    samples = ["Hi \U0001f600", "\ud800", "a\udc00b", "x\x00", "é" * 100_000]
+    answer = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps([_text_patterns(), samples]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+    assert json.loads(answer.stdout) == [[True, False, False, False, True]] * 2

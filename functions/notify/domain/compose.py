@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
+from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import INVALID_MESSAGE, MISSING_MESSAGE, PermanentError
 from notify.domain.html_text import html_to_text
 from notify.domain.plan import MESSAGE_BLOCKS
@@ -79,7 +83,45 @@ class WhatsApp:
 # Twilio refuses longer bodies (error 21617); refusing here saves a doomed call.
 WHATSAPP_BODY_LIMIT = 1600
 
+_P = ParamSpec("_P")
+_M = TypeVar("_M")
 
+# The message's free text; every other string field is a single line (header, address, id).
+_MULTILINE_FIELDS = frozenset({"text", "html", "body", "content_variables"})
+
+
+def _carriable(compose: Callable[_P, _M]) -> Callable[_P, _M]:
+    """Compose, then refuse text no provider can carry, as PermanentError(INVALID_MESSAGE).
+
+    The one place where content errors become permanent: a message is checked whole, once
+    rendered, so a value substituted in or a stored template is covered as well as the
+    request, and nothing uncarriable reaches a provider's client, where it would fail
+    (UnicodeEncodeError) unclassified, be retried, dead-lettered and redriven forever.
+    """
+
+    @functools.wraps(compose)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _M:
+        try:
+            message = compose(*args, **kwargs)
+        except UnicodeError as exc:  # deterministic: the same content fails the same way
+            detail = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace").decode()
+            raise PermanentError(INVALID_MESSAGE, detail) from None
+        kind = type(message).__name__
+        for field in dataclasses.fields(message):  # type: ignore[arg-type]
+            value = getattr(message, field.name)
+            one_line = field.name not in _MULTILINE_FIELDS
+            if isinstance(value, str):
+                refuse_uncarriable(f"the {kind} {field.name}", value, one_line=one_line)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    refuse_uncarriable(f"the {kind} {field.name} {key!r}", str(key), one_line=True)
+                    refuse_uncarriable(f"the {kind} {field.name} {key!r}", item, one_line=one_line)
+        return message
+
+    return checked
+
+
+@_carriable
 def compose_email(delivery: Delivery, templates: TemplateSource, default_template: str) -> Email:
     block = delivery.block()
     to = normalize_email(delivery.address)
@@ -109,6 +151,7 @@ def compose_email(delivery: Delivery, templates: TemplateSource, default_templat
     return Email(sender, to, render(subject, values), text, html)
 
 
+@_carriable
 def compose_sms(delivery: Delivery, templates: TemplateSource, default_template: str) -> Sms:
     block = delivery.block()
     to = normalize_phone(delivery.address)
@@ -123,6 +166,7 @@ def compose_sms(delivery: Delivery, templates: TemplateSource, default_template:
     )
 
 
+@_carriable
 def compose_whatsapp(
     delivery: Delivery, templates: TemplateSource, default_template: str
 ) -> WhatsApp:

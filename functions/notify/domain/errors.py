@@ -38,6 +38,7 @@ TEMPLATE_NOT_FOUND = "TemplateNotFound"
 PROVIDER_REJECTED = "ProviderRejected"
 OPTED_OUT = "OptedOut"
 OUTSIDE_SESSION_WINDOW = "OutsideSessionWindow"
+SENDER_NOT_ALLOWED = "SenderNotAllowed"
 THROTTLED = "Throttled"
 PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 

@@ -1,9 +1,10 @@
 """What a sender may read about its trace: the overall status and each recipient's.
 
 Plain logic over the traces table's items (header item Sk = owner, recipient items
-Sk = owner#CHANNEL#address). A trace is scoped to its owner: the caller's
-`customer_id`, else its `sub`; a trace of another owner is indistinguishable from
-one that does not exist (the API answers 404 for both, so TraceIds cannot be probed).
+Sk = owner#CHANNEL#address). A trace is scoped to its owner (domain/tenants.py:
+`customer:<customer_id>`, else `user:<sub>`); a trace of another owner is
+indistinguishable from one that does not exist (the API answers 404 for both, so
+TraceIds cannot be probed).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+from notify.domain import tenants
 
 # A recipient whose send has not been recorded yet (its execution is still running).
 PENDING = "PENDING"
@@ -38,11 +41,12 @@ class CallerUnknown(Exception):
 
 
 def owner_of(authorizer_context: Mapping[str, Any]) -> str:
-    """The tenant a caller's traces belong to: its customer_id, else its sub."""
-    owner = authorizer_context.get("customer_id") or authorizer_context.get("sub")
-    if not owner:
-        raise CallerUnknown("the authorizer context has neither customer_id nor sub")
-    return str(owner)
+    """The tenant a caller's traces belong to (tenants.owner_of of the authorizer's context)."""
+    try:
+        return tenants.owner_of(authorizer_context)
+    except tenants.InvalidTenant as exc:
+        # The authorizer refuses such tokens, so this is a route without it, not a bad request.
+        raise CallerUnknown(f"the authorizer context names no valid caller: {exc}") from exc
 
 
 def trace_view(

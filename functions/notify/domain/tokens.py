@@ -17,6 +17,8 @@ from typing import Any
 import jwt
 from jwt import exceptions as jwt_errors
 
+from notify.domain import tenants
+
 ISSUER = "messaging-api"
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["iss", "sub", "exp", "iat"]
@@ -53,8 +55,8 @@ class Caller:
 
     @property
     def owner(self) -> str:
-        """The tenant a TraceId is scoped to: the customer when there is one, else the user."""
-        return self.customer_id or self.sub
+        """The tenant a TraceId is scoped to: `customer:<customer_id>`, else `user:<sub>`."""
+        return tenants.owner(self.sub, self.customer_id)
 
     def to_context(self) -> dict[str, str]:
         """The API Gateway authorizer context; values must be strings, so absent is ""."""
@@ -83,11 +85,18 @@ def verify_token(
         raise ValueError("the JWT signing secret is empty")
     claims = _decode(token, secret)
     _check_times(claims, time.time() if now is None else now, leeway_seconds)
-    return Caller(
+    caller = Caller(
         sub=_subject(claims),
         email=_optional_string(claims, "email"),
         customer_id=_optional_string(claims, "customer_id"),
     )
+    # The ids become key parts (traces, claims, idempotency): a "#" or ":" in one could
+    # reach another tenant's keys, so such a token is refused here, before any route.
+    try:
+        tenants.owner(caller.sub, caller.customer_id)
+    except tenants.InvalidTenant as exc:
+        raise InvalidToken(str(exc)) from None
+    return caller
 
 
 def mint_token(

@@ -5,6 +5,9 @@ console or given as a StatusCallback) followed by the sorted POST parameters; a 
 body is covered by a `bodySHA256` query parameter instead. API Gateway's REST proxy
 event carries every piece: `X-Forwarded-Proto` and `Host` headers, the path the client
 called (`requestContext.path`, with the stage prefix), the query and the raw body.
+
+A request is refused, in this order, when its body is too large (413), when it is not a
+form or JSON (415), or when its signature does not match (403); nothing refused is queued.
 """
 
 from __future__ import annotations
@@ -12,12 +15,42 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+# What Twilio sends: form-encoded webhooks and status callbacks, JSON for some products.
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+ACCEPTED_MEDIA_TYPES = (FORM, JSON)
+# Bodies and queued envelopes alike (Twilio's requests are a few KB): InboundFunction reads
+# batches of 10, and 10 x 256 KiB stays well inside Lambda's 6 MB invocation payload.
+MAX_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer other than 200, and why, for a request that is not queued."""
+
+    status: int
+    message: str
+    reason: str
+
+    def body(self) -> str:
+        return json.dumps({"message": self.message, "reason": self.reason})
+
+
+def too_large(size: int, what: str) -> Refusal | None:
+    """413 when `size` bytes exceed MAX_BYTES."""
+    if size <= MAX_BYTES:
+        return None
+    return Refusal(
+        413, "Payload Too Large", f"the {what} is {size} bytes; at most {MAX_BYTES} are accepted"
+    )
 
 
 class _Params(dict):
@@ -31,24 +64,58 @@ class _Params(dict):
 class WebhookRequest:
     url: str
     signature: str | None
-    content_type: str
+    content_type: str  # the media type alone, lower case; "" when the header is missing
     body: str
     is_json: bool
+    size: int = 0  # the body's bytes as they arrived
+    charset: str | None = None  # the Content-Type's charset parameter, lower case
+    utf8: bool = True  # whether those bytes are UTF-8
 
     @classmethod
     def from_proxy_event(cls, event: dict[str, Any]) -> WebhookRequest:
         headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-        body = event.get("body") or ""
-        if event.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode("utf-8")
+        raw = event.get("body") or ""
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        header = Message()  # the standard library's parser of header parameters (quoted or not)
+        header["Content-Type"] = headers.get("content-type", "")
+        try:
+            body, utf8 = data.decode("utf-8"), True
+        except UnicodeDecodeError:  # refused with 415 by refusal(), never verified or parsed
+            body, utf8 = data.decode("utf-8", errors="replace"), False
         return cls(
             url=request_url(event, headers),
             signature=headers.get(SIGNATURE_HEADER.lower()),
             content_type=content_type,
             body=body,
-            is_json=content_type == "application/json",
+            is_json=content_type == JSON,
+            size=len(data),
+            charset=header.get_content_charset(),
+            utf8=utf8,
         )
+
+    def refusal(self) -> Refusal | None:
+        """Why the request is refused before its signature is checked, if it is.
+
+        Size first, then type, then (by the caller) the signature: the first two cost
+        nothing and need no secret, so an oversized or foreign body is turned away before
+        the secret is fetched or an HMAC runs over it; and the type decides what the
+        signature covers (form parameters, or a JSON body through bodySHA256), so it is
+        known to be one of the two before verifying. A 413 or 415 tells an unsigned
+        caller only what the documentation does.
+        """
+        oversized = too_large(self.size, "body")
+        if oversized:
+            return oversized
+        if self.content_type not in ACCEPTED_MEDIA_TYPES:
+            sent = f"Content-Type {self.content_type!r}" if self.content_type else "no Content-Type"
+        elif self.charset not in (None, "utf-8", "utf8"):
+            sent = f"charset {self.charset!r}"
+        elif not self.utf8:
+            sent = "a body that is not UTF-8"
+        else:
+            return None
+        return Refusal(415, "Unsupported Media Type", f"{sent}: send {FORM} or {JSON}, in UTF-8")
 
     def form(self) -> dict[str, list[str]]:
         params: dict[str, list[str]] = _Params()

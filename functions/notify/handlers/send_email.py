@@ -24,6 +24,7 @@ sender = SesEmailSender(
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     email = compose_email(delivery, resources.templates, resources.settings.default_template)
+    resources.refuse_unlisted_sender(delivery, email.sender)
     resources.refuse_opted_out(delivery.channel, email.to)
     resources.count_attempt(delivery)
     message_id = sender.send(email, delivery.trace_id)

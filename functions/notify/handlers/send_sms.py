@@ -25,6 +25,7 @@ sender = SmsSender(
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
+    resources.refuse_unlisted_sender(delivery, sms.origination_identity)
     resources.refuse_opted_out(delivery.channel, sms.to)
     resources.count_attempt(delivery)
     message_id = sender.send(sms, delivery.trace_id)

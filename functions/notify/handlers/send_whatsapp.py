@@ -26,6 +26,7 @@ sender = TwilioWhatsAppSender(
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)
+    resources.refuse_unlisted_sender(delivery, message.sender)
     resources.refuse_opted_out(delivery.channel, message.to)
     resources.count_attempt(delivery)
     message_id = sender.send(message, delivery.trace_id)

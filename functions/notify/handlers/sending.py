@@ -17,9 +17,11 @@ from botocore.config import Config
 from notify.domain.compose import Delivery
 from notify.domain.errors import OPTED_OUT, PermanentError
 from notify.domain.inbound import opt_out_address
+from notify.domain.senders import check_sender
 from notify.handlers.settings import SendSettings
 from notify.integration.opt_outs import OptOutStore
 from notify.integration.template_store import DynamoTemplateStore
+from notify.integration.tenant_store import TenantStore
 from notify.integration.trace_store import TraceStore
 
 # Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
@@ -47,6 +49,7 @@ class SendResources:
     persistence: DynamoDBPersistenceLayer
     opt_outs: OptOutStore
     traces: TraceStore
+    tenants: TenantStore
 
     @classmethod
     def from_env(cls) -> SendResources:
@@ -64,6 +67,17 @@ class SendResources:
                 boto3.resource("dynamodb").Table(settings.traces_table),
                 settings.trace_retention_days,
             ),
+            TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
+        )
+
+    def refuse_unlisted_sender(self, delivery: Delivery, sender: str | None) -> None:
+        """PermanentError(SenderNotAllowed) when the tenant may not send from `sender`."""
+        check_sender(
+            delivery.owner,
+            delivery.channel,
+            sender,
+            self.tenants.senders(delivery.owner),
+            self.settings.unlisted_tenant_senders,
         )
 
     def refuse_opted_out(self, channel: str, address: str) -> None:

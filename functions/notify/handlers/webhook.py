@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.provider_events import twilio_envelope
-from notify.domain.webhook import EMPTY_TWIML, WebhookRequest
+from notify.domain.webhook import EMPTY_TWIML, Refusal, WebhookRequest, too_large
 from notify.handlers.settings import WebhookSettings
 
 settings = WebhookSettings.from_env()
@@ -24,6 +24,9 @@ sqs = boto3.client("sqs")
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = WebhookRequest.from_proxy_event(event)
+    refused = request.refusal()  # size, then type: before the secret is even read
+    if refused:
+        return _refuse(refused)
     secret = parameters.get_secret(
         settings.twilio_secret_name, transform="json", max_age=settings.secret_max_age_seconds
     )
@@ -39,12 +42,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except ValueError:
         return _response(400, "application/json", '{"message": "Unreadable body"}')
     received_at = datetime.now(UTC).isoformat(timespec="microseconds")
-    sqs.send_message(
-        QueueUrl=settings.inbound_queue_url,
-        MessageBody=twilio_envelope(params, request.query(), request.content_type, received_at),
-    )
+    envelope = twilio_envelope(params, request.query(), request.content_type, received_at)
+    # JSON escaping can grow a body that fit (a control character takes six bytes).
+    oversized = too_large(len(envelope.encode("utf-8")), "queued request")
+    if oversized:
+        return _refuse(oversized)
+    sqs.send_message(QueueUrl=settings.inbound_queue_url, MessageBody=envelope)
     logger.info("webhook queued", extra={"message_sid": params.get("MessageSid")})
     return _response(200, "text/xml", EMPTY_TWIML)
+
+
+def _refuse(refusal: Refusal) -> dict[str, Any]:
+    logger.warning("webhook refused", extra={"status": refusal.status, "reason": refusal.reason})
+    return _response(refusal.status, "application/json", refusal.body())
 
 
 def _response(status: int, content_type: str, body: str) -> dict[str, Any]:

@@ -77,10 +77,44 @@ def test_faults_add_posts_the_fault_and_prints_it(control_api, capsys):
         (
             "POST",
             "http://127.0.0.1:3999/_local/faults",
-            {"channel": "SMS", "address": "+1604", "error": "throttle", "rate": 1.0},
+            {
+                "channel": "SMS",
+                "address": "+1604",
+                "error": "throttle",
+                "rate": 1.0,
+                "times": None,
+                "seconds": 0,
+            },
         )
     ]
     assert capsys.readouterr().out == "added fault: SMS +1604 throttle rate=1 fired=0\n"
+
+
+def test_a_slow_fault_that_fires_a_few_times_is_posted_with_its_count_and_delay(
+    control_api, capsys
+):
+    fault = {"channel": "EMAIL", "address": None, "error": "slow", "rate": 1.0, "fired": 0}
+    control_api.answers.append(FakeResponse(201, fault | {"times": 2, "seconds": 5.0}))
+
+    argv = ["faults", "add", "--channel", "EMAIL", "--error", "slow", "--seconds", "5"]
+    assert main([*argv, "--times", "2"]) == 0
+
+    assert control_api.calls[0][2] == {
+        "channel": "EMAIL",
+        "address": None,
+        "error": "slow",
+        "rate": 1.0,
+        "times": 2,
+        "seconds": 5.0,
+    }
+    assert capsys.readouterr().out == "added fault: EMAIL * slow rate=1 times=2 seconds=5 fired=0\n"
+
+
+def test_a_fault_that_fires_zero_times_is_refused_before_it_is_sent(control_api, capsys):
+    assert main(["faults", "add", "--channel", "SMS", "--error", "5xx", "--times", "0"]) == 2
+
+    assert control_api.calls == []
+    assert "must be at least 1" in capsys.readouterr().err
 
 
 def test_a_refused_fault_shows_the_servers_reason(control_api, capsys):

@@ -617,3 +617,116 @@ def test_an_invalid_whatsapp_recipient_is_rejected_before_anything_is_rendered(t
 
     assert caught.value.reason == INVALID_ADDRESS
     assert templates.asked == []
+
+
+# ---------------------------------------------------------------- content no provider can carry
+
+LONE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    ("compose", "delivery", "detail"),
+    [
+        pytest.param(
+            compose_whatsapp,
+            whatsapp_delivery({"MessageBody": f"Hi {LONE}"}),
+            "the WhatsApp body has an unpaired UTF-16 surrogate U+D800 at character 4",
+            id="whatsapp-body",
+        ),
+        pytest.param(
+            compose_whatsapp,
+            whatsapp_delivery(
+                {"ContentSid": CONTENT_SID, "ContentVariables": {"1": "{name}"}},
+                substitutions={"name": f"Jane{LONE}"},
+            ),
+            "the WhatsApp content_variables '1' has an unpaired UTF-16 surrogate U+D800",
+            id="whatsapp-content-variable-from-a-substitution",
+        ),
+        pytest.param(
+            compose_sms,
+            sms_delivery({"MessageBody": "Hi {name}"}, substitutions={"name": "\udfff"}),
+            "the Sms body has an unpaired UTF-16 surrogate U+DFFF at character 4",
+            id="sms-substitution",
+        ),
+        pytest.param(
+            compose_sms,
+            sms_delivery({"MessageBody": "Hi", "OriginationNumber": f"pool{LONE}"}),
+            "the Sms origination_identity has an unpaired UTF-16 surrogate U+D800",
+            id="sms-origination",
+        ),
+        pytest.param(
+            compose_email,
+            email_delivery({"Subject": "Hi", "TextBody": "Hi", "HtmlBody": f"<p>{LONE}</p>"}),
+            "the Email html has an unpaired UTF-16 surrogate U+D800",
+            id="email-html",
+        ),
+        pytest.param(
+            compose_email,
+            email_delivery({"Subject": "Hi", "TextBody": "a\x00b"}),
+            "the Email text has NUL (U+0000) at character 2",
+            id="email-nul",
+        ),
+        pytest.param(
+            compose_email,
+            email_delivery(
+                {"Subject": "Hi {name}", "TextBody": "Hello"},
+                substitutions={"name": "x\r\nBcc: someone@example.net"},
+            ),
+            "the Email subject has the control character U+000D at character 5",
+            id="email-subject-line-break",
+        ),
+        pytest.param(
+            compose_email,
+            email_delivery({"Subject": "Hi", "TextBody": "Hi", "FromAddress": f"a{LONE}@x.com"}),
+            "the Email sender has an unpaired UTF-16 surrogate U+D800",
+            id="email-sender",
+        ),
+    ],
+)
+def test_text_no_provider_can_carry_is_an_invalid_message(
+    templates, compose, delivery, detail
+) -> None:
+    with pytest.raises(PermanentError) as caught:
+        compose(delivery, templates, DEFAULT_TEMPLATE)
+
+    assert caught.value.reason == INVALID_MESSAGE
+    assert caught.value.detail.startswith(detail)
+    # The detail travels to the execution history and the trace: it must stay encodable.
+    caught.value.detail.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("compose", "delivery"),
+    [
+        pytest.param(
+            compose_whatsapp,
+            whatsapp_delivery({"MessageBody": "Go team \U0001f600\tnow\r\nsee you"}),
+            id="whatsapp-emoji-tab-line-breaks",
+        ),
+        pytest.param(
+            compose_sms,
+            sms_delivery({"MessageBody": "page\fbreak \u20ac"}),
+            id="sms-gsm-form-feed",
+        ),
+        pytest.param(
+            compose_email,
+            email_delivery({"Subject": "Hello \U0001f44b", "TextBody": "line\n\tindented"}),
+            id="email-emoji-subject",
+        ),
+    ],
+)
+def test_emoji_and_ordinary_whitespace_are_carried(templates, compose, delivery) -> None:
+    compose(delivery, templates, DEFAULT_TEMPLATE)
+
+
+def test_a_unicode_error_while_composing_is_an_invalid_message(templates, monkeypatch) -> None:
+    def unencodable(*args: Any, **kwargs: Any) -> str:
+        return "\ud800".encode()  # type: ignore[return-value]
+
+    monkeypatch.setattr("notify.domain.compose.render", unencodable)
+
+    with pytest.raises(PermanentError) as caught:
+        compose_sms(sms_delivery({"MessageBody": "Hi"}), templates, DEFAULT_TEMPLATE)
+
+    assert caught.value.reason == INVALID_MESSAGE
+    assert caught.value.detail.startswith("UnicodeEncodeError: 'utf-8' codec can't encode")

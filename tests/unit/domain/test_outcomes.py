@@ -193,7 +193,7 @@ def test_the_dead_letter_body_plans_back_into_just_the_failed_deliveries() -> No
 
     assert letter is not None
     replanned = plan(letter["MessageBody"])
-    assert replanned["Owner"] == "cust456"
+    assert replanned["Owner"] == "customer:cust456"
     assert replanned["Messages"] == MESSAGES
     assert replanned["Deliveries"] == exhausted(OUTCOMES)
 

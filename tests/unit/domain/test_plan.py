@@ -106,7 +106,7 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
 ) -> None:
     assert plan(queued(readme_payload(payload))) == {
         "TraceId": trace_id,
-        "Owner": "cust456",
+        "Owner": "customer:cust456",
         "Caller": CALLER,
         "Messages": messages,
         "Deliveries": deliveries,
@@ -116,10 +116,15 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
 @pytest.mark.parametrize(
     ("caller", "owner"),
     [
-        pytest.param({"sub": "user123", "customer_id": "cust456"}, "cust456", id="customer"),
-        pytest.param({"sub": "user123"}, "user123", id="no-customer-id"),
-        pytest.param({"sub": "user123", "customer_id": ""}, "user123", id="empty-customer-id"),
-        pytest.param({"sub": "user123", "customer_id": None}, "user123", id="null-customer-id"),
+        pytest.param(
+            {"sub": "user123", "customer_id": "cust456"}, "customer:cust456", id="customer"
+        ),
+        pytest.param({"sub": "user123"}, "user:user123", id="no-customer-id"),
+        pytest.param({"sub": "user123", "customer_id": ""}, "user:user123", id="empty-customer-id"),
+        pytest.param(
+            {"sub": "user123", "customer_id": None}, "user:user123", id="null-customer-id"
+        ),
+        pytest.param({"sub": "cust456"}, "user:cust456", id="a-sub-never-owns-a-customers-traces"),
     ],
 )
 def test_the_owner_is_the_customer_else_the_user(caller, owner) -> None:
@@ -127,6 +132,25 @@ def test_the_owner_is_the_customer_else_the_user(caller, owner) -> None:
 
     assert planned["Owner"] == owner
     assert planned["Caller"] == caller
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        pytest.param({"sub": "user123", "customer_id": "acme#eu"}, id="hash-in-customer"),
+        pytest.param({"sub": "user:123"}, id="colon-in-sub"),
+        pytest.param({"sub": "user#1", "customer_id": "acme"}, id="bad-sub-beside-a-customer"),
+        pytest.param({"sub": "user123", "customer_id": 7}, id="customer-not-a-string"),
+        pytest.param({"sub": "x" * 129}, id="too-long"),
+    ],
+)
+def test_a_queued_caller_with_an_id_outside_the_tenant_charset_is_refused(caller) -> None:
+    # A DLQ message can be edited by hand; its Caller must not reach another tenant's keys.
+    with pytest.raises(PermanentError) as raised:
+        plan(queued(readme_payload("email-only.json"), caller))
+
+    assert raised.value.reason == INVALID_MESSAGE
+    assert "1-128 characters of A-Z a-z 0-9 . _ @ + -" in raised.value.detail
 
 
 def test_other_request_fields_are_not_carried_into_the_messages() -> None:

@@ -52,9 +52,10 @@ REJECTED_EMAIL = {
 @pytest.mark.parametrize(
     ("context", "owner"),
     [
-        pytest.param({"sub": "u1", "customer_id": "cust456"}, "cust456", id="customer"),
-        pytest.param({"sub": "u1", "customer_id": ""}, "u1", id="no-customer-empty"),
-        pytest.param({"sub": "u1"}, "u1", id="no-customer-absent"),
+        pytest.param({"sub": "u1", "customer_id": "cust456"}, "customer:cust456", id="customer"),
+        pytest.param({"sub": "u1", "customer_id": ""}, "user:u1", id="no-customer-empty"),
+        pytest.param({"sub": "u1"}, "user:u1", id="no-customer-absent"),
+        pytest.param({"sub": "cust456"}, "user:cust456", id="a-sub-is-no-customer"),
     ],
 )
 def test_a_trace_belongs_to_the_callers_customer_else_to_its_user(context, owner):
@@ -64,6 +65,11 @@ def test_a_trace_belongs_to_the_callers_customer_else_to_its_user(context, owner
 def test_a_context_without_a_caller_is_a_configuration_error():
     with pytest.raises(CallerUnknown):
         owner_of({"customer_id": "", "sub": ""})
+
+
+def test_a_context_with_an_id_outside_the_tenant_charset_names_no_caller():
+    with pytest.raises(CallerUnknown):
+        owner_of({"customer_id": "acme#eu", "sub": "u1"})
 
 
 def test_no_header_means_no_such_trace_for_this_caller():

@@ -79,10 +79,12 @@ def rs256_header_hmac_signed() -> str:
 @pytest.mark.parametrize(
     ("sub", "email", "customer_id", "owner"),
     [
-        pytest.param("user-1", None, None, "user-1", id="sub only: owner is the sub"),
-        pytest.param("user-1", "a@example.com", None, "user-1", id="with email"),
-        pytest.param("user-1", None, "cust-9", "cust-9", id="with customer: owner is customer"),
-        pytest.param("user-1", "a@example.com", "cust-9", "cust-9", id="all claims"),
+        pytest.param("user-1", None, None, "user:user-1", id="sub only: owner is the user"),
+        pytest.param("user-1", "a@example.com", None, "user:user-1", id="with email"),
+        pytest.param("user-1", None, "cust-9", "customer:cust-9", id="with customer"),
+        pytest.param("user-1", "a@example.com", "cust-9", "customer:cust-9", id="all claims"),
+        pytest.param("cust-9", None, None, "user:cust-9", id="a sub is never a customer"),
+        pytest.param("bob@example.com", None, None, "user:bob@example.com", id="email as sub"),
     ],
 )
 def test_a_valid_token_names_its_caller(sub, email, customer_id, owner):
@@ -212,7 +214,7 @@ def test_the_authorizer_context_has_string_values_and_a_compact_caller(caller, c
 
 
 @pytest.mark.parametrize(
-    "sub",
+    "email",
     [
         pytest.param('say "hi"', id="quotes"),
         pytest.param("back\\slash\\", id="backslashes"),
@@ -220,10 +222,40 @@ def test_the_authorizer_context_has_string_values_and_a_compact_caller(caller, c
         pytest.param("line\nbreak, tab\t, é, </script>", id="control and non-ascii"),
     ],
 )
-def test_the_caller_json_round_trips_whatever_the_sub_holds(sub):
-    caller = verify_token(mint_token(SECRET, sub, "a@example.com", now=NOW), SECRET, now=NOW)
+def test_the_caller_json_round_trips_whatever_the_email_holds(email):
+    # The email claim is free text (the ids are not: see the tenant charset below).
+    caller = verify_token(mint_token(SECRET, "user-1", email, now=NOW), SECRET, now=NOW)
 
-    assert json.loads(caller.to_context()["caller"]) == {"sub": sub, "email": "a@example.com"}
+    assert json.loads(caller.to_context()["caller"]) == {"sub": "user-1", "email": email}
+
+
+@pytest.mark.parametrize(
+    ("sub", "customer_id", "reason"),
+    [
+        pytest.param("user-1", "acme#eu", "customer_id must be", id="hash in customer_id"),
+        pytest.param("user-1", "customer:acme", "customer_id must be", id="colon in customer_id"),
+        pytest.param("acme#eu", None, "sub must be", id="hash in sub"),
+        pytest.param("user:1", "acme", "sub must be", id="colon in sub beside a customer"),
+        pytest.param('"},"injected":{"x":"', None, "sub must be", id="json injection in sub"),
+        pytest.param("line\nbreak", None, "sub must be", id="control character"),
+        pytest.param("é", None, "sub must be", id="non-ascii"),
+        pytest.param("x" * 129, None, "sub must be", id="longer than 128"),
+        pytest.param("user-1", "c" * 129, "customer_id must be", id="customer longer than 128"),
+    ],
+)
+def test_a_token_whose_tenant_ids_leave_the_safe_charset_is_refused(sub, customer_id, reason):
+    token = mint_token(SECRET, sub, customer_id=customer_id, now=NOW)
+
+    with pytest.raises(InvalidToken) as raised:
+        verify_token(token, SECRET, now=NOW)
+
+    assert raised.value.reason == f"{reason} 1-128 characters of A-Z a-z 0-9 . _ @ + -"
+
+
+def test_the_longest_and_every_allowed_character_pass():
+    sub = "Az09._@+-" + "x" * 119
+
+    assert verify_token(mint_token(SECRET, sub, now=NOW), SECRET, now=NOW).owner == f"user:{sub}"
 
 
 @pytest.mark.parametrize(

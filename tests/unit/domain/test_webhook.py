@@ -149,3 +149,92 @@ def test_a_json_body_without_a_hash_in_the_url_is_refused():
     event = proxy_event(body, sign(URL, {}), content_type="application/json; charset=utf-8")
 
     assert not WebhookRequest.from_proxy_event(event).is_signed_by(TOKEN)
+
+
+# ---------------------------------------------------------------- size and content type
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("application/x-www-form-urlencoded", id="form"),
+        pytest.param("application/x-www-form-urlencoded; charset=UTF-8", id="form-utf8"),
+        pytest.param('Application/JSON;charset="utf-8"', id="json-quoted-charset"),
+        pytest.param("application/json", id="json"),
+    ],
+)
+def test_forms_and_json_in_utf8_are_accepted(content_type):
+    request = WebhookRequest.from_proxy_event(proxy_event("a=1", None, content_type=content_type))
+
+    assert request.refusal() is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "reason"),
+    [
+        pytest.param("text/plain", "Content-Type 'text/plain'", id="text-plain"),
+        pytest.param("application/xml", "Content-Type 'application/xml'", id="xml"),
+        pytest.param(
+            "multipart/form-data; boundary=x", "Content-Type 'multipart/form-data'", id="multipart"
+        ),
+        pytest.param(None, "no Content-Type", id="none"),
+        pytest.param(
+            "application/x-www-form-urlencoded; charset=ISO-8859-1",
+            "charset 'iso-8859-1'",
+            id="latin-1-form",
+        ),
+    ],
+)
+def test_other_content_types_are_415_with_the_reason(content_type, reason):
+    event = proxy_event(urlencode(FORM), sign(URL, FORM), content_type=content_type or "")
+    if content_type is None:
+        del event["headers"]["Content-Type"]
+
+    refusal = WebhookRequest.from_proxy_event(event).refusal()
+
+    assert refusal is not None
+    assert refusal.status == 415
+    assert refusal.reason == (
+        f"{reason}: send application/x-www-form-urlencoded or application/json, in UTF-8"
+    )
+    assert json.loads(refusal.body()) == {
+        "message": "Unsupported Media Type",
+        "reason": refusal.reason,
+    }
+
+
+def test_a_body_that_is_not_utf8_is_415():
+    event = proxy_event("", None)
+    event |= {"body": base64.b64encode("Body=caf\xe9".encode("latin-1")).decode()}
+    event["isBase64Encoded"] = True
+
+    refusal = WebhookRequest.from_proxy_event(event).refusal()
+
+    assert refusal is not None
+    assert (refusal.status, refusal.reason.split(":")[0]) == (415, "a body that is not UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [
+        pytest.param(256 * 1024, None, id="256-KiB"),
+        pytest.param(256 * 1024 + 1, 413, id="one-byte-over"),
+    ],
+)
+def test_a_body_over_256_kib_is_413(size, status):
+    body = "Body=" + "é" * ((size - 5) // 2) + "x" * ((size - 5) % 2)
+    request = WebhookRequest.from_proxy_event(proxy_event(body, None))
+
+    assert request.size == size
+    refusal = request.refusal()
+    assert (refusal.status if refusal else None) == status
+
+
+def test_size_is_checked_before_the_content_type():
+    event = proxy_event("x" * (256 * 1024 + 1), None, content_type="text/plain")
+
+    refusal = WebhookRequest.from_proxy_event(event).refusal()
+
+    assert refusal is not None
+    assert refusal.status == 413
+    assert refusal.reason == "the body is 262145 bytes; at most 262144 are accepted"

@@ -98,6 +98,7 @@ def test_a_valid_token_gets_an_allow_policy_for_the_whole_stage(handler, lambda_
         pytest.param("not.a.jwt", id="garbage"),
         pytest.param("", id="bearer with no token"),
         pytest.param(None, id="no authorization token"),
+        pytest.param(mint_token(SECRET, "user-1", customer_id="acme#eu"), id="tenant id with #"),
     ],
 )
 def test_an_invalid_token_is_unauthorized_and_never_logged(handler, lambda_context, logs, token):
@@ -109,6 +110,15 @@ def test_an_invalid_token_is_unauthorized_and_never_logged(handler, lambda_conte
     assert SECRET not in logged
     if token:
         assert token not in logged
+
+
+def test_a_tenant_id_outside_the_charset_is_refused_with_the_rule_in_the_log(
+    handler, lambda_context, logs
+):
+    with pytest.raises(Exception, match=UNAUTHORIZED):
+        handler(token_event(mint_token(SECRET, "acme#eu")), lambda_context)
+
+    assert "sub must be 1-128 characters of A-Z a-z 0-9 . _ @ + -" in logs.getvalue()
 
 
 def test_a_secret_that_cannot_be_fetched_means_unauthorized(load_handler, lambda_context, logs):

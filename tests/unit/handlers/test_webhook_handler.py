@@ -109,3 +109,54 @@ def test_without_an_auth_token_every_request_is_refused(load, aws, queue_url, la
 
     assert response["statusCode"] == 403
     assert queued(aws, queue_url) == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("text/plain", id="text-plain"),
+        pytest.param("application/xml", id="xml"),
+        pytest.param("multipart/form-data; boundary=x", id="multipart"),
+        pytest.param(None, id="no-type"),
+    ],
+)
+def test_a_signed_form_of_another_content_type_is_415_and_nothing_is_queued(
+    load, aws, queue_url, lambda_context, content_type
+):
+    signed = event(FORM, RequestValidator(TOKEN).compute_signature(URL, FORM))
+    if content_type is None:
+        del signed["headers"]["Content-Type"]
+    else:
+        signed["headers"]["Content-Type"] = content_type
+
+    response = load()(signed, lambda_context)
+
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"])["message"] == "Unsupported Media Type"
+    assert queued(aws, queue_url) == []
+
+
+def test_a_body_over_256_kib_is_413_even_unsigned_and_nothing_is_queued(
+    load, aws, queue_url, lambda_context
+):
+    big = FORM | {"Body": "x" * (256 * 1024)}
+
+    response = load()(event(big, None), lambda_context)
+
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["message"] == "Payload Too Large"
+    assert queued(aws, queue_url) == []
+
+
+def test_a_signed_body_whose_queued_form_would_exceed_256_kib_is_413(
+    load, aws, queue_url, lambda_context
+):
+    # 50 000 control characters: 150 000 bytes as a form (%01), 300 000 as JSON (\u0001).
+    big = FORM | {"Body": "\x01" * 50_000}
+    signature = RequestValidator(TOKEN).compute_signature(URL, big)
+
+    response = load()(event(big, signature), lambda_context)
+
+    assert response["statusCode"] == 413
+    assert "the queued request is" in json.loads(response["body"])["reason"]
+    assert queued(aws, queue_url) == []

@@ -1,0 +1,68 @@
+"""Who owns a trace, a TraceId claim, an idempotency key and a tenant's configuration.
+
+The one definition of a tenant ("owner"): a token's `customer_id` when it has one
+(`customer:<id>`), else its `sub` (`user:<sub>`). The two namespaces are apart, so a
+`sub` that happens to equal some customer's id owns nothing of that customer's.
+
+Tenant ids are limited to a safe character set without `#` or `:`. Keys are built
+as `<owner>` and `<owner>#...` (traces table), so the first `#` always ends the owner
+and no owner's keys can be read as another owner's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from notify.domain.errors import INVALID_MESSAGE, PermanentError
+
+CUSTOMER = "customer"
+USER = "user"
+TENANT_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ @ + -"
+_TENANT_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
+
+
+class InvalidTenant(ValueError):
+    """A tenant id or owner outside the rule; the message says which and why."""
+
+
+def check_tenant_id(value: object, claim: str) -> str:
+    """`value` when it is a valid tenant id, else InvalidTenant naming the claim."""
+    if not isinstance(value, str) or not _TENANT_ID.fullmatch(value):
+        raise InvalidTenant(f"{claim} must be {TENANT_ID_RULE}")
+    return value
+
+
+def owner(sub: object, customer_id: object = None) -> str:
+    """The tenant of a caller: `customer:<customer_id>`, else `user:<sub>`.
+
+    A null or empty `customer_id` means none: the authorizer context carries "" for
+    it, a queued Caller leaves it out. Both ids are checked, the unused `sub` too: it
+    still names the caller (the policy's principal, the DLQ's Caller).
+    """
+    sub = check_tenant_id(sub, "sub")
+    if customer_id is None or customer_id == "":
+        return f"{USER}:{sub}"
+    return f"{CUSTOMER}:{check_tenant_id(customer_id, 'customer_id')}"
+
+
+def owner_of(caller: Mapping[str, Any]) -> str:
+    """The tenant of a caller given as claims (a queued Caller, an authorizer context)."""
+    return owner(caller.get("sub"), caller.get("customer_id"))
+
+
+def queued_owner(caller: Mapping[str, Any]) -> str:
+    """owner_of for a queued message, whose Caller can be edited by hand in the DLQ."""
+    try:
+        return owner_of(caller)
+    except InvalidTenant as exc:
+        raise PermanentError(INVALID_MESSAGE, f"the queued Caller's {exc}") from exc
+
+
+def parse_owner(text: str) -> str:
+    """An owner as an operator writes it (`customer:acme`, `user:bob`), checked."""
+    kind, separator, tenant_id = text.partition(":")
+    if not separator or kind not in (CUSTOMER, USER):
+        raise InvalidTenant(f"a tenant is {CUSTOMER}:<customer_id> or {USER}:<sub>, not {text!r}")
+    return f"{kind}:{check_tenant_id(tenant_id, 'the id after ' + kind + ':')}"

@@ -1,0 +1,93 @@
+"""The one definition of a tenant: two namespaces, one safe character set."""
+
+from __future__ import annotations
+
+import pytest
+
+from notify.domain.errors import INVALID_MESSAGE, PermanentError
+from notify.domain.tenants import (
+    InvalidTenant,
+    check_tenant_id,
+    owner,
+    owner_of,
+    parse_owner,
+    queued_owner,
+)
+from notify.integration.trace_store import recipient_key
+
+
+@pytest.mark.parametrize(
+    ("sub", "customer_id", "expected"),
+    [
+        pytest.param("bob", "acme", "customer:acme", id="customer"),
+        pytest.param("bob", None, "user:bob", id="user"),
+        pytest.param("bob", "", "user:bob", id="empty-customer-is-none"),
+        pytest.param("acme", None, "user:acme", id="a-sub-equal-to-a-customer-id-stays-a-user"),
+    ],
+)
+def test_the_owner_is_the_customer_else_the_user_in_separate_namespaces(sub, customer_id, expected):
+    assert owner(sub, customer_id) == expected
+
+
+def test_a_sub_never_owns_what_the_customer_of_the_same_id_owns():
+    assert owner_of({"sub": "acme"}) != owner_of({"sub": "someone", "customer_id": "acme"})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("acme#eu", id="hash"),
+        pytest.param("customer:acme", id="colon"),
+        pytest.param("", id="empty"),
+        pytest.param("a b", id="space"),
+        pytest.param("é", id="non-ascii"),
+        pytest.param("x" * 129, id="129-characters"),
+        pytest.param(42, id="not-a-string"),
+        pytest.param(None, id="missing"),
+    ],
+)
+def test_an_id_outside_the_safe_charset_is_refused_naming_the_claim(value):
+    with pytest.raises(InvalidTenant, match=r"^sub must be 1-128 characters of A-Z a-z 0-9"):
+        check_tenant_id(value, "sub")
+
+
+def test_the_first_hash_of_a_key_always_ends_the_owner():
+    # No owner holds "#", so "acme" can never read "acme#eu"'s keys as its own.
+    key = recipient_key(owner("u", "acme"), "EMAIL", "x#y@example.com")
+
+    assert key.split("#", 1)[0] == "customer:acme"
+    with pytest.raises(InvalidTenant):
+        owner("u", "acme#eu")
+
+
+def test_a_queued_caller_outside_the_charset_is_a_permanent_invalid_message():
+    with pytest.raises(PermanentError) as raised:
+        queued_owner({"sub": "u", "customer_id": "acme#eu"})
+
+    assert raised.value.reason == INVALID_MESSAGE
+    assert raised.value.detail.startswith("the queued Caller's customer_id must be")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("customer:acme", "customer:acme", id="customer"),
+        pytest.param("user:bob@example.com", "user:bob@example.com", id="user"),
+    ],
+)
+def test_an_operator_writes_a_tenant_as_kind_and_id(text, expected):
+    assert parse_owner(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("acme", "a tenant is customer:<customer_id> or user:<sub>", id="no-kind"),
+        pytest.param("team:acme", "a tenant is customer:<customer_id>", id="unknown-kind"),
+        pytest.param("customer:acme#eu", "the id after customer: must be", id="bad-id"),
+        pytest.param("customer:", "the id after customer: must be", id="empty-id"),
+    ],
+)
+def test_a_tenant_written_otherwise_is_refused_with_the_rule(text, message):
+    with pytest.raises(InvalidTenant, match=message):
+        parse_owner(text)

@@ -1,0 +1,124 @@
+"""Least privilege and audit decisions in template.yaml, kept from regressing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+from emulator.stack import TEMPLATE
+
+RESOURCES: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))["Resources"]))
+FUNCTIONS = {
+    name: resource["Properties"]
+    for name, resource in RESOURCES.items()
+    if resource["Type"] == "AWS::Serverless::Function"
+}
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in FUNCTIONS[function].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+    return found
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_no_function_uses_a_sam_sqs_event_which_would_allow_every_queue():
+    # SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage/DeleteMessage on "*").
+    assert [
+        (name, event_name)
+        for name, properties in FUNCTIONS.items()
+        for event_name, event in properties.get("Events", {}).items()
+        if event["Type"] == "SQS"
+    ] == []
+
+
+def test_the_inbound_function_reads_and_deletes_on_its_own_queue_only():
+    sqs = [
+        s for s in statements("InboundFunction") if any(a.startswith("sqs:") for a in actions(s))
+    ]
+
+    assert sqs == [
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": {"Fn::GetAtt": ["InboundQueue", "Arn"]},
+        }
+    ]
+    mapping = RESOURCES["InboundQueueEventSource"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "InboundFunction"}
+
+
+@pytest.mark.parametrize(
+    "function", ["SendEmailFunction", "SendSmsFunction", "SendWhatsAppFunction"]
+)
+def test_a_send_function_may_only_get_a_template(function):
+    on_templates = [
+        s
+        for s in statements(function)
+        if s["Resource"] == {"Fn::GetAtt": ["TemplatesTable", "Arn"]}
+    ]
+
+    assert [actions(s) for s in on_templates] == [{"dynamodb:GetItem"}]
+    assert not any(
+        isinstance(policy, dict) and "DynamoDBReadPolicy" in policy
+        for policy in FUNCTIONS[function]["Policies"]
+    )
+
+
+def access_log() -> dict[str, Any]:
+    return RESOURCES["Api"]["Properties"]["AccessLogSetting"]
+
+
+def test_api_access_log_lines_are_json_with_who_what_and_outcome():
+    # Every $context variable stands for one JSON value: a quoted string or messageString.
+    line = re.sub(r"\$context\.[A-Za-z.]+", "x", access_log()["Format"]).replace(":x,", ':"x",')
+    fields = json.loads(line)
+
+    assert {
+        "requestId",
+        "principal",
+        "customerId",
+        "apiKeyId",
+        "sourceIp",
+        "httpMethod",
+        "resourcePath",
+        "status",
+        "responseLatencyMs",
+        "integrationError",
+    } <= fields.keys()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param('$context.identity.apiKey"', id="api-key-value"),
+        pytest.param("$input", id="request-body"),
+        pytest.param("$context.authorizer.caller", id="caller-with-email"),
+        pytest.param("$context.authorizer.email", id="email"),
+        pytest.param("$method.request.header", id="headers-with-the-token"),
+        pytest.param("$context.path", id="path-with-trace-ids"),
+    ],
+)
+def test_api_access_logs_hold_no_tokens_bodies_or_personal_data(secret):
+    assert secret not in access_log()["Format"]
+
+
+def test_api_access_logs_go_to_a_log_group_with_retention():
+    destination = access_log()["DestinationArn"]["Fn::Sub"]
+
+    assert destination.endswith(":log-group:${ApiAccessLogGroup}")  # no ":*", as API Gateway wants
+    assert RESOURCES["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {
+        "Ref": "AccessLogRetentionInDays"
+    }
+    assert RESOURCES["Api"]["DependsOn"] == "ApiGatewayAccount"
