@@ -80,10 +80,11 @@ def wait_until_sent(local, trace_id: str, count: int) -> None:
         time.sleep(0.05)
 
 
-def wait_until_attempted(local, attempt: tuple[str, str]) -> None:
+def wait_until_attempted(local, trace_id: str, count: int) -> None:
+    """Until `count` of the trace's recipients have had an attempt counted on the trace."""
     deadline = time.monotonic() + 30
-    while attempt not in local.providers.attempts:
-        assert time.monotonic() < deadline, f"{attempt} never attempted"
+    while sum("Attempts" in item for item in trace_items(local, trace_id).values()) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} recipients attempted"
         time.sleep(0.05)
 
 
@@ -119,18 +120,30 @@ def test_a_recipient_that_fails_the_first_map_and_succeeds_in_the_retry_leaves_n
     assert {i["Status"] for sk, i in trace_items(local, trace_id).items() if "#" in sk} == {"SENT"}
 
 
-def test_an_execution_stopped_mid_flight_dead_letters_its_unsent_recipients_once(
+def crowd(trace_id: str) -> dict:
+    """12 SMS recipients: the Map sends 10 at once, so the last two wait for a slot."""
+    numbers = [f"+1604555{n:04d}" for n in range(12)]
+    addresses = {number: {"ChannelType": "SMS"} for number in numbers}
+    return {"TraceId": trace_id, "SMSMessage": {"MessageBody": "Hi"}, "Addresses": addresses}
+
+
+def test_an_execution_stopped_mid_flight_dead_letters_exactly_its_unsent_recipients(
     client, local, providers, trace_id
 ):
-    providers.add_fault(Fault(channel="EMAIL", error="slow", address=EMAIL, seconds=3, times=1))
-    arn = start(client, trace_id)
-    wait_until_sent(local, trace_id, 2)  # both SMS; the email is still at the provider
+    # The first ten sends are slow; the execution is stopped while they are at the provider.
+    providers.add_fault(Fault(channel="SMS", error="slow", seconds=3, times=10))
+    client.queue(crowd(trace_id))
+    arn = client.start_next()
+    wait_until_attempted(local, trace_id, 10)
 
     client.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by a test")
     execution = client.wait(arn, trace_id=trace_id)
 
     assert execution.status == "ABORTED"
-    assert dead_lettered_addresses(local, trace_id) == [EMAIL]
+    # A stop does not recall calls already at the provider (nor does it in AWS): the
+    # reconciler waits for them, so only the two never reached are dead-lettered.
+    assert len(local.providers.sent(trace_id)) == 10
+    assert dead_lettered_addresses(local, trace_id) == ["+16045550010", "+16045550011"]
     [letter] = dead_letters(local, trace_id)
     attributes = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
     assert attributes["ExecutionArn"] == arn
@@ -138,29 +151,29 @@ def test_an_execution_stopped_mid_flight_dead_letters_its_unsent_recipients_once
     assert json.loads(letter["Body"])["Caller"] == {"sub": "user-1"}
     assert header(local, trace_id)["Status"] == "FAILED"
 
-    # A stop does not recall a call already at the provider (nor does it in AWS): the
-    # email goes out late. The operator clears the faults and redrives the DLQ: the
-    # redrive finds it sent and sends nobody twice.
-    wait_until_sent(local, trace_id, 3)
+    # `messaging faults clear` + `messaging dlq redrive`: each recipient ends sent once.
     providers.clear_faults()
     [redriven] = redrive(client, local, trace_id)
 
     assert redriven.status == "SUCCEEDED"
-    assert sent_counts(local, trace_id) == {("EMAIL", EMAIL): 1, ("SMS", SMS): 1, ("SMS", SMS2): 1}
+    assert set(sent_counts(local, trace_id).values()) == {1}
+    assert len(sent_counts(local, trace_id)) == 12
     assert header(local, trace_id)["Status"] == "COMPLETED"
     assert dead_letters(local, trace_id) == []
 
 
-def test_an_execution_that_times_out_is_reconciled_like_a_failed_one(
+def test_an_execution_that_times_out_is_reconciled_like_a_stopped_one(
     client, local, providers, trace_id
 ):
     slow = EXECUTION_TIMEOUT_SECONDS + 3
-    providers.add_fault(Fault(channel="SMS", error="slow", address=SMS2, seconds=slow, times=1))
+    providers.add_fault(Fault(channel="SMS", error="slow", seconds=slow, times=10))
+    client.queue(crowd(trace_id))
 
-    execution = client.wait(start(client, trace_id), trace_id=trace_id)
+    execution = client.wait(client.start_next(), trace_id=trace_id)
 
     assert execution.status == "TIMED_OUT"
-    assert dead_lettered_addresses(local, trace_id) == [SMS2]
+    assert dead_lettered_addresses(local, trace_id) == ["+16045550010", "+16045550011"]
+    assert len(local.providers.sent(trace_id)) == 10
     assert header(local, trace_id)["Status"] == "FAILED"
 
 
@@ -187,7 +200,7 @@ def test_a_lost_status_event_is_made_good_by_the_sweep(client, local, providers,
     with local.events.losing_events():
         arn = start(client, trace_id)
         wait_until_sent(local, trace_id, 2)
-        wait_until_attempted(local, ("EMAIL", EMAIL))  # and now retrying
+        wait_until_attempted(local, trace_id, 3)  # the email too: it is now retrying
         client.sfn.stop_execution(executionArn=arn)
         assert client.wait(arn).status == "ABORTED"
     assert dead_letters(local, trace_id) == []

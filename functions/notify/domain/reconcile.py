@@ -9,6 +9,8 @@ the dead-letter queue as one request, so a DLQ message always means "not deliver
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -71,8 +73,19 @@ def stale_before(timeout_seconds: int, now: datetime | None = None) -> str:
     return instant.isoformat(timespec="microseconds")
 
 
-def reconcile(execution: Execution, traces: Traces, dead_letters: DeadLetters) -> str:
-    """Dead-letter what `execution` left unsent and end its trace; return what was done."""
+def reconcile(
+    execution: Execution,
+    traces: Traces,
+    dead_letters: DeadLetters,
+    send_timeout_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Dead-letter what `execution` left unsent and end its trace; return what was done.
+
+    Stopping or timing out an execution does not stop a send function already calling
+    its provider: that call may still deliver. So a recipient whose last attempt began
+    less than a send function's timeout ago is waited for (`sleep`) before deciding.
+    """
     if execution.status not in ENDED_BADLY:
         return f"nothing to do: the execution is {execution.status}"
     body = queued_body(execution.input)
@@ -90,6 +103,11 @@ def reconcile(execution: Execution, traces: Traces, dead_letters: DeadLetters) -
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
     unsent = unsent_outcomes(planned["Deliveries"], items, execution)
+    in_flight = seconds_in_flight(items, unsent, send_timeout_seconds)
+    if in_flight > 0:
+        sleep(in_flight)
+        _, items = traces.read(trace_id, owner)
+        unsent = unsent_outcomes(planned["Deliveries"], items, execution)
     if not unsent:
         traces.finish(trace_id, owner, COMPLETED, execution.arn)
         return "every recipient was sent or rejected: trace COMPLETED"
@@ -123,6 +141,35 @@ def unsent_outcomes(
             }
         )
     return unsent
+
+
+def seconds_in_flight(
+    items: list[dict[str, Any]],
+    unsent: list[dict[str, Any]],
+    send_timeout_seconds: float,
+    now: datetime | None = None,
+) -> float:
+    """How long until no unsent recipient's last attempt can still be running (0: none can).
+
+    An attempt runs until it records its failure, returns SENT, or its function times out.
+    """
+    wanted = {(o["Recipient"]["ChannelType"], o["Recipient"]["Address"]) for o in unsent}
+    started = [
+        datetime.fromisoformat(item["LastAttemptAt"])
+        for item in items
+        if (item.get("ChannelType"), item.get("Address")) in wanted and _may_be_running(item)
+    ]
+    if not started:
+        return 0.0
+    over = max(started) + timedelta(seconds=send_timeout_seconds)
+    return max(0.0, (over - (now or datetime.now(UTC))).total_seconds())
+
+
+def _may_be_running(item: dict[str, Any]) -> bool:
+    began, ended = item.get("LastAttemptAt"), item.get("LastAttemptEndedAt")
+    if not began:
+        return False
+    return not ended or datetime.fromisoformat(ended) < datetime.fromisoformat(began)
 
 
 def queued_body(execution_input: str) -> str:

@@ -36,6 +36,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         arns = sorted({item["ExecutionArn"] for item in stale})
     results = {}
     for arn in arns:
-        results[arn] = reconcile(describe_execution(sfn, arn), traces, dead_letters)
+        execution = describe_execution(sfn, arn)
+        results[arn] = reconcile(execution, traces, dead_letters, settings.send_timeout_seconds)
         logger.info("execution reconciled", extra={"execution": arn, "result": results[arn]})
     return {"Reconciled": results}

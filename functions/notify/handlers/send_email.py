@@ -26,7 +26,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     email = compose_email(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_unlisted_sender(delivery, email.sender)
     resources.refuse_opted_out(delivery.channel, email.to)
-    resources.count_attempt(delivery)
-    message_id = sender.send(email, delivery.trace_id)
+    with resources.attempt(delivery):
+        message_id = sender.send(email, delivery.trace_id)
     logger.info("email sent", extra={"channel": "EMAIL", "provider_message_id": message_id})
     return resources.sent(delivery, message_id)

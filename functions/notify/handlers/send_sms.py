@@ -27,8 +27,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_unlisted_sender(delivery, sms.origination_identity)
     resources.refuse_opted_out(delivery.channel, sms.to)
-    resources.count_attempt(delivery)
-    message_id = sender.send(sms, delivery.trace_id)
+    with resources.attempt(delivery):
+        message_id = sender.send(sms, delivery.trace_id)
     logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
     return resources.sent(
         delivery,

@@ -28,7 +28,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_unlisted_sender(delivery, message.sender)
     resources.refuse_opted_out(delivery.channel, message.to)
-    resources.count_attempt(delivery)
-    message_id = sender.send(message, delivery.trace_id)
+    with resources.attempt(delivery):
+        message_id = sender.send(message, delivery.trace_id)
     logger.info("whatsapp sent", extra={"channel": "WHATSAPP", "provider_message_id": message_id})
     return resources.sent(delivery, message_id)

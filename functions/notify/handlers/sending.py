@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,11 +87,24 @@ class SendResources:
         if self.opt_outs.is_opted_out(opt_out_address(channel, address), channel):
             raise PermanentError(OPTED_OUT, f"{address} has opted out of {channel}")
 
-    def count_attempt(self, delivery: Delivery) -> int:
-        """Count a provider attempt on the recipient's trace item; call it right before sending."""
-        return self.traces.count_attempt(
-            delivery.trace_id, delivery.owner, delivery.channel, delivery.address
-        )
+    @contextmanager
+    def attempt(self, delivery: Delivery) -> Iterator[None]:
+        """Around one provider call: count it first; if it fails, note that it has ended.
+
+        A reconciler of a stopped execution waits for attempts that may still be at the
+        provider; an attempt whose failure is recorded is not one of them. The note is best
+        effort: without it the reconciler only waits longer.
+        """
+        key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
+        self.traces.count_attempt(*key)
+        try:
+            yield
+        except Exception:
+            try:
+                self.traces.end_attempt(*key)
+            except Exception:
+                logger.exception("the failed attempt's end was not recorded")
+            raise
 
     def sent(self, delivery: Delivery, provider_message_id: str, **details: Any) -> dict[str, Any]:
         """The SENT outcome, with the provider's id also written on the trace at once.

@@ -76,6 +76,7 @@ class ReconcileSettings:
     retention_days: int
     execution_timeout_seconds: int
     dead_letter_queue_url: str
+    send_timeout_seconds: int
 
     @classmethod
     def from_env(cls) -> ReconcileSettings:
@@ -84,6 +85,7 @@ class ReconcileSettings:
             retention_days=int(required("TRACE_RETENTION_DAYS")),
             execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
             dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL"),
+            send_timeout_seconds=int(required("SEND_TIMEOUT_SECONDS")),
         )
 
 

@@ -99,6 +99,17 @@ class TraceStore:
             raise classify_client_error(exc) from exc
         return int(attributes["Attempts"])
 
+    def end_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> None:
+        """Note that the recipient's last attempt failed and is over (it is not in flight)."""
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+                UpdateExpression="SET LastAttemptEndedAt = :now",
+                ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+
     def record_sent(
         self,
         trace_id: str,

@@ -341,3 +341,13 @@ def test_only_the_claiming_execution_ends_a_running_trace_and_only_once(empty, c
     assert header["Status"] == "FAILED"
     assert "Running" not in header
     assert claims.running_before(FUTURE) == []
+
+
+def test_a_failed_attempt_notes_its_end_after_its_start(table, store) -> None:
+    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
+
+    store.end_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
+
+    item = items(table)[SMS_KEY]
+    assert item["LastAttemptEndedAt"] >= item["LastAttemptAt"]
+    assert item["Attempts"] == 1
