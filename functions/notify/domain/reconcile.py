@@ -28,6 +28,8 @@ from notify.domain.outcomes import (
 from notify.domain.plan import plan
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+# How often sends still in flight are looked at again while waiting for them.
+RECHECK_SECONDS = 2
 DONE = (SENT, REJECTED)
 
 
@@ -103,9 +105,8 @@ def reconcile(
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
     unsent = unsent_outcomes(planned["Deliveries"], items, execution)
-    in_flight = seconds_in_flight(items, unsent, send_timeout_seconds)
-    if in_flight > 0:
-        sleep(in_flight)
+    while (in_flight := seconds_in_flight(items, unsent, send_timeout_seconds)) > 0:
+        sleep(min(in_flight, RECHECK_SECONDS))
         _, items = traces.read(trace_id, owner)
         unsent = unsent_outcomes(planned["Deliveries"], items, execution)
     if not unsent:
