@@ -20,8 +20,12 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines on stderr
 POLL_EVERY = 0.5
 
 
+# What Step Functions can redrive: every way an execution ends badly.
+REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
 def latest_failed(sfn: Any, arns: list[str]) -> dict[str, Any]:
-    """describe_execution of the most recently started FAILED execution.
+    """describe_execution of the most recently started FAILED (TIMED_OUT, ABORTED) execution.
 
     Refused when a later execution succeeded or is running: the trace was already
     delivered (e.g. by a DLQ redrive), or is being delivered.
@@ -29,7 +33,7 @@ def latest_failed(sfn: Any, arns: list[str]) -> dict[str, Any]:
     described = [sfn.describe_execution(executionArn=arn) for arn in dict.fromkeys(arns)]
     described.sort(key=lambda d: d["startDate"], reverse=True)
     for description in described:
-        if description["status"] == "FAILED":
+        if description["status"] in REDRIVABLE:
             return description
         if description["status"] in ("SUCCEEDED", "RUNNING"):
             raise CommandError(
@@ -44,6 +48,10 @@ def failed_execution(sfn: Any, trace_id: str, owners: list[OwnerTrace]) -> dict[
     candidates, refusals = [], []
     for owner in owners:  # each caller's executions are its own attempts at the TraceId
         try:
+            if owner.header.get("Status") == "RUNNING":
+                # Its execution has ended, but the reconciler has not yet dead-lettered
+                # what it left unsent: a run now would find the TraceId still claimed.
+                raise CommandError("the trace is still RUNNING; try again in a few seconds")
             candidates.append(latest_failed(sfn, owner.executions))
         except CommandError as exc:
             refusals.append(f"{owner.owner}: {exc}" if len(owners) > 1 else str(exc))
@@ -63,7 +71,7 @@ def redrive_or_rerun(target: Target, failed: dict[str, Any]) -> tuple[str, datet
     try:
         response = attempt(probe, "redrive_execution", executionArn=arn)
     except Unsupported as exc:
-        # The same input as a new execution: RecordTrace lets a FAILED TraceId run again,
+        # The same input as a new execution: Plan lets a FAILED TraceId be claimed again,
         # and the send functions' idempotency skips every recipient already sent.
         started = target.client("stepfunctions").start_execution(
             stateMachineArn=failed["stateMachineArn"], name=str(uuid.uuid4()), input=failed["input"]

@@ -39,7 +39,9 @@ def test_a_failing_recipient_is_dead_lettered_then_redriven_without_duplicates(
     assert code == 0
     assert "202" in out
 
-    wait_until(lambda: execution_status(local, trace_id, OWNER) == "FAILED", "the execution FAILED")
+    # The reconciler dead-letters what the failed execution left unsent, then ends the trace.
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    assert execution_status(local, trace_id, OWNER) == "FAILED"
     code, out, _ = messaging("trace", trace_id, "--json")
     assert code == 0
     assert "FAILED" in out
@@ -82,7 +84,7 @@ def test_redriving_a_failed_trace_sends_the_failed_recipient_once(local, messagi
         "faults", "add", "--channel", "SMS", "--address", "+16048621234", "--error", "throttle"
     )
     messaging("send", str(payload))
-    wait_until(lambda: execution_status(local, trace_id, OWNER) == "FAILED", "the execution FAILED")
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
     messaging("faults", "clear")
 
     code, out, err = messaging("redrive", trace_id)

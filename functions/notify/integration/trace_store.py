@@ -242,19 +242,22 @@ class TraceStore:
         """End the trace's run by `execution` with `status`; False when it is not that run.
 
         Conditional on the claim, so a late event about an old execution never ends a
-        newer run of the same TraceId, and a trace is reconciled at most once.
+        newer run of the same TraceId, and a trace is reconciled (FAILED) at most once.
+        A reconciled execution redriven from the console may still complete its trace.
         """
+        ended_from = [RUNNING] if status == FAILED else [RUNNING, FAILED]
         try:
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": owner},
                 UpdateExpression="SET #status = :status, UpdatedAt = :now REMOVE Running",
-                ConditionExpression="ExecutionArn = :execution AND #status = :running",
+                ConditionExpression="ExecutionArn = :execution AND #status IN (:from0, :from1)",
                 ExpressionAttributeNames={"#status": "Status"},
                 ExpressionAttributeValues={
                     ":status": status,
                     ":now": datetime.now(UTC).isoformat(),
                     ":execution": execution,
-                    ":running": RUNNING,
+                    ":from0": ended_from[0],
+                    ":from1": ended_from[-1],
                 },
             )
         except ClientError as exc:

@@ -203,3 +203,18 @@ def test_the_refusal_names_every_owner():
 
     assert str(refused.value).startswith("trace t-1: a: nothing to redrive")
     assert "; b: nothing to redrive: the trace's latest execution is RUNNING" in str(refused.value)
+
+
+@pytest.mark.parametrize("status", ["TIMED_OUT", "ABORTED"])
+def test_a_timed_out_or_stopped_execution_is_redrivable_too(status):
+    ended = execution("a", status, 0)
+
+    assert latest_failed(FakeSfn(ended), arns(ended)) == ended
+
+
+def test_a_trace_whose_failure_is_still_being_reconciled_is_not_redriven_yet():
+    failed = execution("a", "FAILED", 0)
+    running = OwnerTrace({"Sk": "a", "Owner": "a", "Status": "RUNNING", "Executions": arns(failed)})
+
+    with pytest.raises(CommandError, match="still RUNNING; try again in a few seconds"):
+        failed_execution(FakeSfn(failed), "t-1", [running])

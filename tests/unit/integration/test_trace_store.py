@@ -351,3 +351,13 @@ def test_a_failed_attempt_notes_its_end_after_its_start(table, store) -> None:
     item = items(table)[SMS_KEY]
     assert item["LastAttemptEndedAt"] >= item["LastAttemptAt"]
     assert item["Attempts"] == 1
+
+
+def test_a_reconciled_run_redriven_from_the_console_may_still_complete(empty, claims) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
+    claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN)  # the reconciler
+
+    # Step Functions' redrive resumes the same execution at its failed sends.
+    assert claims.finish(TRACE_ID, OWNER, "COMPLETED", EXECUTION_ARN) is True
+    assert claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN) is False
+    assert items(empty)[OWNER]["Status"] == "COMPLETED"
