@@ -87,7 +87,7 @@ def trace_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> st
 
 
 def execution_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str | None:
-    """The status of the trace's latest execution: a trace is FAILED before its execution is."""
+    """The status of the trace's latest execution (it ends before its trace is reconciled)."""
     arn = _trace_header(local, trace_id, owner).get("ExecutionArn", {}).get("S")
     if not arn:
         return None

@@ -110,3 +110,40 @@ def test_an_inbound_message_from_the_cli_passes_the_signature_and_is_handled(loc
         lambda: [m for m in outbox(local, None) if m["to"] == parent], "the HELP reply sent"
     )
     assert [(m["sender"], m["body"]) for m in replies] == [("whatsapp:+14155238886", help_text)]
+
+
+def test_an_execution_stopped_mid_flight_is_dead_lettered_then_redriven_once(
+    local, messaging, tmp_path
+):
+    numbers = [f"+1604777{n:04d}" for n in range(12)]  # 10 sent at once, 2 waiting
+    request = example("sms-inline.json") | {
+        "Addresses": {number: {"ChannelType": "SMS"} for number in numbers}
+    }
+    payload = tmp_path / "request.json"
+    payload.write_text(json.dumps(request))
+    trace_id = request["TraceId"]
+    slow = ("--channel", "SMS", "--error", "slow", "--seconds", "2", "--times", "10")
+    assert messaging("faults", "add", *slow)[0] == 0
+    assert messaging("send", str(payload))[0] == 0
+    wait_until(lambda: execution_status(local, trace_id, OWNER) == "RUNNING", "running")
+
+    # What `aws --endpoint-url <local> stepfunctions stop-execution` does, from outside.
+    header = local.session.client("dynamodb", endpoint_url=local.aws.endpoint).get_item(
+        TableName=local.stack.physical("TracesTable")["Ref"],
+        Key={"TraceId": {"S": trace_id}, "Sk": {"S": OWNER}},
+    )["Item"]
+    sfn = local.session.client("stepfunctions", endpoint_url=local.aws.endpoint)
+    sfn.stop_execution(executionArn=header["ExecutionArn"]["S"], cause="operator")
+
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
+    assert execution_status(local, trace_id, OWNER) == "ABORTED"
+    code, out, _ = messaging("dlq", "list", "--json")
+    [letter] = [m for m in json.loads(out) if m.get("TraceId") == trace_id]
+    assert sorted(letter["Recipients"]) == numbers[10:]  # the ten in flight were sent
+
+    assert messaging("faults", "clear")[0] == 0
+    code, _, err = messaging("dlq", "redrive")
+    assert code == 0, err
+
+    wait_until(lambda: trace_status(local, trace_id, OWNER) == "COMPLETED", "the trace COMPLETED")
+    assert sorted(m["to"] for m in outbox(local, trace_id)) == numbers  # each exactly once
