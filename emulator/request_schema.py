@@ -174,6 +174,12 @@ def _describe(error: ValidationError) -> str:
             extra = [repr(key) for key in value if key not in allowed]
             noun = "property" if len(extra) == 1 else "properties"
             return f"unexpected {noun} {', '.join(extra)}; allowed are {', '.join(allowed)}"
+        case "additionalProperties" if limit is False and "patternProperties" in error.schema:
+            # Keys matching no pattern (draft-04 has no propertyNames): say what a key may be.
+            patterns = [_ecma_regex(pattern) for pattern in error.schema["patternProperties"]]
+            extra = [key for key in value if not any(p.search(key) for p in patterns)]
+            keys = ", ".join(f"{_short(key)} ({len(key)} characters)" for key in extra)
+            return f"{keys}: {error.schema.get('description', 'not an allowed key')}"
     return error.message
 
 

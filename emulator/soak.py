@@ -10,6 +10,7 @@ operator would, and counts recipients lost (neither sent nor rejected) and sent 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sys
 import threading
@@ -191,6 +192,7 @@ def _rejected(local: LocalStack) -> set[tuple[str, str]]:
 
 
 def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local APIs' request lines
     local = LocalStack.start(LogLevel="WARNING")
     try:
         local.seed_demo()

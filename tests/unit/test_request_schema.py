@@ -690,3 +690,61 @@ def test_the_text_patterns_behave_alike_in_an_ecma_262_engine():
     )
 
     assert json.loads(answer.stdout) == [[True, False, False, False, True]] * 2
+
+
+# ---------------------------------------------------------------- address keys
+# An address becomes part of a DynamoDB key: its length is bounded before it is queued.
+LONGEST_EMAIL = "u" * 64 + "@" + "e" * 185 + ".com"  # 254 characters
+LONGEST_PHONE = "whatsapp:+" + "1" * 22  # 32 characters
+
+
+@pytest.mark.parametrize(
+    ("address", "channel"),
+    [
+        pytest.param(LONGEST_EMAIL, "EMAIL", id="an-email-of-254"),
+        pytest.param(LONGEST_PHONE, "WHATSAPP", id="a-whatsapp-number-of-32"),
+        pytest.param("+16048621234", "SMS", id="a-phone-number"),
+    ],
+)
+def test_address_keys_up_to_their_limits_are_valid(validator, address, channel):
+    request = edited(("Addresses", {address: {"ChannelType": channel}}))
+
+    assert validator.errors(request) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "length"),
+    [
+        pytest.param("x" + LONGEST_EMAIL, 255, id="an-email-of-255"),
+        pytest.param(LONGEST_PHONE + "1", 33, id="a-phone-number-of-33"),
+        pytest.param("a" * 1100 + "@example.com", 1112, id="a-key-over-dynamodbs-limit"),
+    ],
+)
+def test_an_address_key_over_its_limit_is_refused_with_the_rule(validator, address, length):
+    request = edited(("Addresses", {address: {"ChannelType": "EMAIL"}}))
+
+    [reason] = validator.errors(request)
+
+    assert reason.startswith("Addresses: ")
+    assert f"({length} characters)" in reason
+    assert "an e-mail address of at most 254 characters or a phone number of at most 32" in reason
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node for an ECMA 262 engine")
+def test_the_address_key_pattern_behaves_alike_in_an_ecma_262_engine():
+    [pattern] = load_components()["SendRequest"]["properties"]["Addresses"]["patternProperties"]
+    samples = [LONGEST_EMAIL, "x" + LONGEST_EMAIL, LONGEST_PHONE, LONGEST_PHONE + "1", "a@b"]
+    script = """
+    const [pattern, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(JSON.stringify(samples.map(s => new RegExp(pattern).test(s))));
+    """
+    answer = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps([pattern, samples]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+    assert json.loads(answer.stdout) == [True, False, True, False, True]

@@ -252,3 +252,25 @@ def test_a_malformed_queued_body_is_a_permanent_invalid_message(body, detail) ->
     assert caught.value.reason == INVALID_MESSAGE
     assert str(caught.value).startswith("InvalidMessage: ")
     assert detail in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "channel"),
+    [
+        pytest.param("a" * 250 + "@x.io", "EMAIL", id="an-email-over-254"),
+        pytest.param("+" + "1" * 32, "SMS", id="a-phone-number-over-32"),
+    ],
+)
+def test_an_address_too_long_to_be_a_key_is_refused_before_anything_is_claimed(
+    address, channel
+) -> None:
+    request = EMAIL_ONLY | {
+        "SMSMessage": {"MessageBody": "x"},
+        "Addresses": {address: {"ChannelType": channel}},
+    }
+
+    with pytest.raises(PermanentError) as refused:
+        plan(queued(request))
+
+    assert refused.value.reason == INVALID_MESSAGE
+    assert "at most" in refused.value.detail
