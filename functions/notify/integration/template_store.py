@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError, classify_client_error
 from notify.domain.templates import Template
+from notify.integration.ttl_cache import TtlCache
 
 
 class DynamoTemplateStore:
@@ -24,17 +25,10 @@ class DynamoTemplateStore:
     ) -> None:
         self._client = client
         self._table = table_name
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, Template]] = {}
+        self._cache: TtlCache[Template] = TtlCache(ttl_seconds, clock)
 
     def get(self, name: str) -> Template:
-        cached = self._cache.get(name)
-        if cached and cached[0] > self._clock():
-            return cached[1]
-        template = self._load(name)
-        self._cache[name] = (self._clock() + self._ttl, template)
-        return template
+        return self._cache.get(name, lambda: self._load(name))
 
     def _load(self, name: str) -> Template:
         try:

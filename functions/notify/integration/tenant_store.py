@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from notify.domain.errors import classify_client_error
 from notify.domain.senders import SENDER_FIELDS, SENDERS_SK, AllowedSenders
+from notify.integration.ttl_cache import TtlCache
 
 
 class TenantStore:
@@ -28,18 +29,11 @@ class TenantStore:
     ) -> None:
         self._client = client
         self._table = table_name
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, AllowedSenders | None]] = {}
+        self._cache: TtlCache[AllowedSenders | None] = TtlCache(ttl_seconds, clock)
 
     def senders(self, owner: str) -> AllowedSenders | None:
         """The tenant's allowed senders, or None when it has no list."""
-        cached = self._cache.get(owner)
-        if cached and cached[0] > self._clock():
-            return cached[1]
-        allowed = self._load_senders(owner)
-        self._cache[owner] = (self._clock() + self._ttl, allowed)
-        return allowed
+        return self._cache.get(owner, lambda: self._load_senders(owner))
 
     def _load_senders(self, owner: str) -> AllowedSenders | None:
         try:
