@@ -17,7 +17,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 REGION = "us-east-1"
@@ -56,6 +56,7 @@ class EmulatedAws:
         reuse_interpreter_clients()
         report_execution_ends()
         first_end_wins()
+        empty_filters_match_nothing()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -149,3 +150,21 @@ def first_end_wins() -> None:
 
         only_while_running.first_end_wins = True  # type: ignore[attr-defined]
         setattr(Environment, name, only_while_running)
+
+
+def empty_filters_match_nothing() -> None:
+    """A JSONPath filter that matches nothing yields [], as Step Functions' Jayway does.
+
+    moto (like LocalStack, whose interpreter it ports) returns [] for an indefinite path
+    with a wildcard or a slice, but raises States.Runtime for a filter (`[?(...)]`),
+    which is just as indefinite. The Delivery Map's ResultSelector filters its outcomes.
+    """
+    original = json_path._contains_slice_or_wildcard_array
+    if getattr(original, "filters_too", False):
+        return
+
+    def indefinite(path: str) -> bool:
+        return "[?(" in path or original(path)
+
+    indefinite.filters_too = True  # type: ignore[attr-defined]
+    json_path._contains_slice_or_wildcard_array = indefinite

@@ -50,6 +50,14 @@ class Execution:
     def failed_attempts(self, state_type: str = "TaskFailed") -> list[dict[str, Any]]:
         return [event for event in self.history if event["type"] == state_type]
 
+    def already_handled(self) -> list[str]:
+        """TraceIds Plan found claimed by another execution (running or completed)."""
+        for event in self.history:
+            if event["type"] == "TaskSucceeded":
+                output = json.loads(event["taskSucceededEventDetails"]["output"])["Payload"]
+                return [trace["TraceId"] for trace in output["AlreadyHandled"]]
+        return []
+
 
 class Client:
     """Queues requests as the API does and runs them through the pipe to completion."""

@@ -31,7 +31,7 @@ def test_the_registration_invitation_is_rendered_and_sent_exactly(client, local,
     execution = client.send(invitation(trace_id))
 
     assert execution.status == "SUCCEEDED"
-    assert "SendWhatsApp" in execution.states_entered()
+    assert "Send" in execution.states_entered()
     [message] = execution.sent
     assert (message.channel, message.to, message.sender, message.body) == (
         "WHATSAPP",
@@ -133,7 +133,7 @@ def test_a_whatsapp_recipient_that_always_fails_is_dead_lettered_and_retried_onc
     execution = client.send(invitation(trace_id))
 
     assert execution.status == "FAILED"
-    assert execution.states_entered().count("RetrySendWhatsApp") == 1
+    assert execution.states_entered().count("SendAgain") == 1
     # 1 try + 3 retries in Deliver, then one more in RetryExhausted, where it fails.
     assert providers.attempts[earlier:] == [("WHATSAPP", PARENT)] * 5
     [message] = dead_letters(local, trace_id)
@@ -158,7 +158,8 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_one_whatsapp(clien
 
 
 def test_the_send_function_invoked_twice_for_a_recipient_sends_once(local, trace_id):
-    event = json.loads((EVENTS / "send-whatsapp-delivery.json").read_text()) | {"TraceId": trace_id}
+    event = json.loads((EVENTS / "send-whatsapp-delivery.json").read_text())
+    event["Request"]["TraceId"] = trace_id
 
     first, error = local.runtime.invoke("messaging-SendWhatsAppFunction", event)
     again, again_error = local.runtime.invoke("messaging-SendWhatsAppFunction", event)

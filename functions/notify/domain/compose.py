@@ -29,7 +29,9 @@ class Delivery:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Delivery:
-        return cls(event["TraceId"], event["Owner"], event["Recipient"], event["Messages"])
+        """A Send task's payload: its request (TraceId, Owner, Messages) and the recipient."""
+        request = event["Request"]
+        return cls(request["TraceId"], request["Owner"], event["Recipient"], request["Messages"])
 
     @property
     def address(self) -> str:

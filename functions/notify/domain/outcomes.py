@@ -22,8 +22,23 @@ def failure_reason(outcome: dict[str, Any]) -> str:
         return cause or outcome.get("Error", "")
 
 
+class RecipientsExhausted(Exception):  # the ASL catches it by this name
+    """Some recipients exhausted their retries: the workflow tries them once more.
+
+    Raised by Record after it wrote every outcome; the one path that does not end there.
+    """
+
+
+def by_trace(outcomes: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The outcomes of each (TraceId, Owner) an execution delivered, in their order."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        grouped.setdefault((outcome["TraceId"], outcome["Owner"]), []).append(outcome)
+    return grouped
+
+
 def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The recipients whose sends exhausted their retries, as the Map takes them again."""
+    """The recipients whose sends exhausted their retries."""
     return [outcome["Recipient"] for outcome in outcomes if outcome["Status"] == FAILED]
 
 

@@ -1,8 +1,9 @@
-"""Turn one queued message into the deliveries the state machine maps over."""
+"""Turn queued messages into the requests and deliveries the state machine maps over."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
@@ -38,6 +39,29 @@ def plan(queued_body: str) -> dict[str, Any]:
         },
         "Deliveries": _deliveries(request.get("Addresses")),
     }
+
+
+def execution_plan(
+    claimed: list[dict[str, Any]], send_functions: Mapping[str, str]
+) -> dict[str, Any]:
+    """The Map's input: each claimed request once, then one delivery per recipient.
+
+    A delivery names its request by index (the Map's ItemSelector picks it), so a
+    request's message blocks are in the state once, however many recipients it has,
+    and the channel's send function, so one Task state sends every channel.
+    """
+    requests, deliveries = [], []
+    for index, planned in enumerate(claimed):
+        requests.append({key: planned[key] for key in ("TraceId", "Owner", "Messages")})
+        deliveries += [
+            {
+                "Request": index,
+                "Function": send_functions[recipient["ChannelType"]],
+                "Recipient": recipient,
+            }
+            for recipient in planned["Deliveries"]
+        ]
+    return {"Requests": requests, "Deliveries": deliveries}
 
 
 def _parse(queued_body: str) -> dict[str, Any]:

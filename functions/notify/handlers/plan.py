@@ -1,10 +1,10 @@
-"""First step of the Delivery state machine: one SQS record in, its claim and deliveries out."""
+"""First step of the Delivery state machine: the pipe's records in, claimed deliveries out."""
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.plan import plan
+from notify.domain.plan import execution_plan, plan
 from notify.domain.reconcile import stale_before
 from notify.handlers.settings import PlanSettings
 from notify.integration.trace_store import TraceStore
@@ -18,15 +18,17 @@ store = TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), sett
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    planned = plan(event["Record"]["body"])
-    logger.set_correlation_id(planned["TraceId"])
-    claimed = store.claim(
-        planned["TraceId"],
-        planned["Owner"],
-        event["ExecutionArn"],
-        stale_before(settings.execution_timeout_seconds),
-    )
+    claimed, already_handled = [], []
+    stale = stale_before(settings.execution_timeout_seconds)
+    for record in event["Records"]:
+        planned = plan(record["body"])
+        logger.set_correlation_id(planned["TraceId"])
+        if store.claim(planned["TraceId"], planned["Owner"], event["ExecutionArn"], stale):
+            claimed.append(planned)
+        else:  # running or completed elsewhere: nothing of it is sent here
+            already_handled.append({"TraceId": planned["TraceId"], "Owner": planned["Owner"]})
     logger.info(
-        "request planned", extra={"recipients": len(planned["Deliveries"]), "claimed": claimed}
+        "requests planned",
+        extra={"claimed": len(claimed), "already_handled": len(already_handled)},
     )
-    return planned | {"Claimed": claimed}
+    return execution_plan(claimed, settings.send_functions) | {"AlreadyHandled": already_handled}

@@ -1,11 +1,11 @@
-"""After each Map: record outcomes on the trace, count them, name those to retry once more."""
+"""After each Map: record the outcomes on each trace, count them, flag the exhausted."""
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.outcomes import count_by_channel, exhausted
+from notify.domain.outcomes import RecipientsExhausted, by_trace, count_by_channel, exhausted
 from notify.handlers.settings import TraceSettings
 from notify.integration.trace_store import TraceStore
 
@@ -15,16 +15,20 @@ tracer = Tracer()
 store = TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), settings.retention_days)
 
 
-@logger.inject_lambda_context(correlation_id_path="TraceId")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     outcomes = event["Outcomes"]
-    status = store.record(event["TraceId"], event["Owner"], outcomes, event["ExecutionArn"])
+    for (trace_id, owner), recorded in by_trace(outcomes).items():
+        logger.set_correlation_id(trace_id)
+        status = store.record(trace_id, owner, recorded, event["ExecutionArn"])
+        logger.info("outcomes recorded", extra={"status": status, "recipients": len(recorded)})
     for (channel, outcome), count in count_by_channel(outcomes).items():
         name = f"Recipients{outcome.title()}"
         namespace = settings.metrics_namespace
         with single_metric(name, MetricUnit.Count, count, namespace=namespace) as metric:
             metric.add_dimension(name="Channel", value=channel)
-    logger.info("outcomes recorded", extra={"status": status, "recipients": len(outcomes)})
     failed = exhausted(outcomes)
-    return {"Status": status, "AnyExhausted": bool(failed), "Failed": failed}
+    if failed:
+        raise RecipientsExhausted(f"{len(failed)} recipient(s) exhausted their retries")
+    return {"Recorded": len(outcomes)}

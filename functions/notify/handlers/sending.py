@@ -29,7 +29,7 @@ from notify.integration.trace_store import TraceStore
 # Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
 # happen: the DLQ keeps messages 14 days and Step Functions redrives within 14 days.
 IDEMPOTENCY = IdempotencyConfig(
-    event_key_jmespath="[Owner, TraceId, Recipient.ChannelType, Recipient.Address]",
+    event_key_jmespath="[Request.Owner, Request.TraceId, Recipient.ChannelType, Recipient.Address]",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=15 * 86400,
 )
@@ -127,6 +127,8 @@ class SendResources:
         except Exception:
             logger.exception("provider id not recorded early; RecordOutcomes will record it")
         return {
+            "TraceId": delivery.trace_id,
+            "Owner": delivery.owner,
             "Recipient": delivery.recipient,
             "Status": "SENT",
             "ProviderMessageId": provider_message_id,

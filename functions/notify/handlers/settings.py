@@ -60,6 +60,7 @@ class PlanSettings:
     traces_table: str
     retention_days: int
     execution_timeout_seconds: int
+    send_functions: dict[str, str]  # channel -> the ARN of its send function
 
     @classmethod
     def from_env(cls) -> PlanSettings:
@@ -67,6 +68,11 @@ class PlanSettings:
             traces_table=required("TRACES_TABLE"),
             retention_days=int(required("TRACE_RETENTION_DAYS")),
             execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
+            send_functions={
+                "EMAIL": required("SEND_EMAIL_FUNCTION_ARN"),
+                "SMS": required("SEND_SMS_FUNCTION_ARN"),
+                "WHATSAPP": required("SEND_WHATSAPP_FUNCTION_ARN"),
+            },
         )
 
 
@@ -96,6 +102,21 @@ class StatusSettings:
     @classmethod
     def from_env(cls) -> StatusSettings:
         return cls(traces_table=required("TRACES_TABLE"))
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    tenants_table: str
+    tenant_cache_seconds: float
+    message_queue_url: str
+
+    @classmethod
+    def from_env(cls) -> TriggerSettings:
+        return cls(
+            tenants_table=required("TENANTS_TABLE"),
+            tenant_cache_seconds=float(required("TENANT_CACHE_SECONDS")),
+            message_queue_url=required("MESSAGE_QUEUE_URL"),
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
-from notify.domain.plan import plan
+from notify.domain.plan import execution_plan, plan
 
 EVENTS = Path(__file__).parents[3] / "events"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
@@ -274,3 +274,29 @@ def test_an_address_too_long_to_be_a_key_is_refused_before_anything_is_claimed(
 
     assert refused.value.reason == INVALID_MESSAGE
     assert "at most" in refused.value.detail
+
+
+FUNCTIONS = {"EMAIL": "arn:email", "SMS": "arn:sms", "WHATSAPP": "arn:whatsapp"}
+
+
+def test_the_execution_plan_holds_each_request_once_and_one_delivery_per_recipient() -> None:
+    first = plan(queued(readme_payload("email-and-sms.json")))
+    second = plan(queued(readme_payload("sms-inline.json") | {"TraceId": "other"}))
+
+    planned = execution_plan([first, second], FUNCTIONS)
+
+    assert planned["Requests"] == [
+        {key: request[key] for key in ("TraceId", "Owner", "Messages")}
+        for request in (first, second)
+    ]
+    assert [
+        (d["Request"], d["Function"], d["Recipient"]["Address"]) for d in planned["Deliveries"]
+    ] == [
+        (0, "arn:email", "user@example.com"),
+        (0, "arn:sms", "+16048621234"),
+        (1, "arn:sms", "+16048621234"),
+    ]
+
+
+def test_nothing_claimed_plans_nothing_to_send() -> None:
+    assert execution_plan([], FUNCTIONS) == {"Requests": [], "Deliveries": []}

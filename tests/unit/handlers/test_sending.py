@@ -56,11 +56,15 @@ def stack(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
 
 
 def delivery(owner: str, sender: str = "alerts@example.com") -> dict[str, Any]:
+    """A Send task's payload: the request (TraceId, Owner, Messages) and the recipient."""
+    message = {"FromAddress": sender, "Subject": "Hi", "TextBody": "Hello"}
     return {
-        "TraceId": f"t-{uuid.uuid4()}",
-        "Owner": owner,
+        "Request": {
+            "TraceId": f"t-{uuid.uuid4()}",
+            "Owner": owner,
+            "Messages": {"EmailMessage": message},
+        },
         "Recipient": {"Address": "user@example.com", "ChannelType": "EMAIL"},
-        "Messages": {"EmailMessage": {"FromAddress": sender, "Subject": "Hi", "TextBody": "Hello"}},
     }
 
 
@@ -74,7 +78,7 @@ def test_in_none_mode_a_tenant_without_a_list_sends_nothing(stack, lambda_contex
     assert "customer:unlisted has no allowed senders" in raised.value.detail
     # Refused before the attempt is counted, so before any provider call.
     assert (
-        stack["traces"].query(KeyConditionExpression=Key("TraceId").eq(event["TraceId"]))["Items"]
+        stack["traces"].query(KeyConditionExpression=Key("TraceId").eq(event["Request"]["TraceId"]))["Items"]
         == []
     )
 
