@@ -40,6 +40,8 @@ OPTED_OUT = "OptedOut"
 OUTSIDE_SESSION_WINDOW = "OutsideSessionWindow"
 SENDER_NOT_ALLOWED = "SenderNotAllowed"
 THROTTLED = "Throttled"
+# Another attempt at the same recipient may still be at the provider: wait, then retry.
+SEND_IN_PROGRESS = "SendInProgress"
 PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 
 # Provider error codes (SES v2, End User Messaging SMS v2, DynamoDB), mapped once.

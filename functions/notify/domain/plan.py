@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from notify.domain.errors import INVALID_MESSAGE, PermanentError
+from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
+from notify.domain.errors import INVALID_MESSAGE, OPTED_OUT, PermanentError
+from notify.domain.inbound import opt_out_address
 from notify.domain.tenants import queued_owner
 
 # Which block of the request carries each channel's message.
@@ -42,26 +44,55 @@ def plan(queued_body: str) -> dict[str, Any]:
 
 
 def execution_plan(
-    claimed: list[dict[str, Any]], send_functions: Mapping[str, str]
+    claimed: list[dict[str, Any]],
+    send_functions: Mapping[str, str],
+    opted_out: Collection[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """The Map's input: each claimed request once, then one delivery per recipient.
 
     A delivery names its request by index (the Map's ItemSelector picks it), so a
     request's message blocks are in the state once, however many recipients it has,
-    and the channel's send function, so one Task state sends every channel.
+    and the channel's send function, so one Task state sends every channel. A
+    recipient who opted out of its channel is not sent to: it is `Rejected` here.
     """
-    requests, deliveries = [], []
+    requests, deliveries, rejected = [], [], []
     for index, planned in enumerate(claimed):
         requests.append({key: planned[key] for key in ("TraceId", "Owner", "Messages")})
-        deliveries += [
-            {
-                "Request": index,
-                "Function": send_functions[recipient["ChannelType"]],
-                "Recipient": recipient,
-            }
-            for recipient in planned["Deliveries"]
-        ]
-    return {"Requests": requests, "Deliveries": deliveries}
+        for recipient in planned["Deliveries"]:
+            if opt_out_key(recipient) in opted_out:
+                rejected.append(_opted_out(planned, recipient))
+                continue
+            function = send_functions[recipient["ChannelType"]]
+            deliveries.append({"Request": index, "Function": function, "Recipient": recipient})
+    return {"Requests": requests, "Deliveries": deliveries, "Rejected": rejected}
+
+
+def opt_out_key(recipient: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The opt-outs table's (Address, Channel) of a recipient; None for an invalid address.
+
+    An invalid address is left to its send function, which rejects it with the reason.
+    """
+    channel = recipient["ChannelType"]
+    try:
+        address = _NORMALIZE[channel](recipient["Address"])
+    except PermanentError:
+        return None
+    return opt_out_address(channel, address), channel
+
+
+_NORMALIZE = {"EMAIL": normalize_email, "SMS": normalize_phone, "WHATSAPP": normalize_whatsapp}
+
+
+def _opted_out(planned: Mapping[str, Any], recipient: Mapping[str, Any]) -> dict[str, Any]:
+    channel = recipient["ChannelType"]
+    return {
+        "TraceId": planned["TraceId"],
+        "Owner": planned["Owner"],
+        "Recipient": recipient,
+        "Status": "REJECTED",
+        "Error": "PermanentError",
+        "Cause": f"{OPTED_OUT}: {recipient['Address']} has opted out of {channel}",
+    }
 
 
 def _parse(queued_body: str) -> dict[str, Any]:

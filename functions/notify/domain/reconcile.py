@@ -79,14 +79,13 @@ def reconcile(
     execution: Execution,
     traces: Traces,
     dead_letters: DeadLetters,
-    send_timeout_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Dead-letter what `execution` left unsent and end its trace; return what was done.
 
     Stopping or timing out an execution does not stop a send function already calling
-    its provider: that call may still deliver. So a recipient whose last attempt began
-    less than a send function's timeout ago is waited for (`sleep`) before deciding.
+    its provider: that call may still deliver. So a recipient whose attempt is still in
+    progress (at most until its function's timeout) is waited for before deciding.
     """
     if execution.status not in ENDED_BADLY:
         return f"nothing to do: the execution is {execution.status}"
@@ -105,7 +104,7 @@ def reconcile(
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
     unsent = unsent_outcomes(planned["Deliveries"], items, execution)
-    while (in_flight := seconds_in_flight(items, unsent, send_timeout_seconds)) > 0:
+    while (in_flight := seconds_in_flight(items, unsent)) > 0:
         sleep(min(in_flight, RECHECK_SECONDS))
         _, items = traces.read(trace_id, owner)
         unsent = unsent_outcomes(planned["Deliveries"], items, execution)
@@ -145,32 +144,22 @@ def unsent_outcomes(
 
 
 def seconds_in_flight(
-    items: list[dict[str, Any]],
-    unsent: list[dict[str, Any]],
-    send_timeout_seconds: float,
-    now: datetime | None = None,
+    items: list[dict[str, Any]], unsent: list[dict[str, Any]], now: datetime | None = None
 ) -> float:
-    """How long until no unsent recipient's last attempt can still be running (0: none can).
+    """How long until no unsent recipient's attempt can still be at the provider (0: none).
 
-    An attempt runs until it records its failure, returns SENT, or its function times out.
+    A send marks its attempt in progress until its function's time runs out, and clears
+    the mark when the attempt ends (SENT, or failed).
     """
     wanted = {(o["Recipient"]["ChannelType"], o["Recipient"]["Address"]) for o in unsent}
-    started = [
-        datetime.fromisoformat(item["LastAttemptAt"])
+    until = [
+        datetime.fromisoformat(item["InProgressUntil"])
         for item in items
-        if (item.get("ChannelType"), item.get("Address")) in wanted and _may_be_running(item)
+        if (item.get("ChannelType"), item.get("Address")) in wanted and item.get("InProgressUntil")
     ]
-    if not started:
+    if not until:
         return 0.0
-    over = max(started) + timedelta(seconds=send_timeout_seconds)
-    return max(0.0, (over - (now or datetime.now(UTC))).total_seconds())
-
-
-def _may_be_running(item: dict[str, Any]) -> bool:
-    began, ended = item.get("LastAttemptAt"), item.get("LastAttemptEndedAt")
-    if not began:
-        return False
-    return not ended or datetime.fromisoformat(ended) < datetime.fromisoformat(began)
+    return max(0.0, (max(until) - (now or datetime.now(UTC))).total_seconds())
 
 
 def queued_body(execution_input: str) -> str:

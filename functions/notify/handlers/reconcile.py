@@ -37,6 +37,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     results = {}
     for arn in arns:
         execution = describe_execution(sfn, arn)
-        results[arn] = reconcile(execution, traces, dead_letters, settings.send_timeout_seconds)
+        results[arn] = reconcile(execution, traces, dead_letters)
         logger.info("execution reconciled", extra={"execution": arn, "result": results[arn]})
     return {"Reconciled": results}

@@ -18,7 +18,7 @@ store = TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), sett
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    outcomes = event["Outcomes"]
+    outcomes = event["Outcomes"] + event.get("Rejected", [])
     for (trace_id, owner), recorded in by_trace(outcomes).items():
         logger.set_correlation_id(trace_id)
         status = store.record(trace_id, owner, recorded, event["ExecutionArn"])

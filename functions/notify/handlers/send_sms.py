@@ -2,11 +2,10 @@
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_sms
-from notify.handlers.sending import IDEMPOTENCY, PROVIDER_CLIENT_CONFIG, SendResources
+from notify.handlers.sending import PROVIDER_CLIENT_CONFIG, SendResources
 from notify.handlers.settings import optional
 from notify.integration.sms_voice import SmsSender
 
@@ -19,20 +18,16 @@ sender = SmsSender(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path="TraceId")
+@logger.inject_lambda_context(correlation_id_path="Request.TraceId")
 @tracer.capture_lambda_handler
-@idempotent(config=IDEMPOTENCY, persistence_store=resources.persistence)
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_unlisted_sender(delivery, sms.origination_identity)
-    resources.refuse_opted_out(delivery.channel, sms.to)
-    with resources.attempt(delivery):
-        message_id = sender.send(sms, delivery.trace_id)
-    logger.info("sms sent", extra={"channel": "SMS", "provider_message_id": message_id})
-    return resources.sent(
+    return resources.send_once(
         delivery,
-        message_id,
+        context,
+        lambda: sender.send(sms, delivery.trace_id),
         Segments=sms.segments.segments,
         Encoding=sms.segments.encoding,
     )

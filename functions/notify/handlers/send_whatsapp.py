@@ -1,11 +1,10 @@
 """Render and send one WhatsApp message through Twilio (a Map iteration of the state machine)."""
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.idempotency import idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_whatsapp
-from notify.handlers.sending import IDEMPOTENCY, SendResources
+from notify.handlers.sending import SendResources
 from notify.handlers.settings import TwilioSettings
 from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSender
 
@@ -20,15 +19,10 @@ sender = TwilioWhatsAppSender(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path="TraceId")
+@logger.inject_lambda_context(correlation_id_path="Request.TraceId")
 @tracer.capture_lambda_handler
-@idempotent(config=IDEMPOTENCY, persistence_store=resources.persistence)
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)
     resources.refuse_unlisted_sender(delivery, message.sender)
-    resources.refuse_opted_out(delivery.channel, message.to)
-    with resources.attempt(delivery):
-        message_id = sender.send(message, delivery.trace_id)
-    logger.info("whatsapp sent", extra={"channel": "WHATSAPP", "provider_message_id": message_id})
-    return resources.sent(delivery, message_id)
+    return resources.send_once(delivery, context, lambda: sender.send(message, delivery.trace_id))

@@ -1,39 +1,23 @@
-"""What the send functions share: one idempotency rule and one success outcome."""
+"""What the send functions share: sending at most once per recipient, and the outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from notify.domain.compose import Delivery
-from notify.domain.errors import OPTED_OUT, PermanentError
-from notify.domain.inbound import opt_out_address
 from notify.domain.senders import check_sender
 from notify.handlers.settings import SendSettings
-from notify.integration.opt_outs import OptOutStore
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 from notify.integration.trace_store import TraceStore
-
-# Exactly once per (caller, TraceId, channel, address), for as long as a redrive can
-# happen: the DLQ keeps messages 14 days and Step Functions redrives within 14 days.
-IDEMPOTENCY = IdempotencyConfig(
-    event_key_jmespath="[Request.Owner, Request.TraceId, Recipient.ChannelType, Recipient.Address]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=15 * 86400,
-)
-
 
 logger = Logger(child=True)
 
@@ -48,8 +32,6 @@ class SendResources:
 
     settings: SendSettings
     templates: DynamoTemplateStore
-    persistence: DynamoDBPersistenceLayer
-    opt_outs: OptOutStore
     traces: TraceStore
     tenants: TenantStore
 
@@ -57,14 +39,11 @@ class SendResources:
     def from_env(cls) -> SendResources:
         settings = SendSettings.from_env()
         dynamodb = boto3.client("dynamodb")
-        templates = DynamoTemplateStore(
-            dynamodb, settings.templates_table, settings.template_cache_seconds
-        )
         return cls(
             settings,
-            templates,
-            DynamoDBPersistenceLayer(settings.idempotency_table),
-            OptOutStore(dynamodb, settings.opt_outs_table),
+            DynamoTemplateStore(
+                dynamodb, settings.templates_table, settings.template_cache_seconds
+            ),
             TraceStore(
                 boto3.resource("dynamodb").Table(settings.traces_table),
                 settings.trace_retention_days,
@@ -82,56 +61,51 @@ class SendResources:
             self.settings.unlisted_tenant_senders,
         )
 
-    def refuse_opted_out(self, channel: str, address: str) -> None:
-        """PermanentError(OptedOut) when the recipient opted out of this channel (STOP)."""
-        if self.opt_outs.is_opted_out(opt_out_address(channel, address), channel):
-            raise PermanentError(OPTED_OUT, f"{address} has opted out of {channel}")
+    def send_once(
+        self,
+        delivery: Delivery,
+        context: LambdaContext,
+        send: Callable[[], str],
+        **details: Any,
+    ) -> dict[str, Any]:
+        """Call `send` at most once per recipient and answer the SENT outcome.
 
-    @contextmanager
-    def attempt(self, delivery: Delivery) -> Iterator[None]:
-        """Around one provider call: count it first; if it fails, note that it has ended.
-
-        A reconciler of a stopped execution waits for attempts that may still be at the
-        provider; an attempt whose failure is recorded is not one of them. The note is best
-        effort: without it the reconciler only waits longer.
+        Exactly once per (tenant, TraceId, channel, address) however often SQS, the pipe
+        or a redrive repeats it, for as long as the trace is kept: the recipient's trace
+        item is its idempotency record (`TraceStore.begin_send`). A recipient sent before
+        gets that send's outcome again; `send`'s provider id is written before answering.
         """
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
-        self.traces.count_attempt(*key)
+        until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
+        earlier = self.traces.begin_send(*key, until.isoformat(timespec="microseconds"))
+        if earlier is not None:
+            logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
+            return self._sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"])
         try:
-            yield
+            message_id = send()
         except Exception:
-            try:
-                self.traces.end_attempt(*key)
-            except Exception:
-                logger.exception("the failed attempt's end was not recorded")
+            self._end_attempt(key)
             raise
-
-    def sent(self, delivery: Delivery, provider_message_id: str, **details: Any) -> dict[str, Any]:
-        """The SENT outcome, with the provider's id also written on the trace at once.
-
-        Provider callbacks find a recipient by that id, and they can arrive long before
-        RecordOutcomes runs after the whole Map. The write is best effort: the message
-        is already sent, and failing here would send it again on retry. RecordOutcomes
-        writes the same id in any case.
-        """
         at = datetime.now(UTC).isoformat()
+        self.traces.complete_send(*key, message_id, at)
+        logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
+        return self._sent(delivery, message_id, at, **details)
+
+    def _end_attempt(self, key: tuple[str, str, str, str]) -> None:
+        # Best effort: without it the next attempt waits for the in-progress mark to lapse.
         try:
-            self.traces.record_sent(
-                delivery.trace_id,
-                delivery.owner,
-                delivery.channel,
-                delivery.address,
-                provider_message_id,
-                at,
-            )
+            self.traces.end_attempt(*key)
         except Exception:
-            logger.exception("provider id not recorded early; RecordOutcomes will record it")
+            logger.exception("the failed attempt's end was not recorded")
+
+    @staticmethod
+    def _sent(delivery: Delivery, message_id: str, at: str, **details: Any) -> dict[str, Any]:
         return {
             "TraceId": delivery.trace_id,
             "Owner": delivery.owner,
             "Recipient": delivery.recipient,
             "Status": "SENT",
-            "ProviderMessageId": provider_message_id,
+            "ProviderMessageId": message_id,
             "SentAt": at,
             **details,
         }

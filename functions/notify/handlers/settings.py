@@ -29,8 +29,6 @@ def one_of(name: str, allowed: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class SendSettings:
     templates_table: str
-    idempotency_table: str
-    opt_outs_table: str
     traces_table: str
     trace_retention_days: int
     default_template: str
@@ -43,8 +41,6 @@ class SendSettings:
     def from_env(cls) -> SendSettings:
         return cls(
             templates_table=required("TEMPLATES_TABLE"),
-            idempotency_table=required("IDEMPOTENCY_TABLE"),
-            opt_outs_table=required("OPT_OUTS_TABLE"),
             traces_table=required("TRACES_TABLE"),
             trace_retention_days=int(required("TRACE_RETENTION_DAYS")),
             default_template=required("DEFAULT_TEMPLATE_NAME"),
@@ -61,10 +57,12 @@ class PlanSettings:
     retention_days: int
     execution_timeout_seconds: int
     send_functions: dict[str, str]  # channel -> the ARN of its send function
+    opt_outs_table: str
 
     @classmethod
     def from_env(cls) -> PlanSettings:
         return cls(
+            opt_outs_table=required("OPT_OUTS_TABLE"),
             traces_table=required("TRACES_TABLE"),
             retention_days=int(required("TRACE_RETENTION_DAYS")),
             execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
@@ -82,7 +80,6 @@ class ReconcileSettings:
     retention_days: int
     execution_timeout_seconds: int
     dead_letter_queue_url: str
-    send_timeout_seconds: int
 
     @classmethod
     def from_env(cls) -> ReconcileSettings:
@@ -91,7 +88,6 @@ class ReconcileSettings:
             retention_days=int(required("TRACE_RETENTION_DAYS")),
             execution_timeout_seconds=int(required("EXECUTION_TIMEOUT_SECONDS")),
             dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL"),
-            send_timeout_seconds=int(required("SEND_TIMEOUT_SECONDS")),
         )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import classify_client_error
+from notify.domain.errors import THROTTLED, TransientError, classify_client_error
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+UNPROCESSED_RETRIES = 3  # a throttled batch returns the keys it did not read
 
 
 class OptOutStore:
@@ -33,6 +37,31 @@ class OptOutStore:
         except ClientError as exc:
             raise classify_client_error(exc) from exc
         return "Item" in response
+
+    def opted_out(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (Address, Channel) keys are opted out: one BatchGetItem per 100 keys."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            pending = {
+                self._table: {
+                    "Keys": [_key(a, c) for a, c in wanted[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(UNPROCESSED_RETRIES):
+                try:
+                    response = self._client.batch_get_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise classify_client_error(exc) from exc
+                items = response.get("Responses", {}).get(self._table, [])
+                found |= {(i["Address"]["S"], i["Channel"]["S"]) for i in items}
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            if pending:
+                raise TransientError(THROTTLED, "opt-outs: keys left unprocessed, try again")
+        return found
 
     def opt_out(self, address: str, channel: str, at: str, keyword: str) -> bool:
         """Record the opt-out; False when a later change is already recorded."""

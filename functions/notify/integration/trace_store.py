@@ -6,10 +6,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import classify_client_error
-from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, failure_reason
+from notify.domain.errors import SEND_IN_PROGRESS, TransientError, classify_client_error
+from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, SENT, failure_reason
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 
 # The traces table's GSI from a provider's message id to the recipient item (keys only).
@@ -21,6 +22,17 @@ RUNNING_INDEX = "RunningByClaimedAt"
 
 # Between the parts of a recipient item's Sk: owner#CHANNEL#address.
 KEY_SEPARATOR = "#"
+
+
+def _now() -> str:
+    # One format for every timestamp compared as a string (microseconds always shown).
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's wire format (as a refused condition returns it), as Python."""
+    deserialize = TypeDeserializer().deserialize
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 def recipient_key(owner: str, channel: str, address: str) -> str:
@@ -70,47 +82,53 @@ class TraceStore:
                     raise classify_client_error(exc) from exc
         return changed
 
-    def count_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> int:
-        """Count one provider attempt on the recipient's item (made before the call); return it.
+    def begin_send(
+        self, trace_id: str, owner: str, channel: str, address: str, in_progress_until: str
+    ) -> dict[str, Any] | None:
+        """Claim one send attempt on the recipient's item, counting it; None: go ahead.
 
-        The item may not exist yet (outcomes are recorded after the Map), so its identity
-        is set too: the key determines it, so setting it again changes nothing.
+        The recipient's idempotency record is its trace item: one conditional write both
+        counts the attempt and marks it in progress until `in_progress_until` (the end
+        of the send function's time). Returns the item when the recipient was already
+        SENT (the caller answers with that send); raises TransientError(SendInProgress)
+        while another attempt may still be at the provider.
         """
-        now = datetime.now(UTC).isoformat()
+        now = _now()
         try:
-            attributes = self._table.update_item(
+            self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
                 UpdateExpression="ADD Attempts :one SET LastAttemptAt = :now, "
                 "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
+                "InProgressUntil = :until, "
                 "#owner = :owner, Address = :address, ChannelType = :channel, "
                 "ExpiresAt = :expires",
-                ExpressionAttributeNames={"#owner": "Owner"},
+                ConditionExpression="(attribute_not_exists(#status) OR #status <> :sent) AND "
+                "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
+                ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"},
                 ExpressionAttributeValues={
                     ":one": 1,
                     ":now": now,
+                    ":until": in_progress_until,
+                    ":sent": SENT,
                     ":owner": owner,
                     ":address": address,
                     ":channel": channel,
                     ":expires": int(time.time()) + self._retention_seconds,
                 },
-                ReturnValues="UPDATED_NEW",
-            )["Attributes"]
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
-        return int(attributes["Attempts"])
-
-    def end_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> None:
-        """Note that the recipient's last attempt failed and is over (it is not in flight)."""
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
-                UpdateExpression="SET LastAttemptEndedAt = :now",
-                ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            raise classify_client_error(exc) from exc
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            item = _plain(exc.response.get("Item", {}))
+            if item.get("Status") == SENT:
+                return item
+            raise TransientError(
+                SEND_IN_PROGRESS, f"{address}: another attempt may still be at the provider"
+            ) from None
+        return None
 
-    def record_sent(
+    def complete_send(
         self,
         trace_id: str,
         owner: str,
@@ -119,17 +137,27 @@ class TraceStore:
         provider_message_id: str,
         at: str,
     ) -> None:
-        """Mark the recipient SENT with the provider's id, as soon as the provider took it."""
+        """Mark the recipient SENT with the provider's id: the attempt is over, for good.
+
+        Provider callbacks find the recipient by that id as soon as it is written.
+        """
         try:
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
-                UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at",
-                ExpressionAttributeNames={"#status": "Status"},
-                ExpressionAttributeValues={
-                    ":sent": "SENT",
-                    ":id": provider_message_id,
-                    ":at": at,
-                },
+                UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at "
+                "REMOVE InProgressUntil, #error, Reason",
+                ExpressionAttributeNames={"#status": "Status", "#error": "Error"},
+                ExpressionAttributeValues={":sent": SENT, ":id": provider_message_id, ":at": at},
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+
+    def end_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> None:
+        """The attempt failed and is over: the recipient may be tried again at once."""
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+                UpdateExpression="REMOVE InProgressUntil",
             )
         except ClientError as exc:
             raise classify_client_error(exc) from exc
@@ -212,8 +240,9 @@ class TraceStore:
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
     ) -> str:
-        """Write every outcome; COMPLETED the trace when none exhausted its retries.
+        """Write the outcomes not SENT; COMPLETED the trace when none exhausted its retries.
 
+        A SENT outcome is already on its item: the send function wrote it (`complete_send`).
         Returns the trace's status: RUNNING while a recipient is FAILED, because the
         execution retries those once more and, if they fail again, the execution fails
         and is reconciled. Recipient items are updated, not replaced: the send functions'
@@ -222,7 +251,7 @@ class TraceStore:
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
         try:
-            for outcome in outcomes:
+            for outcome in (o for o in outcomes if o["Status"] != SENT):
                 recipient = outcome["Recipient"]
                 self._table.update_item(
                     Key={
@@ -288,35 +317,32 @@ class TraceStore:
     def _outcome_update(
         owner: str, outcome: dict[str, Any], execution: str, now: str, expires: int
     ) -> dict[str, Any]:
+        """A REJECTED or FAILED outcome, with its error and reason, on the recipient's item."""
         recipient = outcome["Recipient"]
+        fields = {
+            "#owner": ":owner",
+            "Address": ":address",
+            "ChannelType": ":channel",
+            "#status": ":status",
+            "#error": ":error",
+            "Reason": ":reason",
+            "ExecutionArn": ":execution",
+            "UpdatedAt": ":now",
+            "ExpiresAt": ":expires",
+        }
         values = {
             ":owner": owner,
             ":address": recipient["Address"],
             ":channel": recipient["ChannelType"],
             ":status": outcome["Status"],
+            ":error": outcome.get("Error", ""),
+            ":reason": failure_reason(outcome),
             ":execution": execution,
             ":now": now,
             ":expires": expires,
         }
-        fields = [
-            "#owner = :owner",
-            "Address = :address",
-            "ChannelType = :channel",
-            "#status = :status",
-            "ExecutionArn = :execution",
-            "UpdatedAt = :now",
-            "ExpiresAt = :expires",
-        ]
-        if outcome["Status"] == "SENT":
-            fields += ["ProviderMessageId = :provider_id", "SentAt = :sent_at"]
-            values |= {":provider_id": outcome["ProviderMessageId"], ":sent_at": outcome["SentAt"]}
-            stale = " REMOVE #error, Reason"  # an earlier run's failure no longer holds
-        else:
-            fields += ["#error = :error", "Reason = :reason"]
-            values |= {":error": outcome.get("Error", ""), ":reason": failure_reason(outcome)}
-            stale = ""
         return {
-            "UpdateExpression": "SET " + ", ".join(fields) + stale,
+            "UpdateExpression": "SET " + ", ".join(f"{k} = {v}" for k, v in fields.items()),
             "ExpressionAttributeNames": {"#owner": "Owner", "#status": "Status", "#error": "Error"},
             "ExpressionAttributeValues": values,
         }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
-from notify.domain.plan import execution_plan, plan
+from notify.domain.plan import execution_plan, opt_out_key, plan
 
 EVENTS = Path(__file__).parents[3] / "events"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
@@ -299,4 +299,41 @@ def test_the_execution_plan_holds_each_request_once_and_one_delivery_per_recipie
 
 
 def test_nothing_claimed_plans_nothing_to_send() -> None:
-    assert execution_plan([], FUNCTIONS) == {"Requests": [], "Deliveries": []}
+    assert execution_plan([], FUNCTIONS) == {"Requests": [], "Deliveries": [], "Rejected": []}
+
+
+def test_a_recipient_who_opted_out_is_rejected_in_the_plan_and_not_sent_to() -> None:
+    request = plan(queued(readme_payload("email-and-sms.json")))
+
+    planned = execution_plan([request], FUNCTIONS, {("+16048621234", "SMS")})
+
+    assert [d["Recipient"]["Address"] for d in planned["Deliveries"]] == ["user@example.com"]
+    [rejected] = planned["Rejected"]
+    assert (rejected["TraceId"], rejected["Owner"], rejected["Status"]) == (
+        request["TraceId"],
+        request["Owner"],
+        "REJECTED",
+    )
+    assert rejected["Cause"] == "OptedOut: +16048621234 has opted out of SMS"
+
+
+@pytest.mark.parametrize(
+    ("recipient", "key"),
+    [
+        pytest.param(
+            {"Address": "User@Example.com", "ChannelType": "EMAIL"},
+            ("user@example.com", "EMAIL"),
+            id="email",
+        ),
+        pytest.param(
+            {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"},
+            ("+447835065013", "WHATSAPP"),
+            id="whatsapp",
+        ),
+        pytest.param(
+            {"Address": "+1604", "ChannelType": "SMS"}, None, id="invalid-left-to-its-send"
+        ),
+    ],
+)
+def test_a_recipients_opt_out_key_is_its_normalised_address(recipient, key) -> None:
+    assert opt_out_key(recipient) == key

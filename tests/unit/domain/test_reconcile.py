@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,6 @@ REQUEST = {
     },
 }
 BODY = json.dumps({"Caller": CALLER, "Request": REQUEST})
-SEND_TIMEOUT = 30
 
 
 def execution(status: str = "ABORTED", body: str = BODY, **fields: Any) -> Execution:
@@ -92,7 +91,7 @@ def test_only_recipients_neither_sent_nor_rejected_are_dead_lettered_as_one_requ
     )
     dead_letters = FakeDeadLetters()
 
-    reconcile(execution("FAILED", error="TransientError"), traces, dead_letters, SEND_TIMEOUT)
+    reconcile(execution("FAILED", error="TransientError"), traces, dead_letters)
 
     [message] = dead_letters.messages
     body = json.loads(message["MessageBody"])
@@ -113,7 +112,7 @@ def test_a_stopped_execution_dead_letters_what_it_never_reached_and_says_why():
     traces = FakeTraces(running(), [item("+16048621234", "SENT"), item("+16048621235")])
     dead_letters = FakeDeadLetters()
 
-    reconcile(execution("ABORTED"), traces, dead_letters, SEND_TIMEOUT)
+    reconcile(execution("ABORTED"), traces, dead_letters)
 
     [message] = dead_letters.messages
     addresses = json.loads(message["MessageBody"])["Request"]["Addresses"]
@@ -127,7 +126,7 @@ def test_an_execution_that_failed_after_every_send_completes_its_trace_without_a
     traces = FakeTraces(running(), sent)
     dead_letters = FakeDeadLetters()
 
-    reconcile(execution("FAILED", error="States.TaskFailed"), traces, dead_letters, SEND_TIMEOUT)
+    reconcile(execution("FAILED", error="States.TaskFailed"), traces, dead_letters)
 
     assert dead_letters.messages == []
     assert traces.finished == [("COMPLETED", ARN)]
@@ -145,7 +144,7 @@ def test_a_trace_not_running_in_this_execution_is_left_alone(header):
     traces = FakeTraces(header, [])
     dead_letters = FakeDeadLetters()
 
-    result = reconcile(execution("TIMED_OUT"), traces, dead_letters, SEND_TIMEOUT)
+    result = reconcile(execution("TIMED_OUT"), traces, dead_letters)
 
     assert "nothing to do" in result
     assert dead_letters.messages == []
@@ -160,7 +159,6 @@ def test_an_execution_that_never_claimed_its_trace_is_dead_lettered_as_it_arrive
         execution("FAILED", error="TransientError", cause="throttled"),
         traces,
         dead_letters,
-        SEND_TIMEOUT,
     )
 
     [message] = dead_letters.messages
@@ -175,9 +173,7 @@ def test_an_execution_that_never_claimed_its_trace_is_dead_lettered_as_it_arrive
 def test_an_unreadable_request_is_dead_lettered_as_it_arrived_with_the_reason():
     dead_letters = FakeDeadLetters()
 
-    reconcile(
-        execution("FAILED", body='{"Caller": {}}'), FakeTraces(None, []), dead_letters, SEND_TIMEOUT
-    )
+    reconcile(execution("FAILED", body='{"Caller": {}}'), FakeTraces(None, []), dead_letters)
 
     [message] = dead_letters.messages
     assert message["MessageBody"] == '{"Caller": {}}'
@@ -188,7 +184,7 @@ def test_an_unreadable_request_is_dead_lettered_as_it_arrived_with_the_reason():
 def test_an_execution_that_did_not_end_badly_is_not_reconciled(status):
     dead_letters = FakeDeadLetters()
 
-    reconcile(execution(status), FakeTraces(running(), []), dead_letters, SEND_TIMEOUT)
+    reconcile(execution(status), FakeTraces(running(), []), dead_letters)
 
     assert dead_letters.messages == []
 
@@ -204,18 +200,18 @@ def test_claims_older_than_the_timeout_are_stale():
 
 
 def test_a_stop_waits_for_sends_still_in_flight_and_dead_letters_only_what_stayed_unsent():
-    just_now = datetime.now(UTC).isoformat()
-    traces = FakeTraces(running(), [item("+16048621234", LastAttemptAt=just_now)])
+    soon = (datetime.now(UTC) + timedelta(seconds=25)).isoformat()
+    traces = FakeTraces(running(), [item("+16048621234", InProgressUntil=soon)])
     dead_letters = FakeDeadLetters()
     waited: list[float] = []
 
     def sleep(seconds: float) -> None:
         waited.append(seconds)
-        traces.items = [item("+16048621234", "SENT", LastAttemptAt=just_now)]  # it went out
+        traces.items = [item("+16048621234", "SENT")]  # it went out
 
-    reconcile(execution("ABORTED"), traces, dead_letters, SEND_TIMEOUT, sleep=sleep)
+    reconcile(execution("ABORTED"), traces, dead_letters, sleep=sleep)
 
-    assert waited == [2]  # looked at again every 2 s, at most a send's timeout
+    assert waited == [2]  # looked at again every 2 s, at most until the attempt's time is up
     [message] = dead_letters.messages
     assert sorted(json.loads(message["MessageBody"])["Request"]["Addresses"]) == [
         "+16048621235",
@@ -223,26 +219,13 @@ def test_a_stop_waits_for_sends_still_in_flight_and_dead_letters_only_what_staye
     ]
 
 
-def test_attempts_older_than_a_send_functions_timeout_are_not_in_flight():
+def test_only_unsent_recipients_with_an_attempt_in_progress_are_waited_for():
     now = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
     unsent = [{"Recipient": {"ChannelType": "SMS", "Address": "+16048621234"}}]
-    items = [item("+16048621234", LastAttemptAt="2026-11-27T12:00:10+00:00")]
+    busy = item("+16048621234", InProgressUntil="2026-11-27T12:00:40+00:00")
+    lapsed = item("+16048621234", InProgressUntil="2026-11-27T12:00:20+00:00")
 
-    assert seconds_in_flight(items, unsent, 30, now) == 10
-    assert seconds_in_flight(items, unsent, 20, now) == 0
-    assert seconds_in_flight(items, [], 30, now) == 0  # a sent recipient is not waited for
-
-
-def test_an_attempt_that_recorded_its_failure_is_not_in_flight():
-    now = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
-    unsent = [{"Recipient": {"ChannelType": "SMS", "Address": "+16048621234"}}]
-    began = "2026-11-27T12:00:10+00:00"
-    ended = item(
-        "+16048621234", LastAttemptAt=began, LastAttemptEndedAt="2026-11-27T12:00:11+00:00"
-    )
-    retried = item(
-        "+16048621234", LastAttemptAt=began, LastAttemptEndedAt="2026-11-27T12:00:09+00:00"
-    )
-
-    assert seconds_in_flight([ended], unsent, 30, now) == 0
-    assert seconds_in_flight([retried], unsent, 30, now) == 10  # a later attempt began
+    assert seconds_in_flight([busy], unsent, now) == 10
+    assert seconds_in_flight([lapsed], unsent, now) == 0
+    assert seconds_in_flight([item("+16048621234")], unsent, now) == 0  # its attempt ended
+    assert seconds_in_flight([busy], [], now) == 0  # a sent recipient is not waited for

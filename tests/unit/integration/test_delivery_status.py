@@ -86,9 +86,9 @@ def test_a_status_right_after_the_send_finds_its_recipient_before_the_outcome_is
     store = TraceStore(table, 30)
     sid = f"SM{next(_ids)}"
     owner, channel, address = "cust456", "WHATSAPP", "whatsapp:+447835065013"
-    store.count_attempt(f"trace-{sid}", owner, channel, address)
+    store.begin_send(f"trace-{sid}", owner, channel, address, "2999-01-01T00:00:00.000000+00:00")
 
-    store.record_sent(f"trace-{sid}", owner, channel, address, sid, AT)
+    store.complete_send(f"trace-{sid}", owner, channel, address, sid, AT)
 
     assert store.record_delivery(update(sid, "delivered")) == 1
     item = table.get_item(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from notify.domain.errors import TransientError
 from notify.domain.outcomes import FAILED, REJECTED, SENT
 from notify.integration.trace_store import TraceStore, recipient_key
 
@@ -17,6 +18,8 @@ TRACE_ID = "12348"
 OWNER = "customer:cust456"
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Delivery:run-1"
 RETENTION_DAYS = 30
+LATER = "2999-01-01T00:00:00.000000+00:00"  # an attempt in progress until then
+SENT_AT = "2026-11-24T10:00:01+00:00"
 
 SENT_EMAIL = {
     "Recipient": {"Address": "user@example.com", "ChannelType": "EMAIL"},
@@ -84,32 +87,33 @@ def test_the_recipient_key_is_owner_channel_address() -> None:
     assert recipient_key(OWNER, "SMS", "+16048621234") == "customer:cust456#SMS#+16048621234"
 
 
-def test_each_outcome_is_written_as_one_item_per_recipient(table, store) -> None:
+def test_each_outcome_not_sent_is_written_as_one_item_per_recipient(table, store) -> None:
     store.record(TRACE_ID, OWNER, [SENT_EMAIL, SENT_SMS, REJECTED_EMAIL, FAILED_SMS], EXECUTION_ARN)
 
+    # A SENT outcome is already on its item: the send function wrote it.
     assert sorted(items(table)) == [
         OWNER,
         "customer:cust456#EMAIL#bad@example",
-        "customer:cust456#EMAIL#user@example.com",
-        "customer:cust456#SMS#+16048621234",
         "customer:cust456#SMS#+447911123456",
     ]
 
 
 def test_a_sent_recipient_has_its_provider_message_id_and_time(table, store) -> None:
-    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN)
+    assert store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER) is None
+
+    store.complete_send(TRACE_ID, OWNER, "SMS", "+16048621234", "sms-message-1", SENT_AT)
 
     item = items(table)["customer:cust456#SMS#+16048621234"]
     assert item["Status"] == SENT
     assert item["ProviderMessageId"] == "sms-message-1"
-    assert item["SentAt"] == "2026-11-24T10:00:01+00:00"
+    assert item["SentAt"] == SENT_AT
     assert (item["TraceId"], item["Owner"], item["Address"], item["ChannelType"]) == (
         TRACE_ID,
         OWNER,
         "+16048621234",
         "SMS",
     )
-    assert item["ExecutionArn"] == EXECUTION_ARN
+    assert "InProgressUntil" not in item
     assert "Error" not in item
     assert "Reason" not in item
 
@@ -186,32 +190,63 @@ SMS_KEY = "customer:cust456#SMS#+16048621234"
 
 
 def test_each_attempt_is_counted_on_the_recipient_before_its_outcome_exists(table, store) -> None:
-    assert store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234") == 1
+    assert store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER) is None
     first = items(table)[SMS_KEY]
-    assert store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234") == 2
+    store.end_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")  # it failed
+    assert store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER) is None
 
     item = items(table)[SMS_KEY]
     assert item["Attempts"] == 2
     assert item["FirstAttemptAt"] == first["FirstAttemptAt"] <= item["LastAttemptAt"]
     assert (item["Owner"], item["Address"], item["ChannelType"]) == (OWNER, "+16048621234", "SMS")
+    assert item["InProgressUntil"] == LATER
     assert item["ExpiresAt"] > time.time()
     assert "Status" not in item
 
 
-def test_recording_the_outcome_keeps_the_attempts_and_the_delivery_status(table, store) -> None:
-    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
-    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
+def test_an_attempt_in_progress_keeps_every_other_attempt_away(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+
+    with pytest.raises(TransientError) as busy:
+        store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+
+    assert busy.value.reason == "SendInProgress"
+    assert items(table)[SMS_KEY]["Attempts"] == 1
+
+
+def test_an_attempt_whose_time_ran_out_no_longer_keeps_others_away(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", "2000-01-01T00:00:00.000000+00:00")
+
+    assert store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER) is None
+    assert items(table)[SMS_KEY]["Attempts"] == 2
+
+
+def test_a_recipient_sent_before_is_answered_with_that_send_and_not_counted(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+    store.complete_send(TRACE_ID, OWNER, "SMS", "+16048621234", "sms-message-1", SENT_AT)
+
+    earlier = store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+
+    assert earlier is not None
+    assert (earlier["ProviderMessageId"], earlier["SentAt"]) == ("sms-message-1", SENT_AT)
+    assert items(table)[SMS_KEY]["Attempts"] == 1
+
+
+def test_recording_outcomes_keeps_the_attempts_and_the_delivery_status(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
     table.update_item(
         Key={"TraceId": TRACE_ID, "Sk": SMS_KEY},
         UpdateExpression="SET DeliveryStatus = :s, DeliveryRank = :r",
         ExpressionAttributeValues={":s": "delivered", ":r": 4},
     )
 
-    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN)
+    store.record(
+        TRACE_ID, OWNER, [FAILED_SMS | {"Recipient": SENT_SMS["Recipient"]}], EXECUTION_ARN
+    )
 
     item = items(table)[SMS_KEY]
-    assert (item["Status"], item["ProviderMessageId"]) == (SENT, "sms-message-1")
-    assert item["Attempts"] == 2
+    assert (item["Status"], item["Error"]) == (FAILED, "States.Timeout")
+    assert item["Attempts"] == 1
     assert (item["DeliveryStatus"], item["DeliveryRank"]) == ("delivered", 4)
 
 
@@ -219,21 +254,22 @@ def test_a_recipient_sent_on_a_later_run_loses_the_earlier_runs_error(table, sto
     failed_then = FAILED_SMS | {"Recipient": SENT_SMS["Recipient"]}
     store.record(TRACE_ID, OWNER, [failed_then], EXECUTION_ARN)
 
-    store.record(TRACE_ID, OWNER, [SENT_SMS], EXECUTION_ARN + "-redriven")
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+    store.complete_send(TRACE_ID, OWNER, "SMS", "+16048621234", "sms-message-1", SENT_AT)
 
     item = items(table)[SMS_KEY]
     assert item["Status"] == SENT
-    assert item["ExecutionArn"] == EXECUTION_ARN + "-redriven"
     assert "Error" not in item
     assert "Reason" not in item
 
 
 def test_reading_a_trace_returns_the_owners_header_and_recipients_only(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "EMAIL", "user@example.com", LATER)
     store.record(TRACE_ID, OWNER, [SENT_EMAIL, REJECTED_EMAIL], EXECUTION_ARN)
     # Another tenant with the same TraceId, and one whose name merely starts alike.
     for owner in ("customer:other", "customer:cust4567", "customer:cust456.eu", "user:cust456"):
         table.put_item(Item={"TraceId": TRACE_ID, "Sk": owner, "Status": "RUNNING"})
-        store.record(TRACE_ID, owner, [SENT_SMS], EXECUTION_ARN)
+        store.record(TRACE_ID, owner, [REJECTED_EMAIL], EXECUTION_ARN)
 
     header, recipients = store.read(TRACE_ID, OWNER)
 
@@ -341,23 +377,3 @@ def test_only_the_claiming_execution_ends_a_running_trace_and_only_once(empty, c
     assert header["Status"] == "FAILED"
     assert "Running" not in header
     assert claims.running_before(FUTURE) == []
-
-
-def test_a_failed_attempt_notes_its_end_after_its_start(table, store) -> None:
-    store.count_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
-
-    store.end_attempt(TRACE_ID, OWNER, "SMS", "+16048621234")
-
-    item = items(table)[SMS_KEY]
-    assert item["LastAttemptEndedAt"] >= item["LastAttemptAt"]
-    assert item["Attempts"] == 1
-
-
-def test_a_reconciled_run_redriven_from_the_console_may_still_complete(empty, claims) -> None:
-    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
-    claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN)  # the reconciler
-
-    # Step Functions' redrive resumes the same execution at its failed sends.
-    assert claims.finish(TRACE_ID, OWNER, "COMPLETED", EXECUTION_ARN) is True
-    assert claims.finish(TRACE_ID, OWNER, "FAILED", EXECUTION_ARN) is False
-    assert items(empty)[OWNER]["Status"] == "COMPLETED"
