@@ -15,22 +15,32 @@ Figures depend on the machine; the counts (loss, requests, transitions) do not.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from contextlib import redirect_stdout
+from dataclasses import asdict, dataclass
+from io import StringIO
 from statistics import median
 from typing import Any
 
 import requests
+from cfnlint.decode import cfn_yaml
 
 from emulator import botocore_hooks
+from emulator.aws import client_environment
+from emulator.cost import Usage, cost_per_million
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
+from emulator.stack import ROOT, TEMPLATE
 from notify.domain.tokens import mint_token
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = ROOT / "events"
+RESULTS = ROOT / ".bench" / "results.json"
 REQUEST = json.loads((EVENTS / "sms-inline.json").read_text())
 RECIPIENTS = 10
 BULK = REQUEST | {
@@ -112,68 +122,208 @@ class Bench:
         cpu_ms = (time.process_time() - cpu) * 1000 / max(1, expected - lost)
         return (expected - lost) / elapsed, lost, doubled, cpu_ms
 
-    def transitions(self) -> int:
+    def executions(self, trace_ids: set[str]) -> list[dict[str, Any]]:
+        """The histories and durations of the executions that delivered these TraceIds."""
         sfn = self.local.client("stepfunctions")
-        trace_id, _ = self.post()
-        self.delivered({trace_id})
-        time.sleep(1)  # the outbox fills before the execution records its outcome
-        for execution in sfn.list_executions(stateMachineArn=self.local.pipe.state_machine_arn)[
-            "executions"
-        ]:
-            history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
-            if trace_id in history[0]["executionStartedEventDetails"]["input"]:
-                return sum(event["type"].endswith("StateEntered") for event in history)
-        raise SystemExit("the execution was not found")
+        arns = [e["executionArn"] for e in _all_executions(sfn, self.local.pipe.state_machine_arn)]
+        found = []
+        for arn in arns:
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            started = history[0]["executionStartedEventDetails"]["input"]
+            if any(trace_id in started for trace_id in trace_ids):
+                described = sfn.describe_execution(executionArn=arn)
+                seconds = (described["stopDate"] - described["startDate"]).total_seconds()
+                found.append({"history": history, "seconds": seconds})
+        return found
+
+
+def _all_executions(sfn: Any, state_machine_arn: str) -> list[dict[str, Any]]:
+    found, page = [], {}
+    while True:
+        response = sfn.list_executions(stateMachineArn=state_machine_arn, maxResults=1000, **page)
+        found += response["executions"]
+        if "nextToken" not in response:
+            return found
+        page = {"nextToken": response["nextToken"]}
 
 
 class RequestCounter:
-    """Counts every AWS request the stack's clients make (handlers, interpreter, pipe)."""
+    """Counts every AWS request the stack's clients make (handlers, interpreter, pipe, API)."""
 
     def __init__(self) -> None:
-        self.by_service: Counter[str] = Counter()
+        self.calls: Counter[tuple[str, str]] = Counter()
 
     def __call__(self, model: Any, **kwargs: Any) -> None:
-        self.by_service[model.service_model.service_name] += 1
+        self.calls[(model.service_model.service_name, model.name)] += 1
+
+    def service(self, name: str, operations: tuple[str, ...] | None = None) -> int:
+        return sum(
+            n
+            for (s, op), n in self.calls.items()
+            if s == name and (not operations or op in operations)
+        )
 
 
-def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
-    requests_made = RequestCounter()
-    botocore_hooks.install({"before-call": requests_made})  # before any client exists
+DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+DYNAMODB_READS = ("GetItem", "Query", "BatchGetItem", "Scan")
+
+
+def usage_per_request(
+    requests: int, calls: RequestCounter, runtime: Any, executions: list[dict[str, Any]]
+) -> Usage:
+    """What one request used, from the counts of a run of `requests` requests."""
+    transitions = sum(
+        sum(event["type"].endswith("StateEntered") for event in e["history"]) for e in executions
+    )
+    deletes = calls.service("sqs", ("DeleteMessage", "DeleteMessageBatch"))
+    return Usage(
+        api_requests=1,
+        # Sent by the API, received (one receive per message a pipe takes), deleted.
+        sqs_requests=(calls.service("sqs", ("SendMessage",)) + 2 * deletes) / requests,
+        pipe_requests=len(executions) / requests,
+        transitions=transitions / requests,
+        lambda_invocations=sum(runtime.invocations.values()) / requests,
+        lambda_seconds=sum(runtime.billed_seconds.values()) / requests,
+        dynamodb_writes=calls.service("dynamodb", DYNAMODB_WRITES) / requests,
+        dynamodb_reads=calls.service("dynamodb", DYNAMODB_READS) / requests,
+        execution_seconds=median(e["seconds"] for e in executions),
+    )
+
+
+def cold_start_ratio(module: str = "notify.handlers.send_sms", runs: int = 7) -> float:
+    """A send handler's cold start (import and init, a fresh process) over a bare boto3's."""
+    environment = os.environ | client_environment() | _placeholder_environment("SendSmsFunction")
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
+
+    def best(code: str) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=environment, check=True)
+            times.append(time.perf_counter() - started)
+        return median(times)
+
+    return best(f"import {module}") / best("import boto3; boto3.client('sqs')")
+
+
+def _placeholder_environment(logical_id: str) -> dict[str, str]:
+    """The function's environment from the template: literal values and parameter defaults
+    kept, resource names replaced by placeholders (a cold start reads but does not call)."""
+    template = cfn_yaml.load(str(TEMPLATE))
+    variables = {
+        **template["Globals"]["Function"]["Environment"]["Variables"],
+        **template["Resources"][logical_id]["Properties"]["Environment"]["Variables"],
+    }
+    parameters = template["Parameters"]
+
+    def value(raw: Any) -> str:
+        if isinstance(raw, str):
+            return raw
+        ref = raw.get("Ref") if isinstance(raw, dict) else None
+        if ref in parameters and "Default" in parameters[ref]:
+            return str(parameters[ref]["Default"])
+        return "cold-start-placeholder"
+
+    return {name: value(raw) for name, raw in variables.items()}
+
+
+@dataclass(frozen=True)
+class Measured:
+    usage: Usage  # of one one-recipient request
+    latencies_ms: list[float]  # sorted
+    messages_per_second: float
+    lost: int
+    duplicated: int
+    cpu_ms_per_message: float
+    dynamodb_requests_per_message: float  # under load, RECIPIENTS recipients a request
+
+
+def measure(calls: RequestCounter, latency_samples: int, throughput_requests: int) -> Measured:
+    """Run the stack: one-recipient requests for counts and latency, then the load."""
     local = LocalStack.start(LogLevel="WARNING")
     try:
         local.serve()
         bench = Bench(local)
         bench.latency(5)  # warm up: imports, cold starts
+        calls.calls.clear()
+        local.runtime.invocations.clear()
+        local.runtime.billed_seconds.clear()
+        started = len(local.providers.outbox)
         samples = sorted(bench.latency(latency_samples))
-        requests_made.by_service.clear()
+        one = {m.trace_id for m in local.providers.outbox[started:]}
+        time.sleep(1)  # the outbox fills before the execution records its outcome
+        usage = usage_per_request(latency_samples, calls, local.runtime, bench.executions(one))
+        calls.calls.clear()
         rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
-        per_message = {
-            service: calls / (throughput_requests * RECIPIENTS)
-            for service, calls in requests_made.by_service.most_common()
-        }
-        transitions = bench.transitions()
+        dynamodb_per_message = calls.service("dynamodb") / (throughput_requests * RECIPIENTS)
     finally:
         local.stop()
+    return Measured(usage, samples, rate, lost, doubled, cpu_ms, dynamodb_per_message)
+
+
+def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local APIs' request lines
+    calls = RequestCounter()
+    botocore_hooks.install({"before-call": calls})  # before any client exists
+    # The handlers' metric lines go nowhere: the table is the output.
+    with redirect_stdout(StringIO()):
+        run = measure(calls, latency_samples, throughput_requests)
+    usage, samples = run.usage, run.latencies_ms
     p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
+    results = {
+        "transitions_one_recipient": usage.transitions,
+        # The pipe starts one execution per request (batch size 1): no sharing yet.
+        "transitions_per_request_batched": usage.transitions,
+        "lambda_invocations_per_request": usage.lambda_invocations,
+        "dynamodb_requests_per_message": round(run.dynamodb_requests_per_message, 2),
+        "dynamodb_requests_one_recipient": round(usage.dynamodb_writes + usage.dynamodb_reads, 2),
+        "messages_per_second": round(run.messages_per_second, 1),
+        "p50_ms": round(median(samples)),
+        "p99_ms": round(p99),
+        "lost": run.lost,
+        "duplicated": run.duplicated,
+        "cpu_ms_per_message": round(run.cpu_ms_per_message, 1),
+        "cold_start_ratio_send": round(cold_start_ratio(), 2),
+        "cost_per_million_standard": cost_per_million(usage, "STANDARD"),
+        "cost_per_million_standard_batched": cost_per_million(usage, "STANDARD"),
+        "cost_per_million_express": cost_per_million(usage, "EXPRESS"),
+        "usage_one_recipient": asdict(usage),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     rows = [
+        ("state transitions, one recipient", f"{usage.transitions:g}"),
+        ("Lambda invocations per one-recipient request", f"{usage.lambda_invocations:g}"),
+        ("DynamoDB requests, one-recipient request", results["dynamodb_requests_one_recipient"]),
         (
-            f"latency p50 (POST -> outbox, {latency_samples} sequential)",
-            f"{median(samples):.0f} ms",
+            f"DynamoDB requests per message ({RECIPIENTS} recipients)",
+            results["dynamodb_requests_per_message"],
         ),
-        ("latency p99", f"{p99:.0f} ms"),
-        (f"throughput ({throughput_requests} requests x {RECIPIENTS})", f"{rate:.0f} messages/s"),
-        ("lost / delivered twice", f"{lost} / {doubled}"),
-        ("CPU per message (whole stack, one process)", f"{cpu_ms:.0f} ms"),
         (
-            "AWS requests per message",
-            ", ".join(f"{service} {calls:.1f}" for service, calls in per_message.items()),
+            f"latency p50 / p99 (POST -> outbox, {latency_samples} sequential)",
+            f"{results['p50_ms']} / {results['p99_ms']} ms",
         ),
-        ("state transitions, one recipient", str(transitions)),
+        (
+            f"throughput ({throughput_requests} requests x {RECIPIENTS})",
+            f"{run.messages_per_second:.0f} messages/s",
+        ),
+        ("lost / delivered twice", f"{run.lost} / {run.duplicated}"),
+        ("CPU per message (whole stack, one process)", f"{run.cpu_ms_per_message:.0f} ms"),
+        ("send handler cold start / bare boto3", f"{results['cold_start_ratio_send']}x"),
+        (
+            "cost per 1M one-recipient requests, STANDARD",
+            f"${results['cost_per_million_standard']:.2f}",
+        ),
+        (
+            "cost per 1M one-recipient requests, EXPRESS (same counts)",
+            f"${results['cost_per_million_express']:.2f}",
+        ),
     ]
     print("| measure | value |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
-    return 1 if lost or doubled else 0
+    print(f"\n(also in {RESULTS.relative_to(ROOT)})")
+    return 1 if run.lost or run.duplicated else 0
 
 
 if __name__ == "__main__":

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import threading
+import time
 import traceback
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +47,10 @@ class LambdaRuntime:
         self._functions: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Any] = {}
         self._slots: dict[str, threading.BoundedSemaphore] = {}
+        # What Lambda would bill: invocations, and their durations rounded up to 1 ms.
+        self.invocations: Counter[str] = Counter()
+        self.billed_seconds: Counter[str] = Counter()
+        self._counting = threading.Lock()
 
     def deploy(self, functions: dict[str, FunctionSpec]) -> None:
         """Make these functions invocable (their modules are imported on first use)."""
@@ -58,10 +65,16 @@ class LambdaRuntime:
         handler = self._handler(spec)
         context = LambdaContext(spec.name, spec.arn, str(uuid.uuid4()))
         with self._slots[spec.name]:
+            started = time.perf_counter()
             try:
                 return handler(payload, context), None
             except Exception as exc:  # the Lambda runtime reports every uncaught error
                 return _error_payload(exc, context.aws_request_id), type(exc).__name__
+            finally:
+                elapsed = math.ceil((time.perf_counter() - started) * 1000) / 1000
+                with self._counting:
+                    self.invocations[spec.logical_id] += 1
+                    self.billed_seconds[spec.logical_id] += elapsed
 
     def on_invoke(self, request: Any, **kwargs: Any) -> Any:
         """botocore `before-send.lambda.Invoke` handler."""
