@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -57,6 +59,7 @@ class EmulatedAws:
         report_execution_ends()
         first_end_wins()
         empty_filters_match_nothing()
+        atomic_dynamodb_writes()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -168,3 +171,28 @@ def empty_filters_match_nothing() -> None:
 
     indefinite.filters_too = True  # type: ignore[attr-defined]
     json_path._contains_slice_or_wildcard_array = indefinite
+
+
+_DYNAMODB_WRITES = threading.RLock()
+
+
+def atomic_dynamodb_writes() -> None:
+    """A conditional write checks and writes as one step, as DynamoDB does per item.
+
+    moto's backend takes no lock, so two threads can both pass a condition (two sends
+    claiming one recipient at once, as at-least-once delivery makes them). Every write
+    goes through one lock here: the emulator is one process under one GIL anyway.
+    """
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "atomic", False):
+            continue
+
+        def atomic(
+            self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any
+        ) -> Any:
+            with _DYNAMODB_WRITES:
+                return _original(self, *args, **kwargs)
+
+        atomic.atomic = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, atomic)

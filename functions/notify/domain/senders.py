@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from email_validator import EmailNotValidError, validate_email
-
 from notify.domain.addresses import normalize_whatsapp
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
 
@@ -47,6 +45,8 @@ class InvalidSender(ValueError):
 # Listed senders and requested ones are compared in these forms, whoever wrote them.
 def email_domain(text: str) -> str:
     """A domain as SES verifies it, lower case (`Example.COM` -> `example.com`)."""
+    from email_validator import EmailNotValidError, validate_email  # only e-mail needs it
+
     try:
         return validate_email(f"x@{text.strip()}", check_deliverability=False).domain.lower()
     except EmailNotValidError as exc:
@@ -55,6 +55,8 @@ def email_domain(text: str) -> str:
 
 def email_address(text: str) -> str:
     """An email address, lower case: SES identities ignore case."""
+    from email_validator import EmailNotValidError, validate_email  # only e-mail needs it
+
     try:
         return validate_email(text.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:

@@ -28,6 +28,7 @@ from notify.domain.compose import WhatsApp
 from notify.domain.inbound import InboundHandling
 from notify.domain.provider_events import parse_record
 from notify.handlers.settings import InboundSettings, TwilioSettings
+from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.inbound_events import InboundEventPublisher
 from notify.integration.opt_outs import OptOutStore
 from notify.integration.trace_store import TraceStore
@@ -56,10 +57,11 @@ class TwilioReplier:
         return self._sender.send(WhatsApp(to=to, sender=sender, body=body), trace_id="")
 
 
+dynamodb = boto3.client("dynamodb")
 handling = InboundHandling(
-    opt_outs=OptOutStore(boto3.client("dynamodb"), settings.opt_outs_table),
+    opt_outs=OptOutStore(dynamodb, settings.opt_outs_table),
     # Only record_delivery is used, which sets no expiry: the retention is not needed.
-    statuses=TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), 0),
+    statuses=TraceStore(DynamoTable(dynamodb, settings.traces_table), 0),
     publisher=InboundEventPublisher(boto3.client("events"), settings.event_bus),
     # No status callback: a reply is on no trace, so its callbacks would have nowhere to go.
     replier=TwilioReplier(

@@ -7,14 +7,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.domain.plan import execution_plan, opt_out_key, plan
 from notify.domain.reconcile import stale_before
 from notify.handlers.settings import PlanSettings
+from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.opt_outs import OptOutStore
 from notify.integration.trace_store import TraceStore
 
 settings = PlanSettings.from_env()
 logger = Logger()
 tracer = Tracer()
-store = TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), settings.retention_days)
-opt_outs = OptOutStore(boto3.client("dynamodb"), settings.opt_outs_table)
+dynamodb = boto3.client("dynamodb")
+store = TraceStore(DynamoTable(dynamodb, settings.traces_table), settings.retention_days)
+opt_outs = OptOutStore(dynamodb, settings.opt_outs_table)
 
 
 @logger.inject_lambda_context

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.reconcile import reconcile, stale_before
 from notify.handlers.settings import ReconcileSettings
+from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue, describe_execution
 from notify.integration.trace_store import TraceStore
 
@@ -21,7 +22,7 @@ logger = Logger()
 tracer = Tracer()
 sfn = boto3.client("stepfunctions")
 traces = TraceStore(
-    boto3.resource("dynamodb").Table(settings.traces_table), settings.retention_days
+    DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
 )
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 

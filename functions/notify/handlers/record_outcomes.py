@@ -7,12 +7,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.outcomes import RecipientsExhausted, by_trace, count_by_channel, exhausted
 from notify.handlers.settings import TraceSettings
+from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.trace_store import TraceStore
 
 settings = TraceSettings.from_env()
 logger = Logger()
 tracer = Tracer()
-store = TraceStore(boto3.resource("dynamodb").Table(settings.traces_table), settings.retention_days)
+store = TraceStore(
+    DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
+)
 
 
 @logger.inject_lambda_context

@@ -1,7 +1,7 @@
 """Render and send one email (a Map iteration of the Delivery state machine)."""
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_email
@@ -11,14 +11,12 @@ from notify.integration.ses_email import SesEmailSender
 
 resources = SendResources.from_env()
 logger = Logger()
-tracer = Tracer()
 sender = SesEmailSender(
     boto3.client("sesv2", config=PROVIDER_CLIENT_CONFIG), optional("SES_CONFIGURATION_SET")
 )
 
 
 @logger.inject_lambda_context(correlation_id_path="Request.TraceId")
-@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     email = compose_email(delivery, resources.templates, resources.settings.default_template)

@@ -1,7 +1,7 @@
 """Render and send one SMS (a Map iteration of the Delivery state machine)."""
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_sms
@@ -11,7 +11,6 @@ from notify.integration.sms_voice import SmsSender
 
 resources = SendResources.from_env()
 logger = Logger()
-tracer = Tracer()
 sender = SmsSender(
     boto3.client("pinpoint-sms-voice-v2", config=PROVIDER_CLIENT_CONFIG),
     optional("SMS_CONFIGURATION_SET"),
@@ -19,7 +18,6 @@ sender = SmsSender(
 
 
 @logger.inject_lambda_context(correlation_id_path="Request.TraceId")
-@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     sms = compose_sms(delivery, resources.templates, resources.settings.default_template)

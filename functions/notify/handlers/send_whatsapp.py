@@ -1,6 +1,6 @@
 """Render and send one WhatsApp message through Twilio (a Map iteration of the state machine)."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.compose import Delivery, compose_whatsapp
@@ -11,7 +11,6 @@ from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSende
 resources = SendResources.from_env()
 twilio = TwilioSettings.from_env()
 logger = Logger()
-tracer = Tracer()
 sender = TwilioWhatsAppSender(
     TwilioSecret(twilio.secret_name, twilio.secret_max_age_seconds),
     twilio.api_url,
@@ -20,7 +19,6 @@ sender = TwilioWhatsAppSender(
 
 
 @logger.inject_lambda_context(correlation_id_path="Request.TraceId")
-@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     delivery = Delivery.from_event(event)
     message = compose_whatsapp(delivery, resources.templates, resources.settings.default_template)

@@ -1,0 +1,55 @@
+"""A DynamoDB table over a low-level client, speaking Python values as boto3's Table does.
+
+The stores use a handful of Table calls. boto3's resource layer makes the same
+translation but builds a client and loads a resource model of its own, some 45 ms of
+every cold start; this shares the function's one DynamoDB client instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+# Request fields holding values or keys, and response fields holding items.
+_VALUES = ("ExpressionAttributeValues",)
+_KEYS = ("Key", "ExclusiveStartKey")
+_ITEMS = ("Item", "Attributes", "LastEvaluatedKey")
+
+
+class DynamoTable:
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    def update_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self._client.update_item, params)
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self._client.get_item, params)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        response = self._call(self._client.query, params)
+        response["Items"] = [_plain(item) for item in response.get("Items", [])]
+        return response
+
+    def _call(
+        self, operation: Callable[..., dict[str, Any]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        request = {"TableName": self.name, **params}
+        for field in (*_VALUES, *_KEYS):
+            if field in request:
+                request[field] = {name: _serialize(v) for name, v in request[field].items()}
+        response = operation(**request)
+        for field in _ITEMS:
+            if field in response:
+                response[field] = _plain(response[field])
+        return response
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserialize(value) for name, value in item.items()}

@@ -1,0 +1,116 @@
+"""The emulator's corrections to moto, each checked against what AWS does."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from emulator.aws import atomic_dynamodb_writes, empty_filters_match_nothing, first_end_wins
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield boto3.Session(region_name="us-east-1")
+
+
+def test_of_many_writers_racing_one_condition_exactly_one_wins(aws):
+    atomic_dynamodb_writes()
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="race",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wins: list[int] = []
+
+    def claim(n: int) -> None:
+        try:
+            dynamodb.update_item(
+                TableName="race",
+                Key={"k": {"S": "recipient"}},
+                UpdateExpression="SET Holder = :n",
+                ConditionExpression="attribute_not_exists(Holder)",
+                ExpressionAttributeValues={":n": {"N": str(n)}},
+            )
+            wins.append(n)
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            pass
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(wins) == 1
+
+
+def run(aws, definition: dict, stop_after: float | None = None) -> dict:
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=f"m{time.monotonic_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/x",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"Items": [1, 2]}))[
+        "executionArn"
+    ]
+    if stop_after is not None:
+        time.sleep(stop_after)
+        sfn.stop_execution(executionArn=arn)
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution never ended"
+        time.sleep(0.05)
+    return described
+
+
+def test_a_filter_that_matches_nothing_yields_an_empty_list(aws):
+    empty_filters_match_nothing()
+    definition = {
+        "StartAt": "Pick",
+        "States": {
+            "Pick": {
+                "Type": "Pass",
+                "Parameters": {"None.$": "$.Items[?(@ > 5)]"},
+                "End": True,
+            }
+        },
+    }
+
+    described = run(aws, definition)
+
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"None": []}
+
+
+def test_an_execution_stopped_inside_a_map_ends_aborted(aws):
+    first_end_wins()
+    wait = {"Type": "Wait", "Seconds": 5, "End": True}
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.Items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Wait",
+                    "States": {"Wait": wait},
+                },
+                "End": True,
+            }
+        },
+    }
+
+    assert run(aws, definition, stop_after=0.5)["status"] == "ABORTED"
