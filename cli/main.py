@@ -16,7 +16,7 @@ from typing import NoReturn
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import api, dlq, inbound, local, redrive, senders, templates, trace
+from cli import api, dlq, inbound, local, redrive, senders, templates, trace, triggers
 from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
@@ -112,6 +112,23 @@ def _add_senders(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="a JSON list")
 
 
+def _add_triggers(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "triggers", "manage each API key's named triggers (POST /trigger)")
+    tenant_help = "key:<api key id> (default: the stack's own key, output ApiKeyId)"
+    put = _command(group, "put", triggers.put, "store a trigger (replacing one of that name)")
+    put.add_argument("name")
+    put.add_argument("--file", required=True, metavar="F", help="its definition, JSON (- stdin)")
+    get = _command(group, "get", triggers.get, "print a trigger's definition as JSON")
+    get.add_argument("name")
+    delete = _command(group, "delete", triggers.delete, "delete a trigger")
+    delete.add_argument("name")
+    for command in (put, get, delete):
+        command.add_argument("--tenant", help=tenant_help)
+    listing = _command(group, "list", triggers.list_triggers, "list triggers (every key's)")
+    listing.add_argument("--tenant", help="only this tenant's: key:<api key id>")
+    listing.add_argument("--json", action="store_true", help="a JSON list")
+
+
 def _add_trace(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "trace", trace.run, "show a TraceId's outcomes and executions")
     command.add_argument("trace_id", metavar="TRACE_ID")
@@ -192,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
         _add_send,
         _add_templates,
         _add_senders,
+        _add_triggers,
         _add_trace,
         _add_redrive,
         _add_dlq,

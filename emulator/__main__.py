@@ -39,6 +39,9 @@ Send the original README's first example (the token is valid for 1 h):
     -d @events/email-only.json
 
 Or use the CLI: .venv/bin/messaging send events/email-and-sms.json
+The registration bot's trigger (API key only):
+  curl -X POST {api}trigger -H 'Content-Type: application/json' \\
+    -H 'x-api-key: {local.api_key}' -d @examples/registration-bot/payload.json
 Reply as a parent would, signed like Twilio: .venv/bin/messaging inbound whatsapp:+447835065013 STOP
 AWS CLI: export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1
          aws --endpoint-url {local.aws.endpoint} ...

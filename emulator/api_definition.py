@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.request_schema import SEND_REQUEST
 from emulator.stack import ACCOUNT_ID
 from emulator.throttling import MethodSetting, UsagePlan
 
 API_ID = "local"
 JWT_AUTHORIZER = "JwtAuthorizer"
 API_KEY = "ApiKey"
-VALIDATED_SCHEMA = "SendRequest"  # the model emulator/request_schema.py applies
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 _SQS_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:sqs:path/(?P<account>\d+)/(?P<queue>[^/]+)$")
 _LAMBDA_URI = re.compile(r"/functions/(?P<function>arn:[^/]+)/invocations$")
@@ -40,6 +40,7 @@ class Route:
     security: frozenset[str]
     integration: SqsIntegration | LambdaProxyIntegration
     validate_body: bool = False
+    model: str = SEND_REQUEST  # the body's model (components.schemas), when validate_body
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +142,7 @@ def api_definition(stack: Any) -> ApiDefinition:
 
 def _routes(stack: Any, body: dict[str, Any]) -> list[Route]:
     validators = body.get("x-amazon-apigateway-request-validators", {})
+    models = body.get("components", {}).get("schemas", {})
     default_security = body.get("security", [])
     routes = []
     for resource, operations in body["paths"].items():
@@ -152,10 +154,11 @@ def _routes(stack: Any, body: dict[str, Any]) -> list[Route]:
                 raise ValueError(f"{method.upper()} {resource}: one security requirement only")
             validator = validators.get(operation.get("x-amazon-apigateway-request-validator"), {})
             validate_body = bool(validator.get("validateRequestBody"))
-            if validate_body and _body_schema(operation) != VALIDATED_SCHEMA:
+            model = _body_schema(operation)
+            if validate_body and model not in models:
                 raise ValueError(
-                    f"{method.upper()} {resource}: the local API validates bodies against "
-                    f"{VALIDATED_SCHEMA} only (emulator/request_schema.py)"
+                    f"{method.upper()} {resource}: its body's model {model!r} is not one of "
+                    "components.schemas"
                 )
             routes.append(
                 Route(
@@ -164,6 +167,7 @@ def _routes(stack: Any, body: dict[str, Any]) -> list[Route]:
                     security=frozenset(security[0]) if security else frozenset(),
                     integration=_integration(stack, method, resource, operation),
                     validate_body=validate_body,
+                    model=model if validate_body else SEND_REQUEST,
                 )
             )
     # Literal segments beat parameters, as in API Gateway: /messages/latest before /messages/{Id}.

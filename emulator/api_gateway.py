@@ -26,6 +26,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,8 +80,9 @@ class ApiGateway:
         definition: ApiDefinition,
         runtime: LambdaRuntime,
         sqs: Any,
-        api_keys: set[str],
+        api_keys: Mapping[str, str],
     ) -> None:
+        """`api_keys` maps each usage-plan key's value to its id (`identity.apiKeyId`)."""
         self._definition = definition
         self._runtime = runtime
         self._sqs = sqs
@@ -103,7 +105,7 @@ class ApiGateway:
                 self._meter_api_key(request.headers.get(self._definition.api_key_header, ""))
             self._throttle_route(route)
             if route.validate_body:
-                self._validate(request.get_data(as_text=True))
+                self._validate(request.get_data(as_text=True), route.model)
             if isinstance(route.integration, SqsIntegration):
                 return self._send_to_queue(request, route, route.integration, context, request_id)
             event = self._proxy_event(request, route, parameters, context, request_id)
@@ -182,8 +184,8 @@ class ApiGateway:
         if bucket is not None and not bucket.take():
             raise ApiError("THROTTLED", "Too Many Requests")
 
-    def _validate(self, body: str) -> None:
-        reasons = parse_and_validate(body)[1]
+    def _validate(self, body: str, model: str) -> None:
+        reasons = parse_and_validate(body, model)[1]
         if reasons:
             raise ApiError("BAD_REQUEST_BODY", "Invalid request body", "; ".join(reasons))
 
@@ -241,6 +243,7 @@ class ApiGateway:
         query = {name: values[-1] for name, values in request.args.lists()}
         multi_query = {name: list(values) for name, values in request.args.lists()}
         body = request.get_data(as_text=True)
+        api_key = request.headers.get(self._definition.api_key_header, "")
         now = datetime.now(UTC)
         request_context: dict[str, Any] = {
             "accountId": ACCOUNT_ID,
@@ -260,9 +263,9 @@ class ApiGateway:
             "identity": {
                 "sourceIp": request.remote_addr or "127.0.0.1",
                 "userAgent": request.headers.get("User-Agent"),
-                "apiKey": request.headers.get(self._definition.api_key_header)
-                if API_KEY in route.security
-                else None,
+                "apiKey": api_key if API_KEY in route.security else None,
+                # The key's id, which names the tenant of the routes that take a key alone.
+                "apiKeyId": self._api_keys.get(api_key) if API_KEY in route.security else None,
             },
         }
         if context is not None:

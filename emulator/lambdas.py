@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,17 +37,19 @@ class LambdaContext:
 
 
 class LambdaRuntime:
-    """Each function imported once (one cold start) and invoked by up to `concurrency` threads.
+    """Each function invoked by up to `concurrency` threads, one event per environment.
 
-    In AWS every concurrent invocation has its own process; here they share one, so
-    module-level state is shared too (harmless for these handlers, whose state is
-    read-only clients and caches).
+    As in Lambda, an environment (here: an instance of the handler's module, with its
+    own module-level state) handles one event at a time; a concurrent event gets another
+    environment, created on demand (a cold start) and kept for later events. Modules the
+    handler imports are shared: they hold no per-event state.
     """
 
     def __init__(self, concurrency: int = 10) -> None:
         self._concurrency = concurrency
         self._functions: dict[str, FunctionSpec] = {}
-        self._handlers: dict[str, Any] = {}
+        self._idle: dict[str, list[Any]] = {}  # each function's warm environments' handlers
+        self._environments: Counter[str] = Counter()  # how many each function has
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         # What Lambda would bill: invocations, and their durations rounded up to 1 ms.
         self.invocations: Counter[str] = Counter()
@@ -56,15 +60,15 @@ class LambdaRuntime:
         """Make these functions invocable (their modules are imported on first use)."""
         for name, spec in functions.items():
             self._functions[name] = spec
+            self._idle[name] = []
             self._slots[name] = threading.BoundedSemaphore(self._concurrency)
         self._import_lock = threading.Lock()
 
     def invoke(self, function: str, payload: Any) -> tuple[Any, str | None]:
         """Run the function; return (result, error type or None) like the Lambda service."""
         spec = self._spec(function)
-        handler = self._handler(spec)
         context = LambdaContext(spec.name, spec.arn, str(uuid.uuid4()))
-        with self._slots[spec.name]:
+        with self._slots[spec.name], self._environment(spec) as handler:
             started = time.perf_counter()
             try:
                 return handler(payload, context), None
@@ -90,14 +94,38 @@ class LambdaRuntime:
         name = function.rsplit(":function:", 1)[-1].split(":", 1)[0]
         return self._functions[name]
 
-    def _handler(self, spec: FunctionSpec) -> Any:
+    @contextmanager
+    def _environment(self, spec: FunctionSpec) -> Iterator[Any]:
+        """A warm environment's handler for one event, or a new environment's."""
         with self._import_lock:
-            if spec.name not in self._handlers:
-                module_name, attribute = spec.handler.rsplit(".", 1)
-                with _environment(spec.environment):
-                    module = importlib.import_module(module_name)
-                self._handlers[spec.name] = getattr(module, attribute)
-        return self._handlers[spec.name]
+            handler = self._idle[spec.name].pop() if self._idle[spec.name] else None
+            if handler is None:
+                handler = self._cold_start(spec)
+        try:
+            yield handler
+        finally:
+            with self._import_lock:
+                self._idle[spec.name].append(handler)
+
+    def _cold_start(self, spec: FunctionSpec) -> Any:
+        # The first environment is the module itself (tests may reach into it); every
+        # other one is a fresh instance of its file, under a name of its own.
+        module_name, attribute = spec.handler.rsplit(".", 1)
+        self._environments[spec.name] += 1
+        with _environment(spec.environment):
+            if self._environments[spec.name] == 1:
+                module = importlib.import_module(module_name)
+            else:
+                module = _fresh_instance(module_name, self._environments[spec.name])
+        return getattr(module, attribute)
+
+
+def _fresh_instance(module_name: str, number: int) -> Any:
+    origin = importlib.util.find_spec(module_name).origin
+    spec = importlib.util.spec_from_file_location(f"{module_name}@{number}", origin)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from emulator.providers import Providers
 from emulator.sms_api import SmsApi
 from emulator.stack import ACCOUNT_ID, Stack
 from emulator.twilio_api import TwilioApi
+from notify.domain.tenants import key_owner
+from notify.domain.triggers import REGISTRATION_INVITATION, Trigger
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 DEMO_SENDER_DOMAIN = "example.com"
@@ -166,7 +169,8 @@ class LocalStack:
         process would share moto's backends and the imported handler modules with the first.
         """
         stack = replace(self.stack, parameters=self.stack.parameters | parameters)
-        api = ApiGateway(api_definition(stack), self.runtime, self.client("sqs"), {self.api_key})
+        api_keys = {self.api_key: self.stack.physical("ApiKey")["Ref"]}
+        api = ApiGateway(api_definition(stack), self.runtime, self.client("sqs"), api_keys)
         port = port or free_port()
         url = f"http://127.0.0.1:{port}/"
         info = {
@@ -175,15 +179,24 @@ class LocalStack:
             "ApiUrl": url,
             "ApiKey": self.api_key,
             # The URLs this API serves, where the template gives API Gateway's.
-            "Outputs": self.stack.outputs() | {"ApiUrl": url, "WebhookUrl": url + "webhook"},
+            "Outputs": self.stack.outputs()
+            | {"ApiUrl": url, "WebhookUrl": url + "webhook", "TriggerUrl": url + "trigger"},
         }
         return HttpServer(LocalHttp(api, self.providers, info), port).start()
 
     def seed_demo(self) -> LocalStack:
-        """What a deployer does once by hand: a verified sender and the demo template."""
+        """What a deployer does once by hand: a verified sender, the demo templates, and the
+        registration bot's trigger for the default API key (`POST /trigger`)."""
         self.client("sesv2").create_email_identity(EmailIdentity=DEMO_SENDER_DOMAIN)
-        item = json.loads((EVENTS / "template-alert.json").read_text())
-        self.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
+        for template in ("template-alert.json", "template-registration-invitation.json"):
+            item = json.loads((EVENTS / template).read_text())
+            self.client("dynamodb").put_item(TableName="MessageTemplates", Item=item)
+        definition = json.loads((EVENTS / "trigger-registration-invitation.json").read_text())
+        trigger = Trigger.from_definition(REGISTRATION_INVITATION, definition)
+        owner = key_owner(self.stack.physical("ApiKey")["Ref"])
+        item = trigger.item(owner, datetime.now(UTC).isoformat(timespec="seconds"))
+        table = self.session.resource("dynamodb").Table(self.stack.physical("TenantsTable")["Ref"])
+        table.put_item(Item=item)
         return self
 
     def client(self, service: str) -> Any:

@@ -1,7 +1,9 @@
-"""The POST / request contract, read from template.yaml and applied as API Gateway applies it.
+"""The API's request models, read from template.yaml and applied as API Gateway applies them.
 
 API Gateway validates request bodies against the OpenAPI `components.schemas` as JSON Schema
-draft-04. The local API and the tests validate with that very text, so they cannot drift.
+draft-04: `SendRequest` (POST /), `RegistrationRecord` (POST /trigger), `TriggerRecord`
+(POST /trigger/{name}). The local API and the tests validate with that very text, so they
+cannot drift.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 # The components are registered under this URI so "#/components/schemas/X" resolves inside them.
 _ROOT_URI = "urn:template"
+SEND_REQUEST = "SendRequest"
 
 # Combinators fail with "... is not valid under any of the given schemas" plus a dump of the
 # value; these sentences say what to change instead. Keys are JSON pointers into the components.
@@ -38,6 +41,11 @@ _SENTENCES = {
         "ContentVariables go with a ContentSid"
     ),
     "Substitutions/additionalProperties/oneOf": "must be a string or a one-element list of strings",
+    "RegistrationRecord/properties/parent_tel/pattern": (
+        "must be the parent's mobile number in E.164: + then the country code and number, "
+        "digits only (e.g. +447835065013)"
+    ),
+    "RecordAmount/pattern": "must be an amount of digits, optionally with 2 decimals (e.g. 40)",
 }
 
 # Python's `$` also matches before a final "\n"; ECMA 262's, which API Gateway uses, does not.
@@ -72,25 +80,30 @@ _Validator = extend(Draft4Validator, {"pattern": _pattern})
 
 
 class RequestValidator:
-    """Checks a decoded request body against SendRequest and explains each failure."""
+    """Checks a decoded request body against one of the models and explains each failure."""
 
     def __init__(self, components: dict[str, Any] | None = None) -> None:
         self.components = load_components() if components is None else components
         for schema in self.components.values():
             Draft4Validator.check_schema(schema)  # a malformed template fails here, not per request
         root = DRAFT4.create_resource({"components": {"schemas": self.components}})
-        self._validator = _Validator(
-            {"$ref": f"{_ROOT_URI}#/components/schemas/SendRequest"},
-            registry=Registry().with_resource(_ROOT_URI, root),
-        )
+        registry = Registry().with_resource(_ROOT_URI, root)
+        self._validators = {
+            model: _Validator(
+                {"$ref": f"{_ROOT_URI}#/components/schemas/{model}"}, registry=registry
+            )
+            for model in self.components
+        }
         # Errors carry the very keyword value they failed on, so identity finds the sentence.
         self._sentences = {
-            id(_resolve(self.components, pointer)): text for pointer, text in _SENTENCES.items()
+            id(_resolve(self.components, pointer)): text
+            for pointer, text in _SENTENCES.items()
+            if pointer.split("/", 1)[0] in self.components
         }
 
-    def errors(self, body: Any) -> list[str]:
-        """Why `body` is not a valid request, each reason prefixed by the offending value's path."""
-        failures = list(self._validator.iter_errors(body))
+    def errors(self, body: Any, model: str = SEND_REQUEST) -> list[str]:
+        """Why `body` does not fit `model`, each reason prefixed by the offending value's path."""
+        failures = list(self._validators[model].iter_errors(body))
         # A value of the wrong type also trips keywords that pass vacuously on it (a string is
         # valid under `required`, so fails `not: {required}`): report its type alone.
         mistyped = {tuple(e.absolute_path) for e in failures if e.validator == "type"}
@@ -118,8 +131,10 @@ def _default_validator() -> RequestValidator:
     return RequestValidator()
 
 
-def parse_and_validate(raw: bytes | str) -> tuple[dict[str, Any] | None, list[str]]:
-    """Decode and check a request body: (request, []) when valid, else (None, reasons)."""
+def parse_and_validate(
+    raw: bytes | str, model: str = SEND_REQUEST
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Decode and check a request body against `model`: (body, []) when valid, else (None, why)."""
     if not raw.strip():
         return None, ["the body is empty; send a JSON object"]
     try:
@@ -132,7 +147,7 @@ def parse_and_validate(raw: bytes | str) -> tuple[dict[str, Any] | None, list[st
         return None, [f"the body is not valid JSON: {exc}"]
     if not isinstance(body, dict):
         return None, [f"the body must be a JSON object, not {_a(_json_type(body))}"]
-    reasons = _default_validator().errors(body)
+    reasons = _default_validator().errors(body, model)
     return (None if reasons else body), reasons
 
 

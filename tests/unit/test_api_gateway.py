@@ -23,6 +23,8 @@ from emulator.stack import Stack
 from emulator.throttling import MethodSetting, Quota, TokenBucket, UsagePlan
 
 KEY = "the-api-key"
+KEY_ID = "key0000001"
+VALIDATION = '{"reason": "$context.error.validationErrorString"}'
 TOKEN = "Bearer good.token"
 CONTEXT = {"sub": "u1", "customer_id": "c1", "email": "", "caller": '{"sub":"u1"}'}
 GATEWAY_RESPONSES = {
@@ -70,6 +72,7 @@ def definition(**changes: Any) -> ApiDefinition:
             Route("POST", "/", frozenset({"JwtAuthorizer", "ApiKey"}), SqsIntegration("q", {})),
             Route("GET", "/messages/{TraceId}", frozenset({"JwtAuthorizer"}), _proxy()),
             Route("POST", "/webhook", frozenset(), _proxy()),
+            Route("POST", "/trigger", frozenset({"ApiKey"}), _proxy(), True, "TriggerRecord"),
         ],
         "authorizer": Authorizer("authorizer", "Authorization", 300, r"^Bearer [-0-9A-Za-z_.]+$"),
         "api_key_header": "x-api-key",
@@ -102,7 +105,7 @@ def runtime() -> FakeRuntime:
 
 
 def client(runtime: FakeRuntime, **changes: Any) -> Client:
-    gateway = ApiGateway(definition(**changes), runtime, FakeSqs(), {KEY})
+    gateway = ApiGateway(definition(**changes), runtime, FakeSqs(), {KEY: KEY_ID})
     return Client(lambda environ, start: gateway(_request(environ))(environ, start))
 
 
@@ -161,6 +164,43 @@ def test_a_route_without_security_is_served_without_a_token_and_has_no_authorize
     (event,) = runtime.events
     assert "authorizer" not in event["requestContext"]
     assert event["body"] == "a=1"
+
+
+def test_an_api_key_route_names_the_key_and_its_id_in_the_proxy_event(runtime):
+    response = client(runtime).post("/trigger", json={"a": "b"}, headers={"x-api-key": KEY})
+
+    assert response.status_code == 200
+    (event,) = runtime.events
+    assert event["requestContext"]["identity"]["apiKey"] == KEY
+    assert event["requestContext"]["identity"]["apiKeyId"] == KEY_ID
+    assert "authorizer" not in event["requestContext"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param({}, "must not be empty", id="empty"),
+        pytest.param(
+            {"a": {"b": 1}},
+            "a: must be a string or a number or a boolean or null, not an object",
+            id="nested",
+        ),
+    ],
+)
+def test_an_api_key_route_validates_the_body_against_its_own_model(runtime, body, reason):
+    bad_body = {"statusCode": 400, "responseTemplates": {"application/json": VALIDATION}}
+    api = client(runtime, gateway_responses=GATEWAY_RESPONSES | {"BAD_REQUEST_BODY": bad_body})
+
+    response = api.post("/trigger", json=body, headers={"x-api-key": KEY})
+
+    assert response.status_code == 400
+    assert response.get_json() == {"reason": reason}
+    assert runtime.events == []
+
+
+def test_an_api_key_route_without_the_key_gets_403(runtime):
+    assert client(runtime).post("/trigger", json={"a": "b"}).status_code == 403
+    assert runtime.events == []
 
 
 def test_a_jwt_route_without_a_token_gets_401(runtime):
@@ -254,6 +294,21 @@ def test_the_definition_is_read_from_the_template(mocked_aws):
     assert status.integration == LambdaProxyIntegration(
         "arn:aws:lambda:us-east-1:123456789012:function:unit-StatusFunction"
     )
+    assert send.model == "SendRequest"
+    registration = routes[("POST", "/trigger")]
+    named = routes[("POST", "/trigger/{name}")]
+    assert (registration.security, named.security) == ({"ApiKey"}, {"ApiKey"})
+    assert (registration.model, named.model) == ("RegistrationRecord", "TriggerRecord")
+    assert (
+        registration.integration
+        == named.integration
+        == LambdaProxyIntegration(
+            "arn:aws:lambda:us-east-1:123456789012:function:unit-TriggerFunction"
+        )
+    )
+    request_status = routes[("GET", "/requests/{request_id}")]
+    assert request_status.security == {"ApiKey"}
+    assert request_status.integration == status.integration
     assert api.usage_plan == UsagePlan(rate=25, burst=50, quota_limit=7, quota_period="DAY")
     assert api.authorizer.function.endswith(":function:unit-AuthorizerFunction")
     assert api_definition(Stack(mocked_aws, "unit", {})).usage_plan.quota_limit is None

@@ -748,3 +748,79 @@ def test_the_address_key_pattern_behaves_alike_in_an_ecma_262_engine():
     )
 
     assert json.loads(answer.stdout) == [True, False, True, False, True]
+
+
+# ---------------------------------------------------------------- the trigger routes' records
+
+REGISTRATION = json.loads(
+    (EVENTS.parent / "examples" / "registration-bot" / "payload.json").read_text()
+)
+
+
+def test_the_seed_bots_record_fits_the_registration_model():
+    raw = json.dumps(REGISTRATION | {"parent_email": "jane@example.org", "TraceId": "reg-1"})
+
+    assert parse_and_validate(raw, "RegistrationRecord") == (json.loads(raw), [])
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        pytest.param({"parent_tel": DROP}, "'parent_tel' is a required property", id="missing"),
+        pytest.param(
+            {"parent_tel": "07835 065013"},
+            "parent_tel: must be the parent's mobile number in E.164: + then the country code "
+            "and number, digits only (e.g. +447835065013)",
+            id="not-e164",
+        ),
+        pytest.param(
+            {"membership_fee_amount": "£40"},
+            "membership_fee_amount: must be an amount of digits, optionally with 2 decimals "
+            "(e.g. 40)",
+            id="amount",
+        ),
+        pytest.param({"team_name": ""}, "team_name: must not be empty", id="empty-name"),
+        pytest.param(
+            {"parent_first_name": "Jane\nSmith"},
+            "parent_first_name: must not contain the control character U+000A (character 5): "
+            "no provider can carry it",
+            id="control-character",
+        ),
+        pytest.param({"age_group": 11}, "age_group: must be a string, not a number", id="type"),
+        pytest.param(
+            {"extra": {"nested": True}},
+            "extra: must be a string or a number or a boolean or null, not an object",
+            id="nested-extra-field",
+        ),
+    ],
+)
+def test_a_registration_record_missing_or_malformed_is_refused_with_the_reason(changes, reason):
+    record = {k: v for k, v in (REGISTRATION | changes).items() if v is not DROP}
+
+    assert parse_and_validate(json.dumps(record), "RegistrationRecord") == (None, [reason])
+
+
+@pytest.mark.parametrize(
+    ("record", "reasons"),
+    [
+        pytest.param({"a": "x", "n": 1.5, "b": False, "z": None}, [], id="flat"),
+        pytest.param({}, ["must not be empty"], id="empty"),
+        pytest.param(
+            {"a": ["x"]},
+            ["a: must be a string or a number or a boolean or null, not an array"],
+            id="list",
+        ),
+        pytest.param(
+            {"a": "\u0000"},
+            ["a: must not contain NUL (U+0000) (character 1): no provider can carry it"],
+            id="nul",
+        ),
+        pytest.param(
+            {f"k{i}": "v" for i in range(101)},
+            ["must have at most 100 entries, not 101"],
+            id="too-many",
+        ),
+    ],
+)
+def test_a_named_triggers_record_is_flat(record, reasons):
+    assert parse_and_validate(json.dumps(record), "TriggerRecord")[1] == reasons

@@ -1,8 +1,10 @@
 """Who owns a trace, a TraceId claim, an idempotency key and a tenant's configuration.
 
 The one definition of a tenant ("owner"): a token's `customer_id` when it has one
-(`customer:<id>`), else its `sub` (`user:<sub>`). The two namespaces are apart, so a
-`sub` that happens to equal some customer's id owns nothing of that customer's.
+(`customer:<id>`), else its `sub` (`user:<sub>`); on the routes that take an API key
+alone (`POST /trigger`, `GET /requests/{id}`), the key's id (`key:<api key id>`). The
+three namespaces are apart, so a `sub` that happens to equal some customer's id or
+some key's id owns nothing of theirs.
 
 Tenant ids are limited to a safe character set without `#` or `:`. Keys are built
 as `<owner>` and `<owner>#...` (traces table), so the first `#` always ends the owner
@@ -19,6 +21,10 @@ from notify.domain.errors import INVALID_MESSAGE, PermanentError
 
 CUSTOMER = "customer"
 USER = "user"
+API_KEY = "key"
+NAMESPACES = (CUSTOMER, USER, API_KEY)
+# The queued Caller of an API-key caller carries this claim (a token's never does).
+API_KEY_ID = "api_key_id"
 TENANT_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ @ + -"
 _TENANT_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
 
@@ -47,8 +53,25 @@ def owner(sub: object, customer_id: object = None) -> str:
     return f"{CUSTOMER}:{check_tenant_id(customer_id, 'customer_id')}"
 
 
+def key_owner(api_key_id: object) -> str:
+    """The tenant of a caller known by its API key alone: `key:<api key id>`."""
+    return f"{API_KEY}:{check_tenant_id(api_key_id, 'the API key id')}"
+
+
+def api_key_caller(api_key_id: str) -> dict[str, str]:
+    """The queued Caller of an API-key caller: the key's id, also as `sub` (its principal)."""
+    key_owner(api_key_id)
+    return {"sub": api_key_id, API_KEY_ID: api_key_id}
+
+
 def owner_of(caller: Mapping[str, Any]) -> str:
-    """The tenant of a caller given as claims (a queued Caller, an authorizer context)."""
+    """The tenant of a caller given as claims (a queued Caller, an authorizer context).
+
+    Only a Caller built by api_key_caller has an `api_key_id`: the authorizer's context
+    and a token's Caller hold `sub`, `customer_id` and `email` alone.
+    """
+    if caller.get(API_KEY_ID) not in (None, ""):
+        return key_owner(caller[API_KEY_ID])
     return owner(caller.get("sub"), caller.get("customer_id"))
 
 
@@ -61,8 +84,11 @@ def queued_owner(caller: Mapping[str, Any]) -> str:
 
 
 def parse_owner(text: str) -> str:
-    """An owner as an operator writes it (`customer:acme`, `user:bob`), checked."""
+    """An owner as an operator writes it (`customer:acme`, `user:bob`, `key:abc123`), checked."""
     kind, separator, tenant_id = text.partition(":")
-    if not separator or kind not in (CUSTOMER, USER):
-        raise InvalidTenant(f"a tenant is {CUSTOMER}:<customer_id> or {USER}:<sub>, not {text!r}")
+    if not separator or kind not in NAMESPACES:
+        raise InvalidTenant(
+            f"a tenant is {CUSTOMER}:<customer_id>, {USER}:<sub> or {API_KEY}:<api key id>, "
+            f"not {text!r}"
+        )
     return f"{kind}:{check_tenant_id(tenant_id, 'the id after ' + kind + ':')}"

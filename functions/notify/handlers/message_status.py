@@ -4,11 +4,13 @@ GET /messages/{TraceId} for a JWT's tenant; GET /requests/{request_id} for an AP
 (what POST /trigger answered as request_id: the TraceId it queued).
 """
 
+import json
+from typing import Any
 from urllib.parse import unquote
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.status import not_found, owner_of, trace_view
@@ -22,34 +24,32 @@ logger = Logger()
 tracer = Tracer()
 # Reads only: the retention period is for writers.
 store = TraceStore(DynamoTable(boto3.client("dynamodb"), settings.traces_table), retention_days=0)
-app = APIGatewayRestResolver()
+KEY_ROUTE = "/requests/{request_id}"
 
 
-@app.get("/messages/<trace_id>")
-@tracer.capture_method
-def message_status(trace_id: str) -> Response:
-    return _status(trace_id, owner_of(app.current_event.request_context.authorizer))
-
-
-@app.get("/requests/<request_id>")
-@tracer.capture_method
-def request_status(request_id: str) -> Response:
-    # The route requires the API key, so API Gateway names the key that called.
-    return _status(request_id, key_owner(app.current_event.request_context.identity.api_key_id))
-
-
-def _status(trace_id: str, owner: str) -> Response:
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = APIGatewayProxyEvent(event)
+    if request.resource == KEY_ROUTE:
+        # The route requires the API key, so API Gateway names the key that called.
+        owner = key_owner(request.request_context.identity.api_key_id)
+        trace_id = request.path_parameters["request_id"]
+    else:  # GET /messages/{TraceId}, for the JWT's tenant
+        owner = owner_of(request.request_context.authorizer)
+        trace_id = request.path_parameters["TraceId"]
     # API Gateway passes path parameters still percent-encoded (a TraceId may hold "/").
     trace_id = unquote(trace_id)
+    logger.set_correlation_id(trace_id)
     view = trace_view(trace_id, *store.read(trace_id, owner))
     if view is None:
-        return Response(404, content_types.APPLICATION_JSON, not_found(trace_id))
-    return Response(200, content_types.APPLICATION_JSON, view)
+        return _response(404, not_found(trace_id))
+    return _response(200, view)
 
 
-@logger.inject_lambda_context(
-    correlation_id_path="pathParameters.TraceId || pathParameters.request_id"
-)
-@tracer.capture_lambda_handler
-def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body, separators=(",", ":")),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from notify.domain.errors import classify_client_error
 from notify.domain.senders import SENDER_FIELDS, SENDERS_SK, AllowedSenders
+from notify.domain.triggers import DEFINITION, sort_key
 from notify.integration.ttl_cache import TtlCache
 
 
@@ -30,22 +32,33 @@ class TenantStore:
         self._client = client
         self._table = table_name
         self._cache: TtlCache[AllowedSenders | None] = TtlCache(ttl_seconds, clock)
+        self._triggers: TtlCache[dict[str, Any] | None] = TtlCache(ttl_seconds, clock)
 
     def senders(self, owner: str) -> AllowedSenders | None:
         """The tenant's allowed senders, or None when it has no list."""
         return self._cache.get(owner, lambda: self._load_senders(owner))
 
+    def trigger(self, owner: str, name: str) -> dict[str, Any] | None:
+        """The definition of the tenant's trigger `name` (its item's JSON), or None."""
+        return self._triggers.get((owner, name), lambda: self._load_trigger(owner, name))
+
     def _load_senders(self, owner: str) -> AllowedSenders | None:
-        try:
-            response = self._client.get_item(
-                TableName=self._table,
-                Key={"Tenant": {"S": owner}, "Sk": {"S": SENDERS_SK}},
-            )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
-        if "Item" not in response:
+        item = self._get(owner, SENDERS_SK)
+        if item is None:
             return None
-        item = response["Item"]
         return AllowedSenders.from_item(
             {field: item[field]["SS"] for field in SENDER_FIELDS if "SS" in item.get(field, {})}
         )
+
+    def _load_trigger(self, owner: str, name: str) -> dict[str, Any] | None:
+        item = self._get(owner, sort_key(name))
+        return None if item is None else json.loads(item[DEFINITION]["S"])
+
+    def _get(self, owner: str, sk: str) -> dict[str, Any] | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"Tenant": {"S": owner}, "Sk": {"S": sk}}
+            )
+        except ClientError as exc:
+            raise classify_client_error(exc) from exc
+        return response.get("Item")

@@ -125,7 +125,8 @@ def test_list_of_one_tenant_as_json_and_of_an_unlisted_one(tenants, capsys):
     [
         pytest.param(
             ["allow", "--tenant", "acme", "--email-domain", "example.com"],
-            "messaging: a tenant is customer:<customer_id> or user:<sub>, not 'acme'",
+            "messaging: a tenant is customer:<customer_id>, user:<sub> or key:<api key id>, "
+            "not 'acme'",
             id="tenant-without-kind",
         ),
         pytest.param(

@@ -1,4 +1,4 @@
-"""The one definition of a tenant: two namespaces, one safe character set."""
+"""The one definition of a tenant: three namespaces, one safe character set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pytest
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 from notify.domain.tenants import (
     InvalidTenant,
+    api_key_caller,
     check_tenant_id,
+    key_owner,
     owner,
     owner_of,
     parse_owner,
@@ -31,6 +33,22 @@ def test_the_owner_is_the_customer_else_the_user_in_separate_namespaces(sub, cus
 
 def test_a_sub_never_owns_what_the_customer_of_the_same_id_owns():
     assert owner_of({"sub": "acme"}) != owner_of({"sub": "someone", "customer_id": "acme"})
+
+
+def test_an_api_key_caller_is_the_key_in_its_own_namespace():
+    caller = api_key_caller("abc123")
+
+    assert caller == {"sub": "abc123", "api_key_id": "abc123"}
+    assert owner_of(caller) == queued_owner(caller) == key_owner("abc123") == "key:abc123"
+    # A token whose sub or customer_id equals the key's id owns nothing of the key's.
+    assert owner_of({"sub": "abc123"}) == "user:abc123"
+    assert owner_of({"sub": "x", "customer_id": "abc123"}) == "customer:abc123"
+
+
+@pytest.mark.parametrize("key_id", ["", "k#1", "k:1", None])
+def test_an_api_key_id_outside_the_charset_is_refused(key_id):
+    with pytest.raises(InvalidTenant, match="the API key id must be 1-128 characters"):
+        key_owner(key_id)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +91,7 @@ def test_a_queued_caller_outside_the_charset_is_a_permanent_invalid_message():
     [
         pytest.param("customer:acme", "customer:acme", id="customer"),
         pytest.param("user:bob@example.com", "user:bob@example.com", id="user"),
+        pytest.param("key:abc123", "key:abc123", id="api-key"),
     ],
 )
 def test_an_operator_writes_a_tenant_as_kind_and_id(text, expected):
@@ -82,7 +101,11 @@ def test_an_operator_writes_a_tenant_as_kind_and_id(text, expected):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("acme", "a tenant is customer:<customer_id> or user:<sub>", id="no-kind"),
+        pytest.param(
+            "acme",
+            "a tenant is customer:<customer_id>, user:<sub> or key:<api key id>",
+            id="no-kind",
+        ),
         pytest.param("team:acme", "a tenant is customer:<customer_id>", id="unknown-kind"),
         pytest.param("customer:acme#eu", "the id after customer: must be", id="bad-id"),
         pytest.param("customer:", "the id after customer: must be", id="empty-id"),

@@ -78,7 +78,9 @@ def test_in_none_mode_a_tenant_without_a_list_sends_nothing(stack, lambda_contex
     assert "customer:unlisted has no allowed senders" in raised.value.detail
     # Refused before the attempt is counted, so before any provider call.
     assert (
-        stack["traces"].query(KeyConditionExpression=Key("TraceId").eq(event["Request"]["TraceId"]))["Items"]
+        stack["traces"].query(
+            KeyConditionExpression=Key("TraceId").eq(event["Request"]["TraceId"])
+        )["Items"]
         == []
     )
 
