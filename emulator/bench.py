@@ -32,8 +32,8 @@ from typing import Any
 import requests
 from cfnlint.decode import cfn_yaml
 
-from emulator import botocore_hooks
 from emulator.aws import client_environment
+from emulator.botocore_hooks import RequestCounter
 from emulator.cost import Usage, cost_per_million
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from emulator.stack import ROOT, TEMPLATE
@@ -147,23 +147,6 @@ def _all_executions(sfn: Any, state_machine_arn: str) -> list[dict[str, Any]]:
         page = {"nextToken": response["nextToken"]}
 
 
-class RequestCounter:
-    """Counts every AWS request the stack's clients make (handlers, interpreter, pipe, API)."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[tuple[str, str]] = Counter()
-
-    def __call__(self, model: Any, **kwargs: Any) -> None:
-        self.calls[(model.service_model.service_name, model.name)] += 1
-
-    def service(self, name: str, operations: tuple[str, ...] | None = None) -> int:
-        return sum(
-            n
-            for (s, op), n in self.calls.items()
-            if s == name and (not operations or op in operations)
-        )
-
-
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 DYNAMODB_READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
@@ -246,14 +229,15 @@ class Measured:
     dynamodb_requests_per_message: float  # under load, RECIPIENTS recipients a request
 
 
-def measure(calls: RequestCounter, latency_samples: int, throughput_requests: int) -> Measured:
+def measure(latency_samples: int, throughput_requests: int) -> Measured:
     """Run the stack: one-recipient requests for counts and latency, then the load."""
     local = LocalStack.start(LogLevel="WARNING")
+    calls = local.aws_requests
     try:
         local.serve()
         bench = Bench(local)
         bench.latency(5)  # warm up: imports, cold starts
-        calls.calls.clear()
+        calls.clear()
         local.runtime.invocations.clear()
         local.runtime.billed_seconds.clear()
         started = len(local.providers.outbox)
@@ -261,7 +245,7 @@ def measure(calls: RequestCounter, latency_samples: int, throughput_requests: in
         one = {m.trace_id for m in local.providers.outbox[started:]}
         time.sleep(1)  # the outbox fills before the execution records its outcome
         usage = usage_per_request(latency_samples, calls, local.runtime, bench.executions(one))
-        calls.calls.clear()
+        calls.clear()
         rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
         dynamodb_per_message = calls.service("dynamodb") / (throughput_requests * RECIPIENTS)
     finally:
@@ -271,11 +255,9 @@ def measure(calls: RequestCounter, latency_samples: int, throughput_requests: in
 
 def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local APIs' request lines
-    calls = RequestCounter()
-    botocore_hooks.install({"before-call": calls})  # before any client exists
     # The handlers' metric lines go nowhere: the table is the output.
     with redirect_stdout(StringIO()):
-        run = measure(calls, latency_samples, throughput_requests)
+        run = measure(latency_samples, throughput_requests)
     usage, samples = run.usage, run.latencies_ms
     cold_starts = {name: round(cold_start_ratio(name), 2) for name in SEND_FUNCTIONS}
     p99 = samples[max(0, int(len(samples) * 0.99) - 1)]

@@ -7,6 +7,8 @@ afterwards (the handlers' clients, the state machine interpreter's) runs them.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,3 +50,28 @@ def install(hooks: dict[str, Callable[..., Any]]) -> None:
     for event, handler in hooks.items():
         BUILTIN_HANDLERS.append((event, handler))
     boto3.setup_default_session()  # the default session copies the built-in handlers
+
+
+class RequestCounter:
+    """Counts every AWS request made by clients created after it is installed."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, model: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls[(model.service_model.service_name, model.name)] += 1
+
+    def service(self, name: str, operations: tuple[str, ...] | None = None) -> int:
+        """Requests made to one service (`sqs`, `dynamodb`), or to some of its operations."""
+        with self._lock:
+            return sum(
+                n
+                for (service, operation), n in self.calls.items()
+                if service == name and (not operations or operation in operations)
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()

@@ -72,6 +72,10 @@ class LocalStack:
     sms: HttpServer | None = None
     # SQS -> Lambda event sources from the template (InboundQueue -> InboundFunction).
     pollers: list[SqsPoller] = field(default_factory=list)
+    # Every AWS request the stack's own clients make (handlers, interpreter, pipe, API).
+    aws_requests: botocore_hooks.RequestCounter = field(
+        default_factory=botocore_hooks.RequestCounter
+    )
     # ARNs of the executions whose end was reported (their status-change event put).
     ended: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -92,9 +96,14 @@ class LocalStack:
         os.environ.update(client_environment())
         providers = Providers()
         runtime = LambdaRuntime()
+        aws_requests = botocore_hooks.RequestCounter()
         # Hooks go in before any client exists; functions are deployed once the stack is.
         botocore_hooks.install(
-            {"before-send.lambda.Invoke": runtime.on_invoke, **providers.hooks()}
+            {
+                "before-send.lambda.Invoke": runtime.on_invoke,
+                "before-call": aws_requests,
+                **providers.hooks(),
+            }
         )
         twilio = TwilioApi(providers, LOCAL_TWILIO_ACCOUNT_SID, LOCAL_TWILIO_AUTH_TOKEN)
         twilio_server = twilio.start(free_port())
@@ -137,6 +146,7 @@ class LocalStack:
             twilio=twilio_server,
             sms=sms_server,
             pollers=pollers,
+            aws_requests=aws_requests,
         )
         EXECUTION_END_LISTENERS.append(local.execution_ended)
         return local

@@ -289,3 +289,25 @@ def test_an_unreadable_queue_message_is_dead_lettered_as_it_arrived(client, loca
     attributes = {key: value["StringValue"] for key, value in letter["MessageAttributes"].items()}
     assert attributes["ExecutionArn"] == execution.arn
     assert "no Request object" in attributes["Cause"]
+
+
+@pytest.mark.parametrize("recipients", [1, 10])
+def test_dynamodb_writes_are_two_per_recipient_and_two_per_request(
+    client, local, trace_id, recipients
+):
+    # Per recipient: claim the attempt, mark it SENT. Per request: claim the TraceId and
+    # complete it, with one read of every opt-out. A function environment also reads the
+    # tenant's senders (and templates) once per cache period: not counted here.
+    request = example("sms-inline.json", trace_id)
+    request["Addresses"] = {f"+1604863{n:04d}": {"ChannelType": "SMS"} for n in range(recipients)}
+    local.aws_requests.clear()
+
+    execution = client.send(request)
+
+    assert execution.status == "SUCCEEDED"
+    dynamodb = {
+        op: n for (service, op), n in local.aws_requests.calls.items() if service == "dynamodb"
+    }
+    assert dynamodb["UpdateItem"] == 2 * recipients + 2
+    assert dynamodb["BatchGetItem"] == 1
+    assert set(dynamodb) <= {"UpdateItem", "BatchGetItem", "GetItem"}
