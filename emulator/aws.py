@@ -7,20 +7,12 @@ the same backends through a moto server on loopback.
 
 from __future__ import annotations
 
-import functools
 import socket
-import sys
-import threading
-from collections.abc import Callable
-from typing import Any
 
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
-from moto.stepfunctions.parser.asl.eval.environment import Environment
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.utils import boto_client, json_path
-from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+from emulator import moto_patches
 
 REGION = "us-east-1"
 
@@ -54,12 +46,7 @@ class EmulatedAws:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> EmulatedAws:
-        memoise_asl_parser()
-        reuse_interpreter_clients()
-        report_execution_ends()
-        first_end_wins()
-        empty_filters_match_nothing()
-        atomic_dynamodb_writes()
+        moto_patches.apply()
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
@@ -67,132 +54,3 @@ class EmulatedAws:
     def stop(self) -> None:
         self._server.stop()
         self._mock.stop()
-
-
-def memoise_asl_parser() -> None:
-    """Parse each state machine definition once, not once per execution.
-
-    moto's interpreter (a port of LocalStack's) runs ANTLR over the whole ASL for every
-    execution, about half of an execution's CPU here. The parsed program keeps no
-    per-execution state: evaluation state lives in the Environment, and an inline Map
-    already runs its iterations concurrently on the same parsed states.
-    """
-    parse = AmazonStateLanguageParser.parse
-    if not hasattr(parse, "cache_info"):
-        AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=32)(parse))
-
-
-def reuse_interpreter_clients() -> None:
-    """Give the interpreter one boto3 client per service instead of one per task.
-
-    moto's interpreter builds a new client for every Lambda or SDK task, the largest
-    cost of a local execution after parsing. Clients are thread-safe, and moto's
-    `boto_client_for` ignores the task's credentials, so one per region and service
-    is the same client.
-    """
-    original = boto_client.boto_client_for
-    if hasattr(original, "cache_info"):
-        return
-
-    @functools.lru_cache(maxsize=64)
-    def shared(region: str, service: str) -> Any:
-        return original(region, service)
-
-    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        return shared(region, service)
-
-    client_for.cache_info = shared.cache_info  # marks the patch as done
-    # Each task module imported the function by name; replace every such reference.
-    for module in list(sys.modules.values()):
-        if getattr(module, "boto_client_for", None) is original:
-            module.boto_client_for = client_for
-
-
-# Called with moto's Execution when a state machine execution ends (any status).
-EXECUTION_END_LISTENERS: list[Callable[[Any], None]] = []
-
-
-def report_execution_ends() -> None:
-    """Tell EXECUTION_END_LISTENERS when an execution ends, as Step Functions tells EventBridge.
-
-    moto emits no "Execution Status Change" events; its worker calls `terminated()`
-    once the execution's final status is set, whether it succeeded, failed, timed out
-    or was stopped.
-    """
-    original = BaseExecutionWorkerCommunication.terminated
-    if getattr(original, "reports_ends", False):
-        return
-
-    def terminated(self: BaseExecutionWorkerCommunication) -> None:
-        original(self)
-        for listener in list(EXECUTION_END_LISTENERS):
-            listener(self.execution)
-
-    terminated.reports_ends = True  # type: ignore[attr-defined]
-    BaseExecutionWorkerCommunication.terminated = terminated
-
-
-def first_end_wins() -> None:
-    """An execution's first end is final, as in Step Functions.
-
-    moto lets a later error overwrite a stop: stopping an execution mid-Map ends it
-    FAILED (the aborted iterations' error) instead of ABORTED. Its `set_ended` and
-    `set_stop` already apply only while running; this makes `set_error` and
-    `set_timed_out` do the same.
-    """
-    for name in ("set_error", "set_timed_out"):
-        original = getattr(Environment, name)
-        if getattr(original, "first_end_wins", False):
-            continue
-
-        def only_while_running(
-            self: Environment, *args: Any, _original: Any = original, **kwargs: Any
-        ) -> None:
-            if self.is_running():
-                _original(self, *args, **kwargs)
-
-        only_while_running.first_end_wins = True  # type: ignore[attr-defined]
-        setattr(Environment, name, only_while_running)
-
-
-def empty_filters_match_nothing() -> None:
-    """A JSONPath filter that matches nothing yields [], as Step Functions' Jayway does.
-
-    moto (like LocalStack, whose interpreter it ports) returns [] for an indefinite path
-    with a wildcard or a slice, but raises States.Runtime for a filter (`[?(...)]`),
-    which is just as indefinite. The Delivery Map's ResultSelector filters its outcomes.
-    """
-    original = json_path._contains_slice_or_wildcard_array
-    if getattr(original, "filters_too", False):
-        return
-
-    def indefinite(path: str) -> bool:
-        return "[?(" in path or original(path)
-
-    indefinite.filters_too = True  # type: ignore[attr-defined]
-    json_path._contains_slice_or_wildcard_array = indefinite
-
-
-_DYNAMODB_WRITES = threading.RLock()
-
-
-def atomic_dynamodb_writes() -> None:
-    """A conditional write checks and writes as one step, as DynamoDB does per item.
-
-    moto's backend takes no lock, so two threads can both pass a condition (two sends
-    claiming one recipient at once, as at-least-once delivery makes them). Every write
-    goes through one lock here: the emulator is one process under one GIL anyway.
-    """
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "atomic", False):
-            continue
-
-        def atomic(
-            self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any
-        ) -> Any:
-            with _DYNAMODB_WRITES:
-                return _original(self, *args, **kwargs)
-
-        atomic.atomic = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, atomic)

@@ -15,13 +15,7 @@ import boto3
 from emulator import botocore_hooks
 from emulator.api_definition import api_definition
 from emulator.api_gateway import ApiGateway
-from emulator.aws import (
-    EXECUTION_END_LISTENERS,
-    REGION,
-    EmulatedAws,
-    client_environment,
-    free_port,
-)
+from emulator.aws import REGION, EmulatedAws, client_environment, free_port
 from emulator.event_rules import (
     LocalEventBridge,
     rule_targets,
@@ -31,6 +25,7 @@ from emulator.event_rules import (
 from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
+from emulator.moto_patches import EXECUTION_END_LISTENERS
 from emulator.pipe import Pipe
 from emulator.providers import Providers
 from emulator.sms_api import SmsApi

@@ -1,4 +1,4 @@
-"""The emulator's corrections to moto, each checked against what AWS does."""
+"""The emulator's corrections to moto (emulator/moto_patches.py), each against what AWS does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emulator.aws import atomic_dynamodb_writes, empty_filters_match_nothing, first_end_wins
+from emulator import moto_patches
+from emulator.moto_patches import (
+    atomic_dynamodb_writes,
+    empty_filters_match_nothing,
+    first_end_wins,
+)
 
 
 @pytest.fixture
@@ -114,3 +119,23 @@ def test_an_execution_stopped_inside_a_map_ends_aborted(aws):
     }
 
     assert run(aws, definition, stop_after=0.5)["status"] == "ABORTED"
+
+
+def test_the_patches_refuse_a_moto_version_they_were_not_written_for(monkeypatch):
+    monkeypatch.setattr(moto_patches.moto, "__version__", "9.9.9")
+
+    with pytest.raises(RuntimeError, match=r"written for moto 5\.2\.5, not 9\.9\.9"):
+        moto_patches.apply()
+
+
+def test_every_patch_marks_what_it_replaced():
+    moto_patches.apply()
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    assert hasattr(AmazonStateLanguageParser.parse, "cache_info")
+    assert BaseExecutionWorkerCommunication.terminated.reports_ends
+    assert json_path._contains_slice_or_wildcard_array.filters_too
+    assert moto_patches.DynamoDBBackend.update_item.atomic
