@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -26,7 +26,7 @@ from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 from notify.integration.trace_store import TraceStore
 
-logger = Logger(child=True)
+logger = Logger()
 
 # The state machine owns retries of provider calls, so each attempt and its backoff shows
 # in the execution history; SDK retries underneath would multiply them unseen.
@@ -113,3 +113,36 @@ class SendResources:
             "SentAt": at,
             **details,
         }
+
+
+class Provider(Protocol):
+    def send(self, message: Any, trace_id: str) -> str:
+        """Hand the message to the provider; its id for the message."""
+
+
+def send_handler(
+    compose: Callable[[Delivery, DynamoTemplateStore, str], Any],
+    provider: Provider,
+    sender_of: Callable[[Any], str | None],
+    details: Callable[[Any], dict[str, Any]] = lambda message: {},
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The one send path, for one channel: render, check the sender, send at most once.
+
+    Each channel has its own function (least privilege: only its provider's rights);
+    what differs is how it composes, whom it sends from and through which provider.
+    """
+    resources = SendResources.from_env()
+
+    @logger.inject_lambda_context(correlation_id_path="Request.TraceId")
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        delivery = Delivery.from_event(event)
+        message = compose(delivery, resources.templates, resources.settings.default_template)
+        resources.refuse_unlisted_sender(delivery, sender_of(message))
+        return resources.send_once(
+            delivery,
+            context,
+            lambda: provider.send(message, delivery.trace_id),
+            **details(message),
+        )
+
+    return handler
