@@ -16,9 +16,9 @@ from twilio.request_validator import RequestValidator
 
 from cli.errors import CommandError
 from cli.target import Context, Target
+from notify.domain.addresses import WHATSAPP_PREFIX
 
 SANDBOX_NUMBER = "+14155238886"  # Twilio's WhatsApp sandbox
-WHATSAPP_PREFIX = "whatsapp:"
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from emulator.botocore_hooks import json_error
+from notify.domain.addresses import WHATSAPP_PREFIX
 
 # A slow provider waits `seconds`, then takes the message.
 SLOW = "slow"
@@ -54,7 +55,6 @@ _FAULTS: dict[str, dict[str, Any]] = {
         "lost-response": (500, "InternalServerError"),
     },
 }
-WHATSAPP_PREFIX = "whatsapp:"
 
 
 @dataclass

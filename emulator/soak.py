@@ -24,6 +24,7 @@ from typing import Any
 
 from emulator.local import LocalStack
 from emulator.providers import Fault
+from notify.domain.addresses import WHATSAPP_PREFIX
 
 CALLER = {"sub": "soak"}
 CHANNELS = {
@@ -175,7 +176,7 @@ def _delivered(local: LocalStack) -> set[tuple[str, str]]:
 
 
 def _address(to: str, channel: str) -> str:
-    return to if channel != "WHATSAPP" or to.startswith("whatsapp:") else f"whatsapp:{to}"
+    return to if channel != "WHATSAPP" or to.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + to
 
 
 def _rejected(local: LocalStack) -> set[tuple[str, str]]:

@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulator.http import HttpServer, injected_failure
 from emulator.providers import Providers, SentMessage
+from notify.domain.addresses import WHATSAPP_PREFIX
 
 API_VERSION = "2010-04-01"
 _MESSAGES = re.compile(rf"/{API_VERSION}/Accounts/(?P<sid>AC\w+)/Messages\.json")
@@ -63,7 +64,7 @@ class TwilioApi:
             return _error(401, 20003, "Authenticate")
         form = request.form
         to, sender = form.get("To", ""), form.get("From", "")
-        if not to.startswith("whatsapp:"):
+        if not to.startswith(WHATSAPP_PREFIX):
             return _error(400, 21211, f"Invalid 'To' Phone Number: {to} (only WhatsApp here)")
         if not form.get("Body") and not form.get("ContentSid"):
             return _error(400, 21619, "A text message body or media urls must be specified.")

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from notify.domain.addresses import normalize_phone
+from notify.domain.addresses import WHATSAPP_PREFIX, normalize_phone
 from notify.domain.errors import PermanentError
-
-WHATSAPP_PREFIX = "whatsapp:"
 
 # A later state never goes back; of two states of equal rank the first one recorded wins.
 # A complaint always follows a delivery, so it ranks above it (with WhatsApp's "read").
