@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from cli.main import main
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
@@ -115,3 +116,16 @@ def finished(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str:
         ),
         f"trace {trace_id} finished",
     )
+
+
+@pytest.fixture
+def messaging(local: LocalStack, monkeypatch, capsys) -> Callable[..., tuple[int, str, str]]:
+    """Run the CLI against the running local stack; return (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MESSAGING_LOCAL_URL", local.http.url)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

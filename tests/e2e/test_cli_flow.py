@@ -7,23 +7,14 @@ import json
 import pytest
 from conftest import example, execution_status, outbox, trace_status, wait_until
 
-from cli.main import main
-
 OWNER = "user:messaging-cli"  # the tenant of the tokens `messaging send` mints (its sub)
 
 
 @pytest.fixture
-def messaging(local, monkeypatch, capsys):
-    """Run the CLI against the running local stack; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("MESSAGING_LOCAL_URL", local.http.url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    run("faults", "clear")
+def messaging(messaging):
+    """The CLI, and no fault left behind for the next test."""
+    yield messaging
+    messaging("faults", "clear")
 
 
 def test_a_failing_recipient_is_dead_lettered_then_redriven_without_duplicates(

@@ -10,7 +10,6 @@ import pytest
 import requests
 from conftest import example, finished, outbox
 
-from cli.main import main
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
@@ -31,19 +30,6 @@ def recipients(local: LocalStack, trace_id: str, bearer: str) -> list[dict[str, 
     response = status(local, trace_id, bearer)
     assert response.status_code == 200, response.text
     return response.json()["Recipients"]
-
-
-@pytest.fixture
-def messaging(local, monkeypatch, capsys):
-    """Run the CLI against the running local stack; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("MESSAGING_LOCAL_URL", local.http.url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.mark.parametrize(

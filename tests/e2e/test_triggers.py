@@ -12,7 +12,6 @@ import pytest
 import requests
 from conftest import finished, outbox, wait_until
 
-from cli.main import main
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tenants import key_owner
 from notify.domain.tokens import mint_token
@@ -30,19 +29,6 @@ INVITATION = (
 @pytest.fixture(scope="module")
 def owner(local: LocalStack) -> str:
     return key_owner(local.stack.physical("ApiKey")["Ref"])
-
-
-@pytest.fixture
-def messaging(local, monkeypatch, capsys):
-    """Run the CLI against the running local stack; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("MESSAGING_LOCAL_URL", local.http.url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def trigger(
