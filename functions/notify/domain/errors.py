@@ -8,6 +8,9 @@ The reason code says which permanent failure it was, for the trace and the DLQ.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as ProviderConnectionError
 
@@ -88,6 +91,15 @@ def classify_client_error(exc: ClientError) -> DeliveryError | ClientError:
     if status >= 500:
         return TransientError(PROVIDER_UNAVAILABLE, detail)
     return exc
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Around an AWS call: its ClientError leaves as Transient, Permanent, or unchanged."""
+    try:
+        yield
+    except ClientError as exc:
+        raise classify_client_error(exc) from exc
 
 
 # A dropped connection or a timeout never reached a verdict: always worth another try.

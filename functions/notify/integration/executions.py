@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.errors import classify_client_error
+from notify.domain.errors import aws_errors
 from notify.domain.reconcile import Execution
 
 
 def describe_execution(sfn: Any, arn: str) -> Execution:
-    try:
+    with aws_errors():
         described = sfn.describe_execution(executionArn=arn)
-    except ClientError as exc:
-        raise classify_client_error(exc) from exc
     return Execution(
         arn=arn,
         status=described["status"],
@@ -30,7 +26,5 @@ class DeadLetterQueue:
         self._queue_url = queue_url
 
     def send(self, message: dict[str, Any]) -> None:
-        try:
+        with aws_errors():
             self._sqs.send_message(QueueUrl=self._queue_url, **message)
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc

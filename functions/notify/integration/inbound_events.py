@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.errors import classify_client_error
+from notify.domain.errors import aws_errors
 from notify.domain.provider_events import InboundMessage
 
 SOURCE = "messaging.inbound"
@@ -27,10 +25,8 @@ class InboundEventPublisher:
             "DetailType": DETAIL_TYPE,
             "Detail": json.dumps(message.event_detail()),
         }
-        try:
+        with aws_errors():
             response = self._client.put_events(Entries=[entry])
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         result = response["Entries"][0]
         if response.get("FailedEntryCount") or "EventId" not in result:
             error = f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}"

@@ -7,14 +7,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import THROTTLED, TransientError, classify_client_error
+from notify.domain.errors import THROTTLED, TransientError, aws_errors, classify_client_error
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 UNPROCESSED_RETRIES = 3  # a throttled batch returns the keys it did not read
 
 
 class OptOutStore:
-    """Written by the inbound function (STOP / START, complaints), read before every send.
+    """Written by the inbound function (STOP / START, complaints), read by Plan for each request.
 
     Writes carry the time the keyword was received and never overwrite a later one, so a
     STOP and a START processed out of order still leave the later wish in place when the
@@ -25,18 +25,6 @@ class OptOutStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client  # a boto3 DynamoDB client
         self._table = table_name
-
-    def is_opted_out(self, address: str, channel: str) -> bool:
-        try:
-            response = self._client.get_item(
-                TableName=self._table,
-                Key=_key(address, channel),
-                ConsistentRead=True,
-                ProjectionExpression="Address",
-            )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
-        return "Item" in response
 
     def opted_out(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (Address, Channel) keys are opted out: one BatchGetItem per 100 keys."""
@@ -50,10 +38,8 @@ class OptOutStore:
                 }
             }
             for _ in range(UNPROCESSED_RETRIES):
-                try:
+                with aws_errors():
                     response = self._client.batch_get_item(RequestItems=pending)
-                except ClientError as exc:
-                    raise classify_client_error(exc) from exc
                 items = response.get("Responses", {}).get(self._table, [])
                 found |= {(i["Address"]["S"], i["Channel"]["S"]) for i in items}
                 pending = response.get("UnprocessedKeys") or {}

@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError, classify_client_error
+from notify.domain.errors import (
+    TEMPLATE_NOT_FOUND,
+    PermanentError,
+    aws_errors,
+)
 from notify.domain.templates import Template
 from notify.integration.ttl_cache import TtlCache
 
@@ -31,12 +33,10 @@ class DynamoTemplateStore:
         return self._cache.get(name, lambda: self._load(name))
 
     def _load(self, name: str) -> Template:
-        try:
+        with aws_errors():
             response = self._client.get_item(
                 TableName=self._table, Key={"TemplateName": {"S": name}}, ConsistentRead=True
             )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         if "Item" not in response:
             raise PermanentError(TEMPLATE_NOT_FOUND, f"no template named {name!r}")
         item = {key: value["S"] for key, value in response["Item"].items() if "S" in value}

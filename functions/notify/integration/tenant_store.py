@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.errors import classify_client_error
+from notify.domain.errors import aws_errors
 from notify.domain.senders import SENDER_FIELDS, SENDERS_SK, AllowedSenders
 from notify.domain.triggers import DEFINITION, sort_key
 from notify.integration.ttl_cache import TtlCache
@@ -55,10 +53,8 @@ class TenantStore:
         return None if item is None else json.loads(item[DEFINITION]["S"])
 
     def _get(self, owner: str, sk: str) -> dict[str, Any] | None:
-        try:
+        with aws_errors():
             response = self._client.get_item(
                 TableName=self._table, Key={"Tenant": {"S": owner}, "Sk": {"S": sk}}
             )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         return response.get("Item")

@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import SEND_IN_PROGRESS, TransientError, classify_client_error
+from notify.domain.errors import SEND_IN_PROGRESS, TransientError, aws_errors, classify_client_error
 from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, SENT, failure_reason
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 
@@ -51,14 +51,12 @@ class TraceStore:
         one recorded is dropped. Returns how many recipients changed; raises
         RecipientNotRecorded when none carries the id yet (the caller retries later).
         """
-        try:
+        with aws_errors():
             keys = self._table.query(
                 IndexName=PROVIDER_MESSAGE_INDEX,
                 KeyConditionExpression="ProviderMessageId = :id",
                 ExpressionAttributeValues={":id": update.provider_message_id},
             )["Items"]
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         if not keys:
             raise RecipientNotRecorded(f"no recipient sent as {update.provider_message_id} yet")
         values = {":status": update.status, ":rank": update.rank, ":at": update.at}
@@ -141,7 +139,7 @@ class TraceStore:
 
         Provider callbacks find the recipient by that id as soon as it is written.
         """
-        try:
+        with aws_errors():
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
                 UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at "
@@ -149,18 +147,14 @@ class TraceStore:
                 ExpressionAttributeNames={"#status": "Status", "#error": "Error"},
                 ExpressionAttributeValues={":sent": SENT, ":id": provider_message_id, ":at": at},
             )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
 
     def end_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> None:
         """The attempt failed and is over: the recipient may be tried again at once."""
-        try:
+        with aws_errors():
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
                 UpdateExpression="REMOVE InProgressUntil",
             )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
 
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The owner's header item (None: no such trace for this owner) and recipient items."""
@@ -180,7 +174,7 @@ class TraceStore:
                 ":after": owner + chr(ord(KEY_SEPARATOR) + 1),
             },
         }
-        try:
+        with aws_errors():
             while True:
                 page = self._table.query(**query)
                 for item in page["Items"]:
@@ -191,8 +185,6 @@ class TraceStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         return header, recipients
 
     def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> bool:
@@ -250,7 +242,7 @@ class TraceStore:
         """
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
-        try:
+        with aws_errors():
             for outcome in (o for o in outcomes if o["Status"] != SENT):
                 recipient = outcome["Recipient"]
                 self._table.update_item(
@@ -260,8 +252,6 @@ class TraceStore:
                     },
                     **self._outcome_update(owner, outcome, execution, now, expires),
                 )
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
         if any(o["Status"] == FAILED for o in outcomes):
             return RUNNING
         self.finish(trace_id, owner, COMPLETED, execution)
@@ -303,15 +293,13 @@ class TraceStore:
             "ExpressionAttributeValues": {":running": RUNNING, ":stale": stale_before},
         }
         found: list[dict[str, Any]] = []
-        try:
+        with aws_errors():
             while True:
                 page = self._table.query(**query)
                 found += page["Items"]
                 if "LastEvaluatedKey" not in page:
                     return found
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
 
     @staticmethod
     def _outcome_update(

@@ -14,6 +14,7 @@ from notify.domain.errors import (
     THROTTLED,
     PermanentError,
     TransientError,
+    aws_errors,
     classify_client_error,
     classify_twilio_error,
 )
@@ -206,3 +207,15 @@ def test_the_class_names_are_the_ones_the_state_machine_retries_and_catches(
 )
 def test_the_message_is_reason_colon_detail(error, text) -> None:
     assert str(error) == text
+
+
+def test_an_aws_error_inside_aws_errors_leaves_classified() -> None:
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendTextMessage"
+    )
+
+    with pytest.raises(TransientError) as raised, aws_errors():
+        raise throttled
+
+    assert raised.value.reason == "Throttled"
+    assert raised.value.__cause__ is throttled

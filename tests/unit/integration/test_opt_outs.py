@@ -20,31 +20,31 @@ def store(mocked_aws, table_from_template, request) -> OptOutStore:
 def test_an_opt_out_is_per_channel(store):
     assert store.opt_out(NUMBER, "WHATSAPP", T1, "STOP")
 
-    assert store.is_opted_out(NUMBER, "WHATSAPP")
-    assert not store.is_opted_out(NUMBER, "SMS")
+    assert (NUMBER, "WHATSAPP") in store.opted_out([(NUMBER, "WHATSAPP")])
+    assert (NUMBER, "SMS") not in store.opted_out([(NUMBER, "SMS")])
 
 
 def test_an_opt_in_removes_the_opt_out(store):
     store.opt_out(NUMBER, "SMS", T1, "STOP")
 
     assert store.opt_in(NUMBER, "SMS", T2)
-    assert not store.is_opted_out(NUMBER, "SMS")
+    assert (NUMBER, "SMS") not in store.opted_out([(NUMBER, "SMS")])
 
 
 def test_an_earlier_start_processed_after_a_later_stop_leaves_the_stop(store):
     store.opt_out(NUMBER, "SMS", T3, "STOP")
 
     assert not store.opt_in(NUMBER, "SMS", T2)
-    assert store.is_opted_out(NUMBER, "SMS")
+    assert (NUMBER, "SMS") in store.opted_out([(NUMBER, "SMS")])
 
 
 def test_an_earlier_stop_processed_late_does_not_overwrite_a_later_one(store, mocked_aws):
     store.opt_out(NUMBER, "SMS", T3, "QUIT")
 
     assert not store.opt_out(NUMBER, "SMS", T1, "STOP")
-    assert store.is_opted_out(NUMBER, "SMS")
+    assert (NUMBER, "SMS") in store.opted_out([(NUMBER, "SMS")])
 
 
 def test_an_opt_in_without_an_opt_out_is_harmless(store):
     assert store.opt_in(NUMBER, "SMS", T1)
-    assert not store.is_opted_out(NUMBER, "SMS")
+    assert (NUMBER, "SMS") not in store.opted_out([(NUMBER, "SMS")])
