@@ -35,7 +35,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e -q -p no:logging
 
-# Latency, throughput, loss and transitions of the local stack (a table for the README).
+# Latency, throughput, loss and transitions of the local stack (the table in docs/local-stack.md).
 bench: install
 	$(BIN)/python -m emulator.bench
 

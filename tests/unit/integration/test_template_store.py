@@ -20,7 +20,7 @@ README_TEMPLATE = (
     "Alert: Your {productName} account ending in {membershipNumber} "
     "has a low balance of ${accountBalance}"
 )
-# The item the README loads with `aws dynamodb put-item`.
+# The item docs/operations.md#templates loads with `aws dynamodb put-item`.
 ALERT_ITEM = json.loads((Path(__file__).parents[3] / "events" / "template-alert.json").read_text())
 
 
