@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.provider_events import twilio_envelope
-from notify.domain.webhook import EMPTY_TWIML, Refusal, WebhookRequest, too_large
 from notify.handlers.settings import WebhookSettings
+from notify.integration.twilio_webhook import EMPTY_TWIML, Refusal, WebhookRequest, too_large
 
 settings = WebhookSettings.from_env()
 logger = Logger()

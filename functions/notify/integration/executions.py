@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from notify.domain.errors import aws_errors
 from notify.domain.reconcile import Execution
+from notify.integration.aws_errors import aws_errors
 
 
 def describe_execution(sfn: Any, arn: str) -> Execution:

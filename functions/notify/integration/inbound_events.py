@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from notify.domain.errors import aws_errors
 from notify.domain.provider_events import InboundMessage
+from notify.integration.aws_errors import aws_errors
 
 SOURCE = "messaging.inbound"
 DETAIL_TYPE = "InboundMessage"

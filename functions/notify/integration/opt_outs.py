@@ -7,7 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import THROTTLED, TransientError, aws_errors, classify_client_error
+from notify.domain.errors import THROTTLED, TransientError
+from notify.integration.aws_errors import aws_errors, classify_client_error
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 UNPROCESSED_RETRIES = 3  # a throttled batch returns the keys it did not read

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.compose import Email
-from notify.domain.errors import UNREACHABLE, classify_client_error, unreachable
+from notify.integration.aws_errors import UNREACHABLE, classify_client_error, unreachable
 
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

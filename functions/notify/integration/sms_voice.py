@@ -7,13 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain.compose import Sms
-from notify.domain.errors import (
-    OPTED_OUT,
-    UNREACHABLE,
-    PermanentError,
-    classify_client_error,
-    unreachable,
-)
+from notify.domain.errors import OPTED_OUT, PermanentError
+from notify.integration.aws_errors import UNREACHABLE, classify_client_error, unreachable
 
 _OPTED_OUT_REASON = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 

@@ -6,12 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from notify.domain.errors import (
-    TEMPLATE_NOT_FOUND,
-    PermanentError,
-    aws_errors,
-)
+from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError
 from notify.domain.templates import Template
+from notify.integration.aws_errors import aws_errors
 from notify.integration.ttl_cache import TtlCache
 
 

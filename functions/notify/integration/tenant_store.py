@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from notify.domain.errors import aws_errors
 from notify.domain.senders import SENDER_FIELDS, SENDERS_SK, AllowedSenders
 from notify.domain.triggers import DEFINITION, sort_key
+from notify.integration.aws_errors import aws_errors
 from notify.integration.ttl_cache import TtlCache
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from notify.domain.errors import SEND_IN_PROGRESS, TransientError, aws_errors, classify_client_error
+from notify.domain.errors import SEND_IN_PROGRESS, TransientError
 from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, SENT, failure_reason
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
+from notify.integration.aws_errors import aws_errors, classify_client_error
 
 # The traces table's GSI from a provider's message id to the recipient item (keys only).
 PROVIDER_MESSAGE_INDEX = "ByProviderMessageId"

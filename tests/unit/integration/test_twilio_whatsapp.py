@@ -15,6 +15,9 @@ from emulator.twilio_api import TwilioApi
 from notify.domain.compose import WhatsApp
 from notify.domain.errors import (
     INVALID_ADDRESS,
+    OPTED_OUT,
+    OUTSIDE_SESSION_WINDOW,
+    PROVIDER_REJECTED,
     PROVIDER_UNAVAILABLE,
     THROTTLED,
     PermanentError,
@@ -24,6 +27,7 @@ from notify.integration.twilio_whatsapp import (
     TwilioAccount,
     TwilioSecret,
     TwilioWhatsAppSender,
+    classify_twilio_error,
     with_query,
 )
 
@@ -195,3 +199,61 @@ def test_a_secret_without_credentials_is_a_configuration_error(mocked_aws, value
 
     with pytest.raises(RuntimeError, match="needs a non-empty AccountSid and AuthToken"):
         TwilioSecret(name, max_age=300)()
+
+
+# ---------------------------------------------------------------- Twilio's error codes
+@pytest.mark.parametrize(
+    ("status", "code", "reason"),
+    [
+        pytest.param(429, 20429, THROTTLED, id="too-many-requests"),
+        pytest.param(429, None, THROTTLED, id="429-without-a-code"),
+        pytest.param(400, 63018, THROTTLED, id="whatsapp-sender-rate-limit"),
+        pytest.param(500, 20500, PROVIDER_UNAVAILABLE, id="internal-error"),
+        pytest.param(503, 20503, PROVIDER_UNAVAILABLE, id="service-unavailable"),
+        pytest.param(502, None, PROVIDER_UNAVAILABLE, id="bad-gateway"),
+    ],
+)
+def test_twilio_throttling_and_outages_are_transient(status, code, reason) -> None:
+    error = classify_twilio_error(status, code, "slow down")
+
+    assert type(error) is TransientError
+    assert error.reason == reason
+    assert error.detail == f"Twilio {code or status}: slow down"
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        pytest.param(21211, INVALID_ADDRESS, id="invalid-to-number"),
+        pytest.param(21614, INVALID_ADDRESS, id="not-a-mobile-number"),
+        pytest.param(63003, INVALID_ADDRESS, id="not-on-whatsapp"),
+        pytest.param(63024, INVALID_ADDRESS, id="invalid-recipient"),
+        pytest.param(21610, OPTED_OUT, id="unsubscribed-recipient"),
+        pytest.param(63016, OUTSIDE_SESSION_WINDOW, id="outside-24-hour-window"),
+        pytest.param(21408, PROVIDER_REJECTED, id="region-not-enabled"),
+        pytest.param(21606, PROVIDER_REJECTED, id="from-not-a-sender"),
+        pytest.param(21617, PROVIDER_REJECTED, id="body-too-long"),
+        pytest.param(21656, PROVIDER_REJECTED, id="content-variables-invalid"),
+        pytest.param(63007, PROVIDER_REJECTED, id="no-whatsapp-sender"),
+        pytest.param(63027, PROVIDER_REJECTED, id="template-language-missing"),
+        pytest.param(63032, PROVIDER_REJECTED, id="whatsapp-limitation"),
+    ],
+)
+def test_twilio_rejections_are_permanent(code, reason) -> None:
+    error = classify_twilio_error(400, code, "no")
+
+    assert type(error) is PermanentError
+    assert error.reason == reason
+    assert error.detail == f"Twilio {code}: no"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        pytest.param(401, 20003, id="authentication-failed"),
+        pytest.param(404, 20404, id="account-not-found"),
+        pytest.param(400, 12345, id="unknown-code"),
+    ],
+)
+def test_an_unknown_or_configuration_twilio_error_is_left_unclassified(status, code) -> None:
+    assert classify_twilio_error(status, code, "check the account") is None
