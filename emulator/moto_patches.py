@@ -3,7 +3,7 @@
 Each one makes the emulator behave as AWS does (or run faster) where moto differs. They
 reach into moto's private modules, so they are checked against the version they were
 written for: on any other, `apply` fails loudly instead of half-working.
-tests/unit/test_moto_patches.py shows each one takes effect.
+tests/unit/emulator/test_moto_patches.py shows each one takes effect.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from emulator.request_schema import (
     parse_and_validate,
 )
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 EXAMPLES = [
     "email-only.json",
     "sms-template.json",
