@@ -19,8 +19,10 @@ $(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# The sent messages are what it prints; the functions' logs too with LOG_LEVEL=INFO.
+LOG_LEVEL ?= WARNING
 run: install
-	$(BIN)/python -m emulator
+	LOG_LEVEL=$(LOG_LEVEL) $(BIN)/python -m emulator
 
 test: lint checkov unit integration e2e
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -69,7 +70,10 @@ def main() -> int:
     if busy:
         print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")
         return 1
-    local = LocalStack.start(port=PORT, api_port=API_PORT)
+    # The functions' own logs only when asked for (make run LOG_LEVEL=INFO): the sent
+    # messages are what a person reads here.
+    log_level = os.environ.get("LOG_LEVEL", "WARNING")
+    local = LocalStack.start(port=PORT, api_port=API_PORT, LogLevel=log_level)
     local.seed_demo()
     local.serve()
     stop = threading.Event()

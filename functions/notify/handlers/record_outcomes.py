@@ -2,7 +2,7 @@
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.outcomes import RecipientsExhausted, by_trace, count_by_channel, exhausted
@@ -27,10 +27,11 @@ def handler(event: dict, context: LambdaContext) -> dict:
         status = store.record(trace_id, owner, recorded, event["ExecutionArn"])
         logger.info("outcomes recorded", extra={"status": status, "recipients": len(recorded)})
     for (channel, outcome), count in count_by_channel(outcomes).items():
-        name = f"Recipients{outcome.title()}"
-        namespace = settings.metrics_namespace
-        with single_metric(name, MetricUnit.Count, count, namespace=namespace) as metric:
-            metric.add_dimension(name="Channel", value=channel)
+        # One metric set per channel (its dimension); honours POWERTOOLS_METRICS_DISABLED.
+        metrics = EphemeralMetrics(namespace=settings.metrics_namespace)
+        metrics.add_dimension(name="Channel", value=channel)
+        metrics.add_metric(name=f"Recipients{outcome.title()}", unit=MetricUnit.Count, value=count)
+        metrics.flush_metrics()
     failed = exhausted(outcomes)
     if failed:
         raise RecipientsExhausted(f"{len(failed)} recipient(s) exhausted their retries")
