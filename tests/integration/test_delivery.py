@@ -260,8 +260,23 @@ def test_the_same_trace_id_from_another_caller_is_its_own_request(client, trace_
     assert len(client.local.providers.sent(trace_id)) == 2
 
 
-def test_the_same_queue_message_delivered_twice_at_once_sends_once(client, local, trace_id):
-    client.queue(example("email-and-sms.json", trace_id))
+@pytest.mark.parametrize(
+    ("event", "recipients"),
+    [
+        pytest.param(
+            "email-and-sms.json",
+            [("EMAIL", "user@example.com"), ("SMS", "+16048621234")],
+            id="email-and-sms",
+        ),
+        pytest.param(
+            "whatsapp-invitation.json", [("WHATSAPP", "whatsapp:+447835065013")], id="whatsapp"
+        ),
+    ],
+)
+def test_the_same_queue_message_delivered_twice_at_once_sends_once(
+    client, local, trace_id, event, recipients
+):
+    client.queue(example(event, trace_id))
     message = client.sqs.receive_message(
         QueueUrl=client.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
     )["Messages"][0]
@@ -271,10 +286,7 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_once(client, local
     executions = [client.wait(arn) for arn in arns]
 
     assert [e.status for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
-    assert sorted((m.channel, m.to) for m in local.providers.sent(trace_id)) == [
-        ("EMAIL", "user@example.com"),
-        ("SMS", "+16048621234"),
-    ]
+    assert sorted((m.channel, m.to) for m in local.providers.sent(trace_id)) == recipients
 
 
 def test_an_unreadable_queue_message_is_dead_lettered_as_it_arrived(client, local, trace_id):

@@ -143,20 +143,6 @@ def test_a_whatsapp_recipient_that_always_fails_is_dead_lettered_and_retried_onc
     assert "ProviderUnavailable" in message["MessageAttributes"]["Cause"]["StringValue"]
 
 
-def test_the_same_queue_message_delivered_twice_at_once_sends_one_whatsapp(client, local, trace_id):
-    client.queue(invitation(trace_id))
-    message = client.sqs.receive_message(
-        QueueUrl=client.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
-    )["Messages"][0]
-    # At-least-once delivery: the pipe hands the same record to two executions at once.
-    arns = [local.pipe.start(message), local.pipe.start(message)]
-
-    executions = [client.wait(arn) for arn in arns]
-
-    assert [e.status for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
-    assert [m.to for m in local.providers.sent(trace_id)] == [PARENT]
-
-
 def test_the_send_function_invoked_twice_for_a_recipient_sends_once(local, trace_id):
     event = json.loads((EVENTS / "send-whatsapp-delivery.json").read_text())
     event["Request"]["TraceId"] = trace_id
