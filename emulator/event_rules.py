@@ -45,31 +45,17 @@ class ScheduleTarget:
     seconds: float
 
 
-def function_events(stack: Any, event_type: str) -> list[tuple[str, dict[str, Any]]]:
-    """(function name, resolved properties) of every function event of this type."""
-    found = []
-    for logical_id, resource in stack.template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in resource["Properties"].get("Events", {}).values():
-            if event.get("Type") == event_type:
-                found.append(
-                    (stack.physical(logical_id)["Ref"], stack.resolve(event["Properties"]))
-                )
-    return found
-
-
 def rule_targets(stack: Any) -> list[RuleTarget]:
     return [
         RuleTarget(name, props["Pattern"])
-        for name, props in function_events(stack, "EventBridgeRule")
+        for name, props in stack.function_events("EventBridgeRule")
     ]
 
 
 def schedule_targets(stack: Any) -> list[ScheduleTarget]:
     return [
         ScheduleTarget(name, rate_seconds(props["Schedule"]))
-        for name, props in function_events(stack, "Schedule")
+        for name, props in stack.function_events("Schedule")
     ]
 
 

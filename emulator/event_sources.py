@@ -38,20 +38,17 @@ class SqsEventSource:
 
 def sqs_event_sources(stack: Any) -> list[SqsEventSource]:
     """Every SQS -> Lambda mapping in the template, resolved for this stack."""
-    sources = []
-    for logical_id, resource in stack.template["Resources"].items():
+    sources = [
+        _source(function, properties["Queue"], properties)
+        for function, properties in stack.function_events("SQS")
+    ]
+    for resource in stack.template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::EventSourceMapping":
             properties = stack.resolve(resource["Properties"])
             if properties["EventSourceArn"].startswith("arn:aws:sqs:"):
                 sources.append(
                     _source(properties["FunctionName"], properties["EventSourceArn"], properties)
                 )
-        elif resource["Type"] == "AWS::Serverless::Function":
-            for event in resource["Properties"].get("Events", {}).values():
-                if event.get("Type") == "SQS":
-                    properties = stack.resolve(event["Properties"])
-                    function = stack.physical(logical_id)["Ref"]
-                    sources.append(_source(function, properties["Queue"], properties))
     return sources
 
 

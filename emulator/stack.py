@@ -65,6 +65,19 @@ class Stack:
         ]
         return {spec.name: spec for spec in specs}
 
+    def function_events(self, event_type: str) -> list[tuple[str, dict[str, Any]]]:
+        """(function name, resolved properties) of every function `Events` entry of a type."""
+        found = []
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for event in resource["Properties"].get("Events", {}).values():
+                if event.get("Type") == event_type:
+                    found.append(
+                        (self.physical(logical_id)["Ref"], self.resolve(event["Properties"]))
+                    )
+        return found
+
     def outputs(self) -> dict[str, str]:
         return {
             key: self.resolve(output["Value"])

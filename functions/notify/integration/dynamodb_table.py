@@ -34,7 +34,7 @@ class DynamoTable:
 
     def query(self, **params: Any) -> dict[str, Any]:
         response = self._call(self._client.query, params)
-        response["Items"] = [_plain(item) for item in response.get("Items", [])]
+        response["Items"] = [plain_item(item) for item in response.get("Items", [])]
         return response
 
     def _call(
@@ -47,9 +47,10 @@ class DynamoTable:
         response = operation(**request)
         for field in _ITEMS:
             if field in response:
-                response[field] = _plain(response[field])
+                response[field] = plain_item(response[field])
         return response
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's wire format, as Python values."""
     return {name: _deserialize(value) for name, value in item.items()}

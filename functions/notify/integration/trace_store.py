@@ -6,13 +6,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import SEND_IN_PROGRESS, TransientError
 from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, SENT, failure_reason
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 from notify.integration.aws_errors import aws_errors, classify_client_error
+from notify.integration.dynamodb_table import plain_item
 
 # The traces table's GSI from a provider's message id to the recipient item (keys only).
 PROVIDER_MESSAGE_INDEX = "ByProviderMessageId"
@@ -28,12 +28,6 @@ KEY_SEPARATOR = "#"
 def _now() -> str:
     # One format for every timestamp compared as a string (microseconds always shown).
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """An item in DynamoDB's wire format (as a refused condition returns it), as Python."""
-    deserialize = TypeDeserializer().deserialize
-    return {name: deserialize(value) for name, value in item.items()}
 
 
 def recipient_key(owner: str, channel: str, address: str) -> str:
@@ -119,7 +113,8 @@ class TraceStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise classify_client_error(exc) from exc
-            item = _plain(exc.response.get("Item", {}))
+            # A refused condition returns the old item in the wire format.
+            item = plain_item(exc.response.get("Item", {}))
             if item.get("Status") == SENT:
                 return item
             raise TransientError(
