@@ -2,14 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+RUNTIME_REQUIREMENTS := $(wildcard functions/requirements/*.txt)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt $(RUNTIME_REQUIREMENTS) pyproject.toml | cksum | cut -d' ' -f1)
 
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
 
 .PHONY: install run test unit integration e2e bench soak lint format validate checkov clean
 
-$(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt $(RUNTIME_REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
@@ -20,9 +21,10 @@ $(STAMP): requirements-dev.txt functions/requirements.txt pyproject.toml
 install: $(STAMP)
 
 # The sent messages are what it prints; the functions' logs too with LOG_LEVEL=INFO.
+# Template parameters as sam deploy takes them: PARAMETERS="WorkflowType=EXPRESS PipeBatchSize=5".
 LOG_LEVEL ?= WARNING
 run: install
-	LOG_LEVEL=$(LOG_LEVEL) $(BIN)/python -m emulator
+	LOG_LEVEL=$(LOG_LEVEL) $(BIN)/python -m emulator $(PARAMETERS)
 
 test: lint checkov unit integration e2e
 
@@ -39,7 +41,7 @@ e2e: install
 
 # Latency, throughput, loss and transitions of the local stack (the table in docs/local-stack.md).
 bench: install
-	$(BIN)/python -m emulator.bench
+	$(BIN)/python -m emulator.bench $(PARAMETERS)
 
 # 120 requests under 30 % provider faults and stopped executions: lost, duplicated, DLQ.
 soak: install

@@ -1,12 +1,16 @@
-"""Calling AWS APIs that an endpoint may not implement, and describing AWS errors."""
+"""Calling AWS APIs the local stack may not implement, and describing AWS errors."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, UnknownClientMethodError
 
+from cli.errors import CommandError
 from cli.output import one_line
+
+if TYPE_CHECKING:
+    from cli.target import Target
 
 # Error codes AWS-compatible endpoints use for "no such action here".
 UNSUPPORTED_CODES = frozenset(
@@ -15,11 +19,14 @@ UNSUPPORTED_CODES = frozenset(
 
 
 class Unsupported(Exception):
-    """The endpoint does not implement the operation: use the fallback."""
+    """The local stack does not implement the operation: use the fallback."""
 
 
 def is_unsupported(exc: BaseException) -> bool:
-    """Does `exc` say that the operation is not implemented by the endpoint?"""
+    """Does `exc` say that the local endpoint does not implement the operation?
+
+    Asked of the local stack only (see `attempt`): a deployed stack's 5xx is an outage.
+    """
     # moto's in-process mock (mock_aws) raises NotImplementedError for unimplemented actions.
     if isinstance(exc, NotImplementedError | UnknownClientMethodError):
         return True
@@ -35,8 +42,33 @@ def is_unsupported(exc: BaseException) -> bool:
     return code.isdigit() and isinstance(status, int) and status >= 500
 
 
-def attempt(client: Any, operation: str, **params: Any) -> dict[str, Any]:
-    """Call `operation`; raise Unsupported if the endpoint (or this botocore) lacks it."""
+def attempt(target: Target, service: str, operation: str, **params: Any) -> dict[str, Any]:
+    """Call `operation` of the target's `service`.
+
+    Only the local stack answers Unsupported (the caller then takes its fallback): the
+    emulator lacks some operations. A deployed stack's failure, 5xx included, is a
+    CommandError: AWS has the operation, and a fallback after an error could act twice.
+    """
+    if target.is_local:
+        return _probe(target.client(service, retries=False), operation, params)
+    method = getattr(target.client(service), operation, None)
+    if method is None:
+        raise CommandError(f"this botocore has no {operation}: upgrade boto3 to use it")
+    try:
+        return method(**params)
+    except ClientError as exc:
+        raise CommandError(describe_client_error(exc) + _server_side(exc)) from exc
+
+
+def _server_side(exc: ClientError) -> str:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if isinstance(status, int) and status >= 500:
+        return f" (AWS answered HTTP {status}: try again later)"
+    return ""
+
+
+def _probe(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Call `operation`; raise Unsupported if the local endpoint (or this botocore) lacks it."""
     method = getattr(client, operation, None)
     if method is None:
         raise Unsupported(f"this botocore has no {operation}")

@@ -132,10 +132,13 @@ def move_by_hand(
 
 
 def move_natively(target: Target, source_arn: str, destination_arn: str, timeout: float) -> int:
-    """SQS StartMessageMoveTask, polled until it ends; Unsupported if the endpoint lacks it."""
-    probe = target.client("sqs", retries=False)
+    """SQS StartMessageMoveTask, polled until it ends; Unsupported if the local stack lacks it."""
     handle = attempt(
-        probe, "start_message_move_task", SourceArn=source_arn, DestinationArn=destination_arn
+        target,
+        "sqs",
+        "start_message_move_task",
+        SourceArn=source_arn,
+        DestinationArn=destination_arn,
     ).get("TaskHandle")
     sqs = target.client("sqs")
     deadline = time.monotonic() + timeout
@@ -171,7 +174,8 @@ def _queue_attribute(sqs: Any, url: str, name: str) -> str:
 def redrive(args: argparse.Namespace, ctx: Context) -> int:
     target = ctx.target()
     sqs = target.client("sqs")
-    dlq_url, queue_url = target.output("DeadLetterQueueUrl"), target.output("MessageQueueUrl")
+    # Dead letters go back through the unbatched queue: any size fits one execution there.
+    dlq_url, queue_url = target.output("DeadLetterQueueUrl"), target.output("LargeMessageQueueUrl")
     # Messages that fail again come back as new dead letters: moving only as many as
     # were there at the start keeps a by-hand move from chasing them.
     waiting = int(_queue_attribute(sqs, dlq_url, "ApproximateNumberOfMessages"))
@@ -186,6 +190,6 @@ def redrive(args: argparse.Namespace, ctx: Context) -> int:
         how = "SQS message move task"
     except Unsupported:
         moved = move_by_hand(sqs, dlq_url, queue_url, waiting)
-        how = "by hand: this endpoint has no StartMessageMoveTask"
+        how = "by hand: the local stack has no StartMessageMoveTask"
     print(f"moved {moved} message(s) from the dead-letter queue to the main queue ({how})")
     return 0

@@ -7,6 +7,7 @@ that link (hand-written ones) fall back to the most recently entered open state.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class StateRun:
     errors: list[str] = field(default_factory=list)
     exited: bool = False
     failed: bool = False  # the latest attempt failed (caught or not)
+    trace_id: str | None = None  # inside a Map iteration: the request it delivers
 
     @property
     def result(self) -> str:
@@ -92,6 +94,7 @@ def state_runs(events: Iterable[dict[str, Any]]) -> list[StateRun]:
             nested = type_of.get(previous) in BRANCH_STARTS
             depth = parent.depth + nested if parent else 0
             run = StateRun(info.get("name", "?"), kind.removesuffix("StateEntered"), depth)
+            run.trace_id = _trace_of(info) if nested else parent and parent.trace_id
             runs.append(run)
         else:
             run = _owner(kind, info, run_of.get(previous), runs)
@@ -101,6 +104,23 @@ def state_runs(events: Iterable[dict[str, Any]]) -> list[StateRun]:
             run_of[event["id"]] = run
             type_of[event["id"]] = kind
     return runs
+
+
+def for_trace(runs: list[StateRun], trace_id: str) -> list[StateRun]:
+    """The execution's own states and the Map iterations of this TraceId's recipients.
+
+    A batched execution delivers several requests; each iteration's input names its own.
+    """
+    return [run for run in runs if run.trace_id in (None, trace_id)]
+
+
+def _trace_of(info: dict[str, Any]) -> str | None:
+    """The TraceId of the request a Map iteration's first state was given, if any."""
+    try:
+        request = json.loads(info.get("input") or "{}").get("Request")
+    except (ValueError, AttributeError):
+        return None
+    return request.get("TraceId") if isinstance(request, dict) else None
 
 
 def _owner(

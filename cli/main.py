@@ -16,7 +16,19 @@ from typing import NoReturn
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import api, dlq, inbound, local, redrive, senders, templates, trace, triggers
+from cli import (
+    api,
+    callbacks,
+    dlq,
+    inbound,
+    local,
+    redrive,
+    senders,
+    stats,
+    templates,
+    trace,
+    triggers,
+)
 from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
@@ -129,6 +141,28 @@ def _add_triggers(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="a JSON list")
 
 
+def _add_callbacks(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "callbacks", "the token's tenant's signed status callback")
+    put = _command(group, "set", callbacks.set_callback, "register (or replace) the callback")
+    put.add_argument(
+        "url", metavar="URL", help="https:// to a public address (locally also loopback)"
+    )
+    put.add_argument("--secret", help="the signing secret, >= 32 characters (default: a new one)")
+    get = _command(group, "get", callbacks.get_callback, "show the callback's URL")
+    get.add_argument("--json", action="store_true", help="one JSON document")
+    delete = _command(group, "delete", callbacks.delete_callback, "remove the callback")
+    for command in (put, get, delete):
+        command.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
+        command.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+
+
+def _add_stats(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands, "stats", stats.run, "the dashboard's figures, from the local stack"
+    )
+    command.add_argument("--json", action="store_true", help="one JSON document")
+
+
 def _add_trace(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "trace", trace.run, "show a TraceId's outcomes and executions")
     command.add_argument("trace_id", metavar="TRACE_ID")
@@ -210,6 +244,8 @@ def parser() -> argparse.ArgumentParser:
         _add_templates,
         _add_senders,
         _add_triggers,
+        _add_callbacks,
+        _add_stats,
         _add_trace,
         _add_redrive,
         _add_dlq,

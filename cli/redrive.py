@@ -20,6 +20,10 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines on stderr
 POLL_EVERY = 0.5
 
 
+EXPRESS_HAS_NO_REDRIVE = (
+    "EXPRESS executions cannot be redriven: a failed request goes back to the queue, then"
+    " to the DLQ; send it again with `messaging dlq redrive`"
+)
 # What Step Functions can redrive: every way an execution ends badly.
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -61,15 +65,14 @@ def failed_execution(sfn: Any, trace_id: str, owners: list[OwnerTrace]) -> dict[
 
 
 def redrive_or_rerun(target: Target, failed: dict[str, Any]) -> tuple[str, datetime | None]:
-    """Redrive `failed`, or start its input again where redrive is not implemented.
+    """Redrive `failed`, or start its input again where the local stack lacks redrive.
 
     Returns the ARN to wait for and, for a redrive, when it was redriven (the same
     execution reports its earlier FAILED until the redrive shows).
     """
     arn = failed["executionArn"]
-    probe = target.client("stepfunctions", retries=False)
     try:
-        response = attempt(probe, "redrive_execution", executionArn=arn)
+        response = attempt(target, "stepfunctions", "redrive_execution", executionArn=arn)
     except Unsupported as exc:
         # The same input as a new execution: Plan lets a FAILED TraceId be claimed again,
         # and the send functions' idempotency skips every recipient already sent.
@@ -120,6 +123,9 @@ def wait_for_execution(
 def run(args: argparse.Namespace, ctx: Context) -> int:
     target = ctx.target()
     sfn = target.client("stepfunctions")
+    machine = sfn.describe_state_machine(stateMachineArn=target.output("StateMachineArn"))
+    if machine["type"] == "EXPRESS":
+        raise CommandError(EXPRESS_HAS_NO_REDRIVE)
     failed = failed_execution(sfn, args.trace_id, load_trace(target, args.trace_id))
     arn, since = redrive_or_rerun(target, failed)
     if args.no_wait:

@@ -39,6 +39,11 @@ class Target:
     local_url: str | None = None  # set only for the local stack
     api_key_value: str | None = field(default=None, repr=False)
 
+    @property
+    def is_local(self) -> bool:
+        """The local stack (its emulator lacks some AWS operations), not a deployed one."""
+        return self.local_url is not None
+
     def client(self, service: str, *, retries: bool = True) -> Any:
         config = None if retries else NO_RETRIES
         return self.session.client(service, endpoint_url=self.endpoint_url, config=config)

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from cli.aws import describe_client_error
 from cli.errors import CommandError
-from cli.history import execution_outcome, render_states, state_runs
+from cli.history import execution_outcome, for_trace, render_states, state_runs
 from cli.output import one_line, short_time, table, to_json
 from cli.target import Context, Target
 
@@ -69,7 +69,7 @@ def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def execution_facts(sfn: Any, arn: str) -> dict[str, Any]:
+def execution_facts(sfn: Any, arn: str, trace_id: str) -> dict[str, Any]:
     try:
         events = execution_history(sfn, arn)
     except ClientError as exc:  # e.g. expired: Step Functions keeps history for 90 days
@@ -80,7 +80,7 @@ def execution_facts(sfn: Any, arn: str) -> dict[str, Any]:
         "Status": status,
         "Error": error,
         "Cause": cause,
-        "States": [run.to_dict() for run in state_runs(events)],
+        "States": [run.to_dict() for run in for_trace(state_runs(events), trace_id)],
     }
 
 
@@ -95,7 +95,7 @@ def trace_document(target: Target, trace_id: str) -> dict[str, Any]:
                 "StartedAt": owner.header.get("StartedAt"),
                 "UpdatedAt": owner.header.get("UpdatedAt"),
                 "Recipients": [_recipient(item) for item in owner.recipients],
-                "Executions": [execution_facts(sfn, arn) for arn in owner.executions],
+                "Executions": [execution_facts(sfn, arn, trace_id) for arn in owner.executions],
             }
             for owner in load_trace(target, trace_id)
         ],

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from emulator.local import LOCAL_JWT_SECRET, LocalStack
+from emulator.local import LOCAL_JWT_SECRET, LocalStack, parameter_overrides
 from notify.domain.tokens import mint_token
 
 PORT = 4566
@@ -73,7 +73,9 @@ def main() -> int:
     # The functions' own logs only when asked for (make run LOG_LEVEL=INFO): the sent
     # messages are what a person reads here.
     log_level = os.environ.get("LOG_LEVEL", "WARNING")
-    local = LocalStack.start(port=PORT, api_port=API_PORT, LogLevel=log_level)
+    # Template parameters, as `sam deploy --parameter-overrides` takes them.
+    parameters = parameter_overrides(sys.argv[1:])
+    local = LocalStack.start(port=PORT, api_port=API_PORT, LogLevel=log_level, **parameters)
     local.seed_demo()
     local.serve()
     stop = threading.Event()

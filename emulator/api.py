@@ -1,6 +1,6 @@
 """What the API's SQS integration queues: the caller beside the request.
 
-Mirrors the mapping template in template.yaml, which writes
+Mirrors the mapping template in api/openapi.yaml (POST /), which writes
 `{"Caller": <authorizer context.caller>, "Request": <request body>}`.
 """
 

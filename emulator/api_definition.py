@@ -1,7 +1,8 @@
 """What template.yaml's Api resource says, resolved for one stack: routes, authorizer, limits.
 
-Routes come from the OpenAPI `paths` of the Api's DefinitionBody; the usage plan and
-the stage's `MethodSettings` give the throttles; the gateway responses shape errors.
+Routes come from the OpenAPI `paths` of the Api's DefinitionBody (api/openapi.yaml, which
+template.yaml includes); the usage plan and the stage's `MethodSettings` give the throttles;
+the gateway responses shape errors.
 """
 
 from __future__ import annotations
@@ -22,10 +23,26 @@ _SQS_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:sqs:path/(?P<account>\d+)/(?
 _LAMBDA_URI = re.compile(r"/functions/(?P<function>arn:[^/]+)/invocations$")
 
 
+# The request template's lane: `#if($input.body.length() > N)#set(...path.queue = "Q")#{end}`.
+_LANE = re.compile(
+    r"#if\(\$input\.body\.length\(\) > (?P<limit>\d+)\)"
+    r'#set\(\$context\.requestOverride\.path\.queue = "(?P<queue>[^"]+)"\)#\{end\}'
+)
+
+
 @dataclass(frozen=True)
 class SqsIntegration:
     queue_name: str
     responses: dict[str, Any]
+    large_queue_name: str | None = None  # where a body over `small_max_characters` goes
+    small_max_characters: int | None = None
+
+    def queue_for(self, body: str) -> str:
+        """The queue the request template sends `body` to (its length in UTF-16 units)."""
+        limit = self.small_max_characters
+        if limit is None or len(body.encode("utf-16-le")) // 2 <= limit:
+            return self.queue_name
+        return self.large_queue_name or self.queue_name
 
 
 @dataclass(frozen=True)
@@ -192,8 +209,23 @@ def _integration(
     elif spec["type"] == "aws":
         found = _SQS_URI.match(uri)
         if found:
-            return SqsIntegration(found["queue"], spec.get("responses", {}))
+            return _sqs_integration(stack, found["queue"], spec)
     raise ValueError(
         f"{method.upper()} {resource}: the local API serves SQS `aws` and Lambda "
         f"`aws_proxy` integrations, not {spec['type']} {uri}"
+    )
+
+
+def _sqs_integration(stack: Any, queue: str, spec: dict[str, Any]) -> SqsIntegration:
+    """The queue named in the URI, or by the `{queue}` path parameter and its override."""
+    if queue == "{queue}":
+        parameters = stack.resolve(spec.get("requestParameters", {}))
+        queue = parameters["integration.request.path.queue"].strip("'")
+    template = stack.resolve(spec.get("requestTemplates", {})).get("application/json", "")
+    lane = _LANE.search(template)
+    return SqsIntegration(
+        queue,
+        spec.get("responses", {}),
+        large_queue_name=lane["queue"] if lane else None,
+        small_max_characters=int(lane["limit"]) if lane else None,
     )

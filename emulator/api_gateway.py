@@ -1,12 +1,13 @@
 """The REST API as API Gateway runs it, for the local stack (like `sam local start-api`).
 
-Routes come from template.yaml's OpenAPI `paths` (the Api resource's DefinitionBody).
+Routes come from the OpenAPI `paths` of api/openapi.yaml (the Api's DefinitionBody).
 Each request goes through API Gateway's steps in its order: route match (an unknown
 method or path gets API Gateway's 403 "Missing Authentication Token"), the TOKEN
 authorizer (the real handler, its policy cached per token and checked against each
 route's method ARN), the API key with its usage plan's token bucket and quota, the
 stage's per-method throttle (`MethodSettings`, the most specific setting wins), the
-JSON Schema model, then the integration:
+JSON Schema model (a refused body gets API Gateway's own validationErrorString,
+emulator/validation_errors.py), then the integration:
 
 - `type: aws` with an SQS `path/<account>/<queue>` uri: SendMessage of the caller
   beside the body, as the mapping template does (emulator/api.py);
@@ -47,6 +48,7 @@ from emulator.lambdas import LambdaRuntime
 from emulator.request_schema import parse_and_validate
 from emulator.stack import ACCOUNT_ID
 from emulator.throttling import Quota, TokenBucket, most_specific
+from emulator.validation_errors import validation_error_string
 
 SQS_MAX_MESSAGE_BYTES = 262_144
 # API Gateway's status for each gateway response type a template may leave without one.
@@ -187,7 +189,9 @@ class ApiGateway:
     def _validate(self, body: str, model: str) -> None:
         reasons = parse_and_validate(body, model)[1]
         if reasons:
-            raise ApiError("BAD_REQUEST_BODY", "Invalid request body", "; ".join(reasons))
+            raise ApiError(
+                "BAD_REQUEST_BODY", "Invalid request body", validation_error_string(reasons)
+            )
 
     # ------------------------------------------------------------------ integrations
     def _send_to_queue(
@@ -207,7 +211,7 @@ class ApiGateway:
             return _integration_error(integration.responses, 400, request_id)
         try:
             message_id = self._sqs.send_message(
-                QueueUrl=self._queue_url(integration.queue_name), MessageBody=message
+                QueueUrl=self._queue_url(integration.queue_for(body)), MessageBody=message
             )["MessageId"]
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)

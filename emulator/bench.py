@@ -36,7 +36,7 @@ from cfnlint.decode import cfn_yaml
 from emulator.aws import client_environment
 from emulator.botocore_hooks import RequestCounter
 from emulator.cost import Usage, cost_per_million
-from emulator.local import LOCAL_JWT_SECRET, LocalStack
+from emulator.local import LOCAL_JWT_SECRET, LocalStack, parameter_overrides
 from emulator.stack import ROOT, TEMPLATE
 from notify.domain.tokens import mint_token
 
@@ -122,6 +122,44 @@ class Bench:
         doubled = sum(n - 1 for n in sent.values())
         cpu_ms = (time.process_time() - cpu) * 1000 / max(1, expected - lost)
         return (expected - lost) / elapsed, lost, doubled, cpu_ms
+
+    def under_load(self, count: int, clients: int = 25) -> set[str]:
+        """`count` one-recipient requests posted at once, delivered: the pipe batches them."""
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            trace_ids = {trace for trace, _ in pool.map(lambda _: self.post(), range(count))}
+        self.delivered(trace_ids)
+        return trace_ids
+
+    def bursts(
+        self, rounds: int = 3, size: int = 150, clients: int = 40, pause: float = 10
+    ) -> tuple[list[float], Counter[str]]:
+        """The API under bursts, as a new user tried it: `size` requests from `clients`
+        clients at once (each minting a fresh token every second), `rounds` times, `pause`
+        seconds apart. Every answer's time (ms) and status; "none" when none came in 30 s.
+        """
+        times: list[float] = []
+        statuses: Counter[str] = Counter()
+
+        def one(_: int) -> None:
+            token = mint_token(LOCAL_JWT_SECRET, f"burst-{int(time.time())}")
+            headers = {"Authorization": f"Bearer {token}", "x-api-key": self.local.api_key}
+            body = REQUEST | {"TraceId": f"burst-{uuid.uuid4()}"}
+            started = time.perf_counter()
+            try:
+                status = str(
+                    requests.post(self.api, json=body, headers=headers, timeout=30).status_code
+                )
+            except requests.Timeout:
+                status = "none"
+            times.append((time.perf_counter() - started) * 1000)
+            statuses[status] += 1
+
+        for round_ in range(rounds):
+            if round_:
+                time.sleep(pause)
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                list(pool.map(one, range(size)))
+        return sorted(times), statuses
 
     def executions(self, trace_ids: set[str]) -> list[dict[str, Any]]:
         """The histories and durations of the executions that delivered these TraceIds."""
@@ -229,106 +267,157 @@ def _placeholder_environment(logical_id: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Measured:
-    usage: Usage  # of one one-recipient request
+    usage: Usage  # of one one-recipient request, alone on a quiet stack
+    batched: Usage  # of one one-recipient request among many: the pipe batches them
     latencies_ms: list[float]  # sorted
     messages_per_second: float
     lost: int
     duplicated: int
     cpu_ms_per_message: float
     dynamodb_requests_per_message: float  # under load, RECIPIENTS recipients a request
+    burst_ms: list[float]  # sorted answer times of the API under bursts
+    burst_statuses: dict[str, int]
 
 
-def measure(latency_samples: int, throughput_requests: int) -> Measured:
-    """Run the stack: one-recipient requests for counts and latency, then the load."""
-    local = LocalStack.start(LogLevel="WARNING")
-    calls = local.aws_requests
+def measure(latency_samples: int, throughput_requests: int, parameters: dict[str, str]) -> Measured:
+    """Run the stack: one-recipient requests alone and under load, then the load of
+    RECIPIENTS-recipient requests, then bursts at the API."""
+    local = LocalStack.start(LogLevel="WARNING", **parameters)
     try:
         local.serve()
         bench = Bench(local)
         bench.latency(5)  # warm up: imports, cold starts
-        calls.clear()
-        local.runtime.invocations.clear()
-        local.runtime.billed_seconds.clear()
+        _clear(local)
         started = len(local.providers.outbox)
         samples = sorted(bench.latency(latency_samples))
         one = {m.trace_id for m in local.providers.outbox[started:]}
         time.sleep(1)  # the outbox fills before the execution records its outcome
-        usage = usage_per_request(latency_samples, calls, local.runtime, bench.executions(one))
-        calls.clear()
+        usage = _usage(local, bench, latency_samples, one)
+        _clear(local)
+        loaded = bench.under_load(throughput_requests)
+        time.sleep(1)
+        batched = _usage(local, bench, throughput_requests, loaded)
+        _clear(local)
         rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
-        dynamodb_per_message = calls.service("dynamodb") / (throughput_requests * RECIPIENTS)
+        dynamodb = local.aws_requests.service("dynamodb") / (throughput_requests * RECIPIENTS)
+        burst_ms, statuses = bench.bursts()
     finally:
         local.stop()
-    return Measured(usage, samples, rate, lost, doubled, cpu_ms, dynamodb_per_message)
+    return Measured(
+        usage, batched, samples, rate, lost, doubled, cpu_ms, dynamodb, burst_ms, dict(statuses)
+    )
 
 
-def main(latency_samples: int = 50, throughput_requests: int = 200) -> int:
+def _clear(local: LocalStack) -> None:
+    local.aws_requests.clear()
+    local.runtime.invocations.clear()
+    local.runtime.billed_seconds.clear()
+
+
+def _usage(local: LocalStack, bench: Bench, requests: int, trace_ids: set[str]) -> Usage:
+    executions = bench.executions(trace_ids)
+    return usage_per_request(requests, local.aws_requests, local.runtime, executions)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Of sorted samples: the value `fraction` of them are at or below."""
+    return samples[max(0, int(len(samples) * fraction + 0.5) - 1)]
+
+
+def main(
+    parameters: dict[str, str], latency_samples: int = 50, throughput_requests: int = 200
+) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local APIs' request lines
     # The handlers' metric lines go nowhere: the table is the output.
     with redirect_stdout(StringIO()):
-        run = measure(latency_samples, throughput_requests)
-    usage, samples = run.usage, run.latencies_ms
+        run = measure(latency_samples, throughput_requests, parameters)
+    usage, batched, samples = run.usage, run.batched, run.latencies_ms
     cold_starts = {name: round(cold_start_ratio(name), 2) for name in SEND_FUNCTIONS}
-    p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
     results = {
+        "parameters": parameters,
         "transitions_one_recipient": usage.transitions,
-        # The pipe starts one execution per request (batch size 1): no sharing yet.
-        "transitions_per_request_batched": usage.transitions,
+        "transitions_per_request_batched": round(batched.transitions, 2),
         "lambda_invocations_per_request": usage.lambda_invocations,
+        "lambda_invocations_per_request_batched": round(batched.lambda_invocations, 2),
         "dynamodb_requests_per_message": round(run.dynamodb_requests_per_message, 2),
         "dynamodb_requests_one_recipient": round(usage.dynamodb_writes + usage.dynamodb_reads, 2),
         "messages_per_second": round(run.messages_per_second, 1),
         "p50_ms": round(median(samples)),
-        "p99_ms": round(p99),
+        "p99_ms": round(percentile(samples, 0.99)),
+        "api_burst_p50_ms": round(median(run.burst_ms)),
+        "api_burst_p99_ms": round(percentile(run.burst_ms, 0.99)),
+        "api_burst_max_ms": round(run.burst_ms[-1]),
+        "api_burst_statuses": run.burst_statuses,
         "lost": run.lost,
         "duplicated": run.duplicated,
         "cpu_ms_per_message": round(run.cpu_ms_per_message, 1),
         "cold_start_ratio_send": max(cold_starts.values()),
         "cold_start_ratios": cold_starts,
         "cost_per_million_standard": cost_per_million(usage, "STANDARD"),
-        "cost_per_million_standard_batched": cost_per_million(usage, "STANDARD"),
-        "cost_per_million_express": cost_per_million(usage, "EXPRESS"),
+        "cost_per_million_standard_batched": cost_per_million(batched, "STANDARD"),
+        "cost_per_million_express_alone": cost_per_million(usage, "EXPRESS"),
+        "cost_per_million_express": cost_per_million(batched, "EXPRESS"),
         "usage_one_recipient": asdict(usage),
+        "usage_one_recipient_batched": asdict(batched),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    rows = [
-        ("state transitions, one recipient", f"{usage.transitions:g}"),
-        ("Lambda invocations per one-recipient request", f"{usage.lambda_invocations:g}"),
-        ("DynamoDB requests, one-recipient request", results["dynamodb_requests_one_recipient"]),
-        (
-            f"DynamoDB requests per message ({RECIPIENTS} recipients)",
-            results["dynamodb_requests_per_message"],
-        ),
-        (
-            f"latency p50 / p99 (POST -> outbox, {latency_samples} sequential)",
-            f"{results['p50_ms']} / {results['p99_ms']} ms",
-        ),
-        (
-            f"throughput ({throughput_requests} requests x {RECIPIENTS})",
-            f"{run.messages_per_second:.0f} messages/s",
-        ),
-        ("lost / delivered twice", f"{run.lost} / {run.duplicated}"),
-        ("CPU per message (whole stack, one process)", f"{run.cpu_ms_per_message:.0f} ms"),
-        (
-            "send handler cold start / bare boto3 (email, SMS, WhatsApp)",
-            ", ".join(f"{ratio}x" for ratio in cold_starts.values()),
-        ),
-        (
-            "cost per 1M one-recipient requests, STANDARD",
-            f"${results['cost_per_million_standard']:.2f}",
-        ),
-        (
-            "cost per 1M one-recipient requests, EXPRESS (same counts)",
-            f"${results['cost_per_million_express']:.2f}",
-        ),
-    ]
-    print("| measure | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print(table(results, latency_samples, throughput_requests))
     print(f"\n(also in {RESULTS.relative_to(ROOT)})")
     return 1 if run.lost or run.duplicated else 0
 
 
+def table(results: dict[str, Any], latency_samples: int, throughput_requests: int) -> str:
+    statuses = ", ".join(f"{n} x {s}" for s, n in sorted(results["api_burst_statuses"].items()))
+    r = results
+    rows = [
+        ("state transitions, one-recipient request alone", f"{r['transitions_one_recipient']:g}"),
+        (
+            f"state transitions per one-recipient request, {throughput_requests} at once",
+            f"{r['transitions_per_request_batched']:g}",
+        ),
+        (
+            "Lambda invocations per one-recipient request (alone / at once)",
+            f"{r['lambda_invocations_per_request']:g} / "
+            f"{r['lambda_invocations_per_request_batched']:g}",
+        ),
+        ("DynamoDB requests, one-recipient request", r["dynamodb_requests_one_recipient"]),
+        (
+            f"DynamoDB requests per message ({RECIPIENTS} recipients)",
+            r["dynamodb_requests_per_message"],
+        ),
+        (
+            f"latency p50 / p99 (POST -> outbox, {latency_samples} sequential)",
+            f"{r['p50_ms']} / {r['p99_ms']} ms",
+        ),
+        (
+            f"throughput ({throughput_requests} requests x {RECIPIENTS})",
+            f"{r['messages_per_second']:.0f} messages/s",
+        ),
+        ("lost / delivered twice", f"{r['lost']} / {r['duplicated']}"),
+        ("CPU per message (whole stack, one process)", f"{r['cpu_ms_per_message']:.0f} ms"),
+        (
+            "API answer p50 / p99 / max, 3 bursts of 150 from 40 clients",
+            f"{r['api_burst_p50_ms']} / {r['api_burst_p99_ms']} / {r['api_burst_max_ms']} ms"
+            f" ({statuses})",
+        ),
+        (
+            "send handler cold start / bare boto3 (email, SMS, WhatsApp)",
+            ", ".join(f"{ratio}x" for ratio in r["cold_start_ratios"].values()),
+        ),
+        (
+            "cost per 1M one-recipient requests, STANDARD, alone / at once",
+            f"${r['cost_per_million_standard']:.2f}"
+            f" / ${r['cost_per_million_standard_batched']:.2f}",
+        ),
+        (
+            "cost per 1M one-recipient requests, EXPRESS, alone / at once",
+            f"${r['cost_per_million_express_alone']:.2f} / ${r['cost_per_million_express']:.2f}",
+        ),
+    ]
+    lines = ["| measure | value |", "| --- | --- |"]
+    return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
+
+
 if __name__ == "__main__":
-    sys.exit(main(*map(int, sys.argv[1:])))
+    sys.exit(main(parameter_overrides(sys.argv[1:])))

@@ -1,7 +1,9 @@
 """Answer chosen AWS calls in-process, ahead of the emulated endpoint.
 
-Handlers registered here join botocore's built-in handlers, so every client created
-afterwards (the handlers' clients, the state machine interpreter's) runs them.
+Handlers are registered on the sessions a stack creates, never on botocore's global
+handler list: a client copies its session's handlers when it is created, so a stack's
+handlers reach the clients made from its sessions while it runs, and no others (another
+stack's in the same process, or any made after it stopped).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from botocore.handlers import BUILTIN_HANDLERS
 
 
 class _Body:
@@ -45,15 +46,46 @@ def json_error(url: str, status: int, code: str, message: str, **fields: Any) ->
     )
 
 
-def install(hooks: dict[str, Callable[..., Any]]) -> None:
-    """Register event handlers for every botocore client created from now on."""
-    for event, handler in hooks.items():
-        BUILTIN_HANDLERS.append((event, handler))
-    boto3.setup_default_session()  # the default session copies the built-in handlers
+class SessionHooks:
+    """Event handlers registered on the sessions made through it, until `remove`."""
+
+    def __init__(self, hooks: dict[str, Callable[..., Any]]) -> None:
+        self._hooks = dict(hooks)
+        self._sessions: list[boto3.Session] = []
+        self._default: boto3.Session | None = None
+        self._previous_default: boto3.Session | None = None
+
+    def session(self, **kwargs: Any) -> boto3.Session:
+        """A new session whose clients, created from now until `remove`, run the hooks."""
+        session = boto3.Session(**kwargs)
+        for event, handler in self._hooks.items():
+            session.events.register(event, handler)
+        self._sessions.append(session)
+        return session
+
+    def default_session(self, **kwargs: Any) -> boto3.Session:
+        """Such a session as boto3's default until `remove`.
+
+        `boto3.client(...)` uses the default session: the Lambda handlers' clients and
+        the state machine interpreter's are made that way, as in AWS.
+        """
+        self._previous_default = boto3.DEFAULT_SESSION
+        self._default = boto3.DEFAULT_SESSION = self.session(**kwargs)
+        return self._default
+
+    def remove(self) -> None:
+        """Unregister the hooks; clients created afterwards no longer run them."""
+        for session in self._sessions:
+            for event, handler in self._hooks.items():
+                session.events.unregister(event, handler)
+        self._sessions.clear()
+        if self._default is not None and boto3.DEFAULT_SESSION is self._default:
+            boto3.DEFAULT_SESSION = self._previous_default
+        self._default = self._previous_default = None
 
 
 class RequestCounter:
-    """Counts every AWS request made by clients created after it is installed."""
+    """Counts the AWS requests of the clients whose session it is registered on."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()

@@ -43,13 +43,23 @@ def sqs_event_sources(stack: Any) -> list[SqsEventSource]:
         for function, properties in stack.function_events("SQS")
     ]
     for resource in stack.template["Resources"].values():
-        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping" and _from_queue(
+            stack, resource["Properties"]["EventSourceArn"]
+        ):
             properties = stack.resolve(resource["Properties"])
-            if properties["EventSourceArn"].startswith("arn:aws:sqs:"):
-                sources.append(
-                    _source(properties["FunctionName"], properties["EventSourceArn"], properties)
-                )
+            sources.append(
+                _source(properties["FunctionName"], properties["EventSourceArn"], properties)
+            )
     return sources
+
+
+def _from_queue(stack: Any, source_arn: Any) -> bool:
+    # Told apart before resolving: resolving another source (a table's stream) creates it.
+    if isinstance(source_arn, dict) and "Fn::GetAtt" in source_arn:
+        target = source_arn["Fn::GetAtt"]
+        logical_id = target[0] if isinstance(target, list) else target.split(".", 1)[0]
+        return stack.template["Resources"][logical_id]["Type"] == "AWS::SQS::Queue"
+    return str(stack.resolve(source_arn)).startswith("arn:aws:sqs:")
 
 
 def _source(function: str, queue_arn: str, properties: dict[str, Any]) -> SqsEventSource:
@@ -70,6 +80,9 @@ class SqsPoller:
         self._queue_url = sqs.get_queue_url(QueueName=source.queue_name)["QueueUrl"]
         self._region = source.queue_arn.split(":")[3]
         self._stopping = threading.Event()
+        # Since start: records deleted (done) and records left on the queue (to retry).
+        self.done = 0
+        self.returned = 0
 
     def poll_once(self, wait_seconds: int = 0) -> tuple[int, int]:
         """Receive one batch and invoke the function; return (deleted, left on the queue)."""
@@ -93,6 +106,8 @@ class SqsPoller:
                     {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)
                 ],
             )
+        self.done += len(done)
+        self.returned += len(records) - len(done)
         return len(done), len(records) - len(done)
 
     def _failed(self, records: list[dict[str, Any]], result: Any, error: str | None) -> set[str]:

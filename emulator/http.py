@@ -1,10 +1,11 @@
 """The local stack's HTTP side on 127.0.0.1: the API, and a small control API for the CLI.
 
-every other path       the API: template.yaml's OpenAPI paths (emulator/api_gateway.py);
+every other path       the API: api/openapi.yaml's OpenAPI paths (emulator/api_gateway.py);
                        an unknown one gets API Gateway's 403 "Missing Authentication Token"
 GET  /_local/stack     stack name, endpoints, API key and the template's outputs
 GET  /_local/outbox    every message sent (?trace=ID to filter)
 GET|POST|DELETE /_local/faults   fault injection, without a restart
+GET  /_local/stats     the API's answers by status code, the event sources' records
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -24,10 +26,18 @@ from emulator.providers import Fault, Providers
 
 
 class LocalHttp:
-    def __init__(self, api: ApiGateway, providers: Providers, stack_info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        api: ApiGateway,
+        providers: Providers,
+        stack_info: dict[str, Any],
+        stats: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._api = api
         self._providers = providers
         self._stack_info = stack_info
+        self._stats = stats or dict
+        self.responses: Counter[int] = Counter()  # the API's answers by status code
         self._routes = {
             ("GET", "/_local/stack"): lambda request: json_response(200, self._stack_info),
             ("GET", "/_local/outbox"): self._outbox,
@@ -36,6 +46,9 @@ class LocalHttp:
             ),
             ("POST", "/_local/faults"): self._add_fault,
             ("DELETE", "/_local/faults"): self._clear_faults,
+            ("GET", "/_local/stats"): lambda request: json_response(
+                200, {"ApiResponses": dict(self.responses)} | self._stats()
+            ),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -45,6 +58,7 @@ class LocalHttp:
             response = route(request) if route else json_response(404, {"message": "Not Found"})
         else:
             response = self._api(request)
+            self.responses[response.status_code] += 1
         return response(environ, start_response)
 
     def _outbox(self, request: Request) -> Response:

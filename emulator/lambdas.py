@@ -108,15 +108,13 @@ class LambdaRuntime:
                 self._idle[spec.name].append(handler)
 
     def _cold_start(self, spec: FunctionSpec) -> Any:
-        # The first environment is the module itself (tests may reach into it); every
-        # other one is a fresh instance of its file, under a name of its own.
+        # Every environment is a fresh instance of the handler's file, never the module
+        # imported before: its clients (and the hooks they copied from their session)
+        # could belong to a stack that has stopped, or to a unit test.
         module_name, attribute = spec.handler.rsplit(".", 1)
         self._environments[spec.name] += 1
         with _environment(spec.environment):
-            if self._environments[spec.name] == 1:
-                module = importlib.import_module(module_name)
-            else:
-                module = _fresh_instance(module_name, self._environments[spec.name])
+            module = _fresh_instance(module_name, self._environments[spec.name])
         return getattr(module, attribute)
 
 

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from emulator import botocore_hooks
 from emulator.api_definition import api_definition
 from emulator.api_gateway import ApiGateway
@@ -26,10 +24,11 @@ from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.moto_patches import EXECUTION_END_LISTENERS
-from emulator.pipe import Pipe
+from emulator.pipe import Pipes, pipe_specs
 from emulator.providers import Providers
 from emulator.sms_api import SmsApi
 from emulator.stack import ACCOUNT_ID, Stack
+from emulator.stream_sources import STREAMS_CLIENT_CONFIG, StreamPoller, stream_event_sources
 from emulator.twilio_api import TwilioApi
 from notify.domain.tenants import key_owner
 from notify.domain.triggers import REGISTRATION_INVITATION, Trigger
@@ -43,7 +42,11 @@ LOCAL_FUNCTION_ENVIRONMENT = {
     "JWT_SECRET_MAX_AGE_SECONDS": "2",
     "TEMPLATE_CACHE_SECONDS": "1",
     "TENANT_CACHE_SECONDS": "1",
+    # Callbacks to 127.0.0.1 (plain http too), so tests and developers can receive them.
+    "CALLBACK_ALLOW_LOOPBACK": "true",
 }
+# Template parameters the local stack sets: failed callbacks are retried after 1, 2, 4 ... s.
+LOCAL_PARAMETERS = {"CallbackRetryBaseSeconds": "1"}
 SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -57,7 +60,7 @@ class LocalStack:
     session: Any
     runtime: LambdaRuntime
     providers: Providers
-    pipe: Pipe
+    pipe: Pipes
     # The default bus's rules that invoke functions (the reconciler), and the schedules.
     events: LocalEventBridge
     http: HttpServer | None = None
@@ -67,10 +70,14 @@ class LocalStack:
     sms: HttpServer | None = None
     # SQS -> Lambda event sources from the template (InboundQueue -> InboundFunction).
     pollers: list[SqsPoller] = field(default_factory=list)
+    # DynamoDB stream -> Lambda event sources (the traces table -> StatusEventsFunction).
+    stream_pollers: list[StreamPoller] = field(default_factory=list)
     # Every AWS request the stack's own clients make (handlers, interpreter, pipe, API).
     aws_requests: botocore_hooks.RequestCounter = field(
         default_factory=botocore_hooks.RequestCounter
     )
+    # Registered on the stack's sessions; removed when it stops.
+    hooks: botocore_hooks.SessionHooks | None = None
     # ARNs of the executions whose end was reported (their status-change event put).
     ended: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -92,22 +99,24 @@ class LocalStack:
         providers = Providers()
         runtime = LambdaRuntime()
         aws_requests = botocore_hooks.RequestCounter()
-        # Hooks go in before any client exists; functions are deployed once the stack is.
-        botocore_hooks.install(
+        hooks = botocore_hooks.SessionHooks(
             {
                 "before-send.lambda.Invoke": runtime.on_invoke,
                 "before-call": aws_requests,
                 **providers.hooks(),
             }
         )
+        # The sessions exist before any client: the functions' and the interpreter's
+        # `boto3.client(...)` use the default one, the stack's own pieces `session`.
+        hooks.default_session(region_name=REGION)
+        session = hooks.session(region_name=REGION)
         twilio = TwilioApi(providers, LOCAL_TWILIO_ACCOUNT_SID, LOCAL_TWILIO_AUTH_TOKEN)
         twilio_server = twilio.start(free_port())
         sms_server = SmsApi(providers).start(free_port())
         # boto3's per-service endpoint variable: the SMS client finds the local SMS API.
         os.environ[SMS_ENDPOINT_VARIABLE] = sms_server.url
         api_port = api_port or free_port()
-        session = boto3.Session(region_name=REGION)
-        local_parameters = {
+        local_parameters = LOCAL_PARAMETERS | {
             "JwtSecretValue": LOCAL_JWT_SECRET,
             "TwilioAccountSid": LOCAL_TWILIO_ACCOUNT_SID,
             "TwilioAuthToken": LOCAL_TWILIO_AUTH_TOKEN,
@@ -118,15 +127,14 @@ class LocalStack:
             "STATUS_CALLBACK_URL": f"http://127.0.0.1:{api_port}/webhook",
         }
         runtime.deploy(stack.functions(overrides=LOCAL_FUNCTION_ENVIRONMENT | endpoints))
-        pipe = Pipe(
-            session.client("sqs"),
-            session.client("stepfunctions"),
-            stack.physical("MessageQueue"),
-            stack.physical("DeliveryStateMachine")["Ref"],
-        )
+        pipe = Pipes(session.client("sqs"), session.client("stepfunctions"), pipe_specs(stack))
         api_key = stack.physical("ApiKey")["Value"]
         sqs = session.client("sqs")
         pollers = [SqsPoller(source, sqs, runtime) for source in sqs_event_sources(stack)]
+        streams = session.client("dynamodbstreams", config=STREAMS_CLIENT_CONFIG)
+        stream_pollers = [
+            StreamPoller(source, streams, sqs, runtime) for source in stream_event_sources(stack)
+        ]
         events = LocalEventBridge(runtime, rule_targets(stack), schedule_targets(stack))
         local = cls(
             aws,
@@ -141,7 +149,9 @@ class LocalStack:
             twilio=twilio_server,
             sms=sms_server,
             pollers=pollers,
+            stream_pollers=stream_pollers,
             aws_requests=aws_requests,
+            hooks=hooks,
         )
         EXECUTION_END_LISTENERS.append(local.execution_ended)
         return local
@@ -155,10 +165,10 @@ class LocalStack:
     def serve(self) -> LocalStack:
         """Start the HTTP API (on the port chosen at start) and the pipe in the background."""
         self.http = self.serve_api(self.api_port)
-        pipe = threading.Thread(target=self.pipe.run, name="pipe", daemon=True)
-        pipe.start()
-        self._threads.append(pipe)
-        for poller in self.pollers:
+        for pipe in self.pipe.threads():
+            pipe.start()
+            self._threads.append(pipe)
+        for poller in [*self.pollers, *self.stream_pollers]:
             thread = threading.Thread(target=poller.run, name=poller.source.function, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -187,7 +197,16 @@ class LocalStack:
             "Outputs": self.stack.outputs()
             | {"ApiUrl": url, "WebhookUrl": url + "webhook", "TriggerUrl": url + "trigger"},
         }
-        return HttpServer(LocalHttp(api, self.providers, info), port).start()
+        return HttpServer(LocalHttp(api, self.providers, info, self.stats), port).start()
+
+    def stats(self) -> dict[str, Any]:
+        """What the event sources did since start, by function (for `messaging stats`)."""
+        return {
+            "EventSources": {
+                poller.source.function: {"Done": poller.done, "Returned": poller.returned}
+                for poller in self.pollers
+            }
+        }
 
     def seed_demo(self) -> LocalStack:
         """What a deployer does once by hand: a verified sender, the demo templates, and the
@@ -212,7 +231,7 @@ class LocalStack:
             EXECUTION_END_LISTENERS.remove(self.execution_ended)
         self.events.stop()
         self.pipe.stop()
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             poller.stop()
         if self.http:
             self.http.stop()
@@ -221,4 +240,14 @@ class LocalStack:
                 provider.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.hooks:
+            self.hooks.remove()
         self.aws.stop()
+
+
+def parameter_overrides(argv: list[str]) -> dict[str, str]:
+    """`Key=Value` arguments, as `sam deploy --parameter-overrides` takes them."""
+    pairs = [arg.split("=", 1) for arg in argv]
+    if any(len(pair) != 2 or not pair[0] for pair in pairs):
+        raise SystemExit(f"expected ParameterKey=Value arguments, got {' '.join(argv)!r}")
+    return dict(pairs)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import moto
 from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -59,18 +60,19 @@ def reuse_interpreter_clients() -> None:
     moto's interpreter builds a new client for every Lambda or SDK task, the largest
     cost of a local execution after parsing. Clients are thread-safe, and moto's
     `boto_client_for` ignores the task's credentials, so one per region and service
-    is the same client.
+    is the same client. It is one per default session too: a client keeps the hooks
+    of the session it was made from, and each local stack installs its own.
     """
     original = boto_client.boto_client_for
     if hasattr(original, "cache_info"):
         return
 
     @functools.lru_cache(maxsize=64)
-    def shared(region: str, service: str) -> Any:
+    def shared(session: Any, region: str, service: str) -> Any:
         return original(region, service)
 
     def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        return shared(region, service)
+        return shared(boto3.DEFAULT_SESSION, region, service)
 
     client_for.cache_info = shared.cache_info  # marks the patch as done
     # Each task module imported the function by name; replace every such reference.

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass
 from io import StringIO
@@ -49,7 +50,7 @@ class SoakResult:
     duplicated: int
 
 
-def soak(local: LocalStack, requests: int = 120, stop_every: int = 10, seed: int = 7) -> SoakResult:
+def soak(local: LocalStack, requests: int = 120, stop_every: int = 4, seed: int = 7) -> SoakResult:
     rng = random.Random(seed)
     for channel in CHANNELS:
         # 15 % throttled, then 15 % of the rest... about 30 % fail in all.
@@ -57,7 +58,7 @@ def soak(local: LocalStack, requests: int = 120, stop_every: int = 10, seed: int
         local.providers.add_fault(Fault(channel=channel, error="5xx", rate=0.1765))
     prefix = f"soak-{uuid.uuid4().hex[:8]}-"
     wanted = _queue(local, prefix, requests, rng)
-    executions = _start_all(local, requests, stop_every)
+    executions = _start_all(local, stop_every)
     _wait(local, executions)
     letters = _take_dead_letters(local, prefix)
     delivered = _delivered(local)
@@ -123,16 +124,33 @@ def _queue(
     return wanted
 
 
-def _start_all(local: LocalStack, requests: int, stop_every: int) -> list[str]:
-    """Run the pipe until every request started; stop every `stop_every`-th one soon after."""
+def _start_all(local: LocalStack, stop_every: int) -> list[str]:
+    """Run the pipes until the queues are empty; stop every `stop_every`-th execution soon after."""
     sfn = local.client("stepfunctions")
     started: list[str] = []
-    while len(started) < requests:
-        for arn in local.pipe.poll_once(wait_seconds=1):
-            started.append(arn)
-            if len(started) % stop_every == 0:
-                threading.Timer(0.3, sfn.stop_execution, kwargs={"executionArn": arn}).start()
+    for arn in _drain(local):
+        started.append(arn)
+        if len(started) % stop_every == 0:
+            threading.Timer(0.3, sfn.stop_execution, kwargs={"executionArn": arn}).start()
     return started
+
+
+def _drain(local: LocalStack) -> Iterator[str]:
+    """Every execution the pipes start until nothing is left on their queues."""
+    sqs = local.client("sqs")
+    urls = [pipe.spec.queue["QueueUrl"] for pipe in local.pipe.all]
+    while True:
+        started = local.pipe.poll_once(wait_seconds=1)
+        yield from started
+        if not started and not any(_waiting(sqs, url) for url in urls):
+            return
+
+
+def _waiting(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _wait(local: LocalStack, executions: list[str]) -> None:
@@ -163,10 +181,7 @@ def _redrive(local: LocalStack, letters: list[tuple[str, list[str], str]]) -> No
     sqs, url = local.client("sqs"), local.stack.physical("MessageQueue")["QueueUrl"]
     for _, _, body in letters:
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    executions: list[str] = []
-    while len(executions) < len(letters):
-        executions += local.pipe.poll_once(wait_seconds=1)
-    _wait(local, executions)
+    _wait(local, list(_drain(local)))
 
 
 def _delivered(local: LocalStack) -> set[tuple[str, str]]:

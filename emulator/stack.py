@@ -23,6 +23,27 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 _NO_VALUE = object()
 
 
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template with each local `AWS::Include` replaced by the file it names, as
+    CloudFormation does once `sam deploy` has uploaded it (the Api's api/openapi.yaml)."""
+    return _expand_includes(cfn_yaml.load(str(path)), path.parent)
+
+
+def _expand_includes(value: Any, base: Path) -> Any:
+    if isinstance(value, dict):
+        transform = value.get("Fn::Transform") if len(value) == 1 else None
+        if isinstance(transform, dict) and transform.get("Name") == "AWS::Include":
+            location = transform["Parameters"]["Location"]
+            if "://" in location:
+                raise ValueError(f"the local stack reads local AWS::Include files, not {location}")
+            return _expand_includes(cfn_yaml.load(str(base / location)), base)
+        for key, item in value.items():
+            value[key] = _expand_includes(item, base)
+    elif isinstance(value, list):
+        value[:] = [_expand_includes(item, base) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function as the template declares it."""
@@ -42,16 +63,23 @@ class Stack:
     name: str = "messaging"
     parameters: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
-    template: dict[str, Any] = field(default_factory=lambda: cfn_yaml.load(str(TEMPLATE)))
+    template: dict[str, Any] = field(default_factory=load_template)
     _physical: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ public
     def deploy(self) -> Stack:
-        for logical_id, resource in self.template["Resources"].items():
-            wanted = "Condition" not in resource or self._condition(resource["Condition"])
-            if resource["Type"] in self._creators() and wanted:
+        for logical_id, resource in self.resources():
+            if resource["Type"] in self._creators():
                 self.physical(logical_id)
         return self
+
+    def resources(self) -> list[tuple[str, dict[str, Any]]]:
+        """(logical id, resource) of every resource whose Condition holds."""
+        return [
+            (logical_id, resource)
+            for logical_id, resource in self.template["Resources"].items()
+            if "Condition" not in resource or self._condition(resource["Condition"])
+        ]
 
     def functions(self, overrides: dict[str, str] | None = None) -> dict[str, FunctionSpec]:
         """Every function, keyed by its name (what a Lambda Invoke names).
@@ -60,7 +88,7 @@ class Stack:
         """
         specs = [
             self._function(logical_id, overrides or {})
-            for logical_id, resource in self.template["Resources"].items()
+            for logical_id, resource in self.resources()
             if resource["Type"] == "AWS::Serverless::Function"
         ]
         return {spec.name: spec for spec in specs}
@@ -68,7 +96,7 @@ class Stack:
     def function_events(self, event_type: str) -> list[tuple[str, dict[str, Any]]]:
         """(function name, resolved properties) of every function `Events` entry of a type."""
         found = []
-        for logical_id, resource in self.template["Resources"].items():
+        for logical_id, resource in self.resources():
             if resource["Type"] != "AWS::Serverless::Function":
                 continue
             for event in resource["Properties"].get("Events", {}).values():
@@ -178,19 +206,22 @@ class Stack:
         dynamodb = self.session.client("dynamodb")
         name = props["TableName"]
         indexes = props.get("GlobalSecondaryIndexes")
-        dynamodb.create_table(
+        stream = props.get("StreamSpecification")
+        created = dynamodb.create_table(
             TableName=name,
             AttributeDefinitions=props["AttributeDefinitions"],
             KeySchema=props["KeySchema"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
-        )
+            **({"StreamSpecification": {"StreamEnabled": True, **stream}} if stream else {}),
+        )["TableDescription"]
         if "TimeToLiveSpecification" in props:
             dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
             )
         arn = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
-        return {"Ref": name, "Arn": arn}
+        stream_arn = {"StreamArn": created["LatestStreamArn"]} if stream else {}
+        return {"Ref": name, "Arn": arn, **stream_arn}
 
     def _create_secret(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
         props = self.resolve(properties)

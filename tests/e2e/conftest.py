@@ -95,6 +95,13 @@ def execution_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -
     return local.client("stepfunctions").describe_execution(executionArn=arn)["status"]
 
 
+def execution_input(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> list[dict]:
+    """The pipe records the trace's latest execution was started with."""
+    arn = _trace_header(local, trace_id, owner)["ExecutionArn"]["S"]
+    described = local.client("stepfunctions").describe_execution(executionArn=arn)
+    return json.loads(described["input"])
+
+
 def _trace_header(local: LocalStack, trace_id: str, owner: str) -> dict[str, Any]:
     table = local.stack.physical("TracesTable")["Ref"]
     item = (

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
-from conftest import example, finished, outbox
+from conftest import example, execution_input, finished, outbox
 
 from emulator.local import LOCAL_JWT_SECRET
 from notify.domain.tokens import mint_token
@@ -104,26 +104,35 @@ def test_a_missing_or_wrong_api_key_gets_403(post):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        pytest.param("{", "not valid JSON", id="not-json"),
-        pytest.param({"Addresses": {}}, "'TraceId' is a required property", id="no-trace-id"),
+        pytest.param("{", "[Unknown error parsing request body]", id="not-json"),
         pytest.param(
-            {"TraceId": "t", "Addresses": {"+16048621234": {"ChannelType": "FAX"}}},
-            "'FAX' is not one of",
+            {"Addresses": {}},
+            "[instance failed to match at least one required schema among 3, "
+            'object has missing required properties (["TraceId"])]',
+            id="no-trace-id-nor-message",
+        ),
+        pytest.param(
+            {
+                "TraceId": "t",
+                "SMSMessage": {},
+                "Addresses": {"+16048621234": {"ChannelType": "FAX"}},
+            },
+            '[instance value ("FAX") not found in enum '
+            '(possible values: ["EMAIL","SMS","WHATSAPP"])]',
             id="unknown-channel",
         ),
         pytest.param(
             {"TraceId": "t", "Addresses": {"a@example.com": {"ChannelType": "EMAIL"}}},
-            "needs an EmailMessage, an SMSMessage or a WhatsAppMessage",
+            "[instance failed to match at least one required schema among 3]",
             id="no-message",
         ),
     ],
 )
-def test_a_malformed_payload_gets_400_with_the_reason(post, body, reason):
+def test_a_malformed_payload_gets_400_with_api_gateways_reason(post, body, reason):
     response = post(body)
 
     assert response.status_code == 400
-    assert response.json()["message"] == "Invalid request body"
-    assert reason in response.json()["reason"]
+    assert response.json() == {"message": "Invalid request body", "reason": reason}
 
 
 def test_twenty_five_parallel_requests_are_each_delivered_exactly_once(local, post):
@@ -138,3 +147,15 @@ def test_twenty_five_parallel_requests_are_each_delivered_exactly_once(local, po
         assert finished(local, request["TraceId"]) == "COMPLETED"
     counts = [len(outbox(local, request["TraceId"])) for request in requests_]
     assert counts == [1] * 25
+
+
+def test_a_large_request_runs_alone_from_the_large_queue_and_is_delivered(local, post):
+    request = example("email-only.json") | {"TraceId": f"large-{time.monotonic_ns()}"}
+    request["EmailMessage"] = request["EmailMessage"] | {"TextBody": "x" * 4000}
+
+    assert post(request).status_code == 202
+
+    assert finished(local, request["TraceId"]) == "COMPLETED"
+    [record] = execution_input(local, request["TraceId"])
+    assert record["eventSourceARN"] == local.stack.physical("LargeMessageQueue")["Arn"]
+    assert len(outbox(local, request["TraceId"])) == 1

@@ -20,12 +20,29 @@ DEADLINE_SECONDS = 90
 EXECUTION_TIMEOUT_SECONDS = 15
 
 
-@pytest.fixture(scope="session")
-def local() -> Iterator[LocalStack]:
-    stack = LocalStack.start(ExecutionTimeoutSeconds=str(EXECUTION_TIMEOUT_SECONDS))
+# What the reconciler of STANDARD executions does; EXPRESS returns the request to the queue.
+reconciled = pytest.mark.standard_only("EXPRESS has no reconciler")
+
+
+@pytest.fixture(scope="session", params=["STANDARD", "EXPRESS"])
+def local(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """Every delivery test runs against both workflow types of the one template."""
+    stack = LocalStack.start(
+        ExecutionTimeoutSeconds=str(EXECUTION_TIMEOUT_SECONDS), WorkflowType=request.param
+    )
     stack.seed_demo()
     yield stack
     stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def _workflow_type(request: pytest.FixtureRequest, local: LocalStack) -> None:
+    """`standard_only`/`express_only` tests prove what only that workflow type does."""
+    workflow = local.stack.resolve({"Ref": "WorkflowType"})
+    for marker, runs_on in (("standard_only", "STANDARD"), ("express_only", "EXPRESS")):
+        found = request.node.get_closest_marker(marker)
+        if found and workflow != runs_on:
+            pytest.skip(f"{runs_on} only: {found.args[0]}")
 
 
 def put_template(local: LocalStack, name: str, **fields: str) -> None:
@@ -81,6 +98,12 @@ class Client:
             if started:
                 return started[0]
         raise AssertionError("the queued request never reached the pipe")
+
+    def redeliver(self, trace_id: str | None = None) -> Execution:
+        """What a synchronous pipe gave back, received again once its visibility timed out."""
+        self.local.pipe.wait_settled()
+        self.local.pipe.expire_visibility()
+        return self.wait(self.start_next(), trace_id=trace_id)
 
     def send(self, request: dict[str, Any], caller: dict[str, str] | None = None) -> Execution:
         self.queue(request, caller)

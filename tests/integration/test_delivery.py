@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import all_dead_letters, dead_letters, put_template, trace_items
+from conftest import all_dead_letters, dead_letters, put_template, reconciled, trace_items
 
 from emulator.providers import Fault
 
@@ -93,6 +93,20 @@ def test_n_recipients_take_n_plus_three_state_transitions(client, trace_id, reci
     assert len(execution.sent) == recipients
 
 
+def test_ten_queued_requests_share_one_execution_of_thirteen_transitions(client, local, trace_id):
+    # The pipe's default batch (PipeBatchSize 10): the fixed Plan, Deliver and Record are
+    # spread over every request in it, 1.3 transitions a one-recipient request.
+    trace_ids = [f"{trace_id}-{n}" for n in range(10)]
+    for each in trace_ids:
+        client.queue(example("sms-inline.json", each))
+
+    execution = client.wait(client.start_next())
+
+    assert execution.status == "SUCCEEDED"
+    assert len(execution.states_entered()) == 10 + 3
+    assert all(len(local.providers.sent(each)) == 1 for each in trace_ids)
+
+
 def test_recipient_substitutions_override_message_ones_in_either_form(client, local, trace_id):
     put_template(local, "greeting", MessageBody="Hi {name}, your code is {code}.")
     execution = client.send(
@@ -151,6 +165,7 @@ def test_a_transient_error_is_retried_and_the_message_sent_once(client, provider
     assert "Throttled" in failure["taskFailedEventDetails"]["cause"]
 
 
+@reconciled
 def test_a_recipient_that_always_fails_is_dead_lettered_without_stopping_the_others(
     client, local, providers, trace_id
 ):
@@ -178,6 +193,7 @@ def test_a_recipient_that_always_fails_is_dead_lettered_without_stopping_the_oth
     assert "user@example.com: ProviderUnavailable" in attributes["Cause"]
 
 
+@reconciled
 def test_redriving_the_dead_letter_sends_the_failed_recipient_once_and_nobody_twice(
     client, local, providers, trace_id
 ):
@@ -281,7 +297,8 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_once(
         QueueUrl=client.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
     )["Messages"][0]
     # At-least-once delivery: the pipe hands the same record to two executions.
-    arns = [local.pipe.start(message), local.pipe.start(message)]
+    pipe = local.pipe["QueueToStateMachinePipe"]
+    arns = [pipe.start(message), pipe.start(message)]
 
     executions = [client.wait(arn) for arn in arns]
 
@@ -289,17 +306,21 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_once(
     assert sorted((m.channel, m.to) for m in local.providers.sent(trace_id)) == recipients
 
 
-def test_an_unreadable_queue_message_is_dead_lettered_as_it_arrived(client, local, trace_id):
+def test_an_unreadable_queue_message_is_dead_lettered_alone_and_its_batch_delivered(
+    client, local, trace_id
+):
     body = json.dumps({"Caller": {"sub": "x"}, "Unreadable": trace_id})
     client.sqs.send_message(QueueUrl=client.queue_url, MessageBody=body)
+    client.queue(example("sms-inline.json", trace_id))
 
-    execution = client.wait(client.start_next())
+    execution = client.wait(client.start_next(), trace_id=trace_id)
 
-    assert execution.status == "FAILED"
-    assert execution.states_entered() == ["Plan"]
+    assert execution.status == "SUCCEEDED"
+    assert [m.channel for m in execution.sent] == ["SMS"]
     [letter] = [m for m in all_dead_letters(local) if m["Body"] == body]
     attributes = {key: value["StringValue"] for key, value in letter["MessageAttributes"].items()}
     assert attributes["ExecutionArn"] == execution.arn
+    assert attributes["Error"] == "InvalidMessage"
     assert "no Request object" in attributes["Cause"]
 
 

@@ -17,6 +17,7 @@ from conftest import (
     EXECUTION_TIMEOUT_SECONDS,
     all_dead_letters,
     dead_letters,
+    reconciled,
     trace_items,
 )
 
@@ -127,6 +128,7 @@ def crowd(trace_id: str) -> dict:
     return {"TraceId": trace_id, "SMSMessage": {"MessageBody": "Hi"}, "Addresses": addresses}
 
 
+@reconciled
 def test_an_execution_stopped_mid_flight_dead_letters_exactly_its_unsent_recipients(
     client, local, providers, trace_id
 ):
@@ -162,6 +164,7 @@ def test_an_execution_stopped_mid_flight_dead_letters_exactly_its_unsent_recipie
     assert dead_letters(local, trace_id) == []
 
 
+@reconciled
 def test_an_execution_that_times_out_is_reconciled_like_a_stopped_one(
     client, local, providers, trace_id
 ):
@@ -177,6 +180,7 @@ def test_an_execution_that_times_out_is_reconciled_like_a_stopped_one(
     assert header(local, trace_id)["Status"] == "FAILED"
 
 
+@reconciled
 def test_a_recipient_that_exhausts_every_retry_is_dead_lettered_once(
     client, local, providers, trace_id
 ):
@@ -195,6 +199,7 @@ def test_a_recipient_that_exhausts_every_retry_is_dead_lettered_once(
     assert header(local, trace_id)["Status"] == "FAILED"
 
 
+@reconciled
 def test_a_lost_status_event_is_made_good_by_the_sweep(client, local, providers, trace_id):
     providers.add_fault(Fault(channel="EMAIL", error="throttle", address=EMAIL))
     with local.events.losing_events():
@@ -256,7 +261,7 @@ def test_a_request_no_trace_can_record_is_dead_lettered_whole_not_stuck(
 
     execution = client.send(body)
 
-    assert execution.status == "FAILED"
+    assert execution.status == "SUCCEEDED"  # Plan dead-letters it alone; its batch goes on
     assert trace_items(local, trace_id) == {}
     [letter] = [m for m in all_dead_letters(local) if trace_id in m["Body"]]
     assert json.loads(letter["Body"])["Request"]["Addresses"] == {address: {"ChannelType": "EMAIL"}}
@@ -278,13 +283,84 @@ def age_claim(local, trace_id: str, seconds: int) -> None:
     )
 
 
+@reconciled
 def test_a_small_fault_soak_loses_nothing_sends_nothing_twice_and_dead_letters_only_the_unsent(
     local, providers
 ):
-    # `make soak` runs 120 requests; CI runs 30, with every fifth execution stopped.
-    result = soak(local, requests=30, stop_every=5)
+    # `make soak` runs 120 requests; CI runs 30 (batches of up to 10), every second batch stopped.
+    result = soak(local, requests=30, stop_every=2)
 
     assert result.stopped >= 1
     assert (result.lost, result.duplicated) == (0, 0)
     assert result.dead_letters == result.requests_with_undelivered
     assert result.dead_letters_exactly_undelivered == result.dead_letters
+
+
+@pytest.mark.express_only("a synchronous pipe returns a failed execution's requests to the queue")
+def test_express_a_request_whose_execution_failed_returns_until_sent_or_dead_lettered(
+    client, local, providers, trace_id
+):
+    # SMS2 always fails: each execution fails after its retries, and the pipe leaves the
+    # request on the queue. Each receive re-sends only what is unsent; after the queue's
+    # maxReceiveCount (3) SQS moves the request to the DLQ, where it means "not delivered".
+    providers.add_fault(Fault(channel="SMS", error="throttle", address=SMS2))
+    first = client.send(request(trace_id))
+    age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)  # its visibility timeout
+    second = client.redeliver(trace_id)
+    age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)
+    third = client.redeliver(trace_id)
+    local.pipe.wait_settled()
+    local.pipe.expire_visibility()
+
+    assert [first.status, second.status, third.status] == ["FAILED"] * 3
+    assert local.pipe.poll_once() == []  # the fourth receive moved it to the DLQ
+    assert sent_counts(local, trace_id) == Counter({("EMAIL", EMAIL): 1, ("SMS", SMS): 1})
+    [letter] = dead_letters(local, trace_id)
+    assert json.loads(letter["Body"])["Request"] == request(trace_id)
+
+    providers.clear_faults()
+    age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)  # the dead run's claim
+    [redriven] = redrive(client, local, trace_id)
+    assert redriven.status == "SUCCEEDED"
+    assert set(sent_counts(local, trace_id).values()) == {1}
+    assert len(sent_counts(local, trace_id)) == 3
+
+
+@pytest.mark.express_only("a synchronous pipe returns a timed-out execution's requests")
+def test_express_a_timed_out_execution_returns_its_request_and_each_recipient_is_sent_once(
+    client, local, providers, trace_id
+):
+    slow = EXECUTION_TIMEOUT_SECONDS + 3
+    providers.add_fault(Fault(channel="SMS", error="slow", seconds=slow, times=10))
+    client.queue(crowd(trace_id))
+    timed_out = client.wait(client.start_next(), trace_id=trace_id)
+    wait_until_sent(local, trace_id, 10)  # the slow sends still land, as in AWS
+
+    again = client.redeliver(trace_id)  # its claim is now older than the timeout
+
+    assert (timed_out.status, again.status) == ("TIMED_OUT", "SUCCEEDED")
+    assert set(sent_counts(local, trace_id).values()) == {1}
+    assert len(sent_counts(local, trace_id)) == 12
+    assert header(local, trace_id)["Status"] == "COMPLETED"
+    assert dead_letters(local, trace_id) == []
+
+
+@pytest.mark.express_only("only a synchronous pipe acts on batchItemFailures")
+def test_express_a_duplicate_of_a_running_request_is_handed_back_not_dropped(
+    client, local, providers, trace_id
+):
+    providers.add_fault(Fault(channel="SMS", error="slow", seconds=2, times=3))
+    arn = start(client, trace_id)
+    wait_until_attempted(local, trace_id, 1)
+    duplicate = client.send(request(trace_id))  # while the first still runs
+    local.pipe.wait_settled()
+
+    assert duplicate.already_handled() == [trace_id]
+    assert client.wait(arn).status == "SUCCEEDED"
+    # The duplicate is back on the queue; received again, the trace is COMPLETED: done.
+    third = client.redeliver(trace_id)
+    assert third.already_handled() == [trace_id]
+    local.pipe.wait_settled()
+    local.pipe.expire_visibility()
+    assert local.pipe.poll_once() == []
+    assert set(sent_counts(local, trace_id).values()) == {1}

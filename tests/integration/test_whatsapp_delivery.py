@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import dead_letters, trace_items
+from conftest import dead_letters, reconciled, trace_items
 
 from emulator.providers import Fault
 
@@ -124,6 +124,7 @@ def test_an_invalid_number_is_rejected_before_twilio_is_called(client, local, pr
     assert reason.startswith("InvalidAddress: phone number '+4478'")
 
 
+@reconciled
 def test_a_whatsapp_recipient_that_always_fails_is_dead_lettered_and_retried_once_more(
     client, local, providers, trace_id
 ):

@@ -7,11 +7,15 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from cfnlint.decode import cfn_yaml
 
 from emulator.stack import TEMPLATE
 
 RESOURCES: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))["Resources"]))
+# The Api's OpenAPI body, which template.yaml includes (AWS::Include) and so cfn-lint and
+# checkov do not read: the checks on it are here. Plain YAML: the include takes no `!Sub`.
+OPENAPI: dict[str, Any] = yaml.safe_load((TEMPLATE.parent / "api" / "openapi.yaml").read_text())
 FUNCTIONS = {
     name: resource["Properties"]
     for name, resource in RESOURCES.items()
@@ -122,3 +126,47 @@ def test_api_access_logs_go_to_a_log_group_with_retention():
         "Ref": "AccessLogRetentionInDays"
     }
     assert RESOURCES["Api"]["DependsOn"] == "ApiGatewayAccount"
+
+
+def _intrinsics(value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        found = [
+            (key, item) for key, item in value.items() if key.startswith("Fn::") or key == "Ref"
+        ]
+        return found + [pair for item in value.values() for pair in _intrinsics(item)]
+    if isinstance(value, list):
+        return [pair for item in value for pair in _intrinsics(item)]
+    return []
+
+
+def test_the_api_body_is_api_openapi_yaml():
+    assert RESOURCES["Api"]["Properties"]["DefinitionBody"] == {
+        "Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "api/openapi.yaml"}}
+    }
+
+
+def test_every_name_the_api_body_refers_to_is_a_resource_of_the_template():
+    # What cfn-lint checked while the body was inline: ${X.Arn} and GetAtt name real resources.
+    names = set()
+    for function, argument in _intrinsics(OPENAPI):
+        if function == "Fn::Sub":
+            names |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", argument)}
+        elif function == "Fn::GetAtt":
+            names.add(argument[0])
+        else:
+            pytest.fail(f"{function} in api/openapi.yaml: only Fn::Sub and Fn::GetAtt are expected")
+
+    assert {"WebhookFunction", "AuthorizerFunction", "MessageQueue", "ApiQueueRole"} <= names
+    assert {name for name in names if not name.startswith("AWS::")} - RESOURCES.keys() == set()
+
+
+def test_every_route_but_twilios_webhook_needs_the_jwt_or_the_api_key():
+    # The webhook checks X-Twilio-Signature in its function instead.
+    open_routes = [
+        (method.upper(), path)
+        for path, operations in OPENAPI["paths"].items()
+        for method, operation in operations.items()
+        if not any(operation.get("security", OPENAPI.get("security", [])))
+    ]
+
+    assert open_routes == [("POST", "/webhook")]

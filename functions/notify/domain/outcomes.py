@@ -75,6 +75,14 @@ def dead_letter(
     }
 
 
+def as_it_arrived(body: str, error: str, cause: str, execution_arn: str) -> dict[str, Any]:
+    """An SQS SendMessage of a queued body that could not be read or was never claimed."""
+    return {
+        "MessageBody": body,
+        "MessageAttributes": dead_letter_attributes(error, cause, execution_arn),
+    }
+
+
 def dead_letter_attributes(error: str, cause: str, execution_arn: str) -> dict[str, Any]:
     """What every dead letter carries beside its body: why, and which execution."""
     values = {"Error": error, "Cause": cause[:MAX_CAUSE_CHARS], "ExecutionArn": execution_arn}

@@ -13,6 +13,9 @@ from notify.domain.tenants import queued_owner
 
 # Which block of the request carries each channel's message.
 MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage", "WHATSAPP": "WhatsAppMessage"}
+# A queued body Plan cannot read is dead-lettered alone; this marker, on the traces table
+# under its SQS message id, says it was (tenant owners always have a "kind:" prefix).
+UNREADABLE_OWNER = "unreadable"
 # An address is part of DynamoDB keys (at most 1 KB), so the API's schema bounds its length.
 ADDRESS_LIMITS = {"EMAIL": 254, "SMS": 32, "WHATSAPP": 32}
 
@@ -41,6 +44,11 @@ def plan(queued_body: str) -> dict[str, Any]:
         },
         "Deliveries": _deliveries(request.get("Addresses")),
     }
+
+
+def unreadable_trace_id(message_id: str) -> str:
+    """Where the dead-lettering of an unreadable queued message is recorded."""
+    return f"sqs-message:{message_id}"
 
 
 def execution_plan(

@@ -22,10 +22,10 @@ from notify.domain.outcomes import (
     REJECTED,
     RUNNING,
     SENT,
+    as_it_arrived,
     dead_letter,
-    dead_letter_attributes,
 )
-from notify.domain.plan import plan
+from notify.domain.plan import UNREADABLE_OWNER, plan, unreadable_trace_id
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 # How often sends still in flight are looked at again while waiting for them.
@@ -81,25 +81,44 @@ def reconcile(
     dead_letters: DeadLetters,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Dead-letter what `execution` left unsent and end its trace; return what was done.
+    """Dead-letter what `execution` left unsent of each request it was given; say what was done."""
+    if execution.status not in ENDED_BADLY:
+        return f"nothing to do: the execution is {execution.status}"
+    records = json.loads(execution.input)  # the pipe's batch of SQS records
+    return "; ".join(
+        reconcile_record(record, execution, traces, dead_letters, sleep) for record in records
+    )
+
+
+def reconcile_record(
+    record: dict[str, Any],
+    execution: Execution,
+    traces: Traces,
+    dead_letters: DeadLetters,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """One queued request of the execution: its unsent recipients to the DLQ, its trace ended.
 
     Stopping or timing out an execution does not stop a send function already calling
     its provider: that call may still deliver. So a recipient whose attempt is still in
     progress (at most until its function's timeout) is waited for before deciding.
     """
-    if execution.status not in ENDED_BADLY:
-        return f"nothing to do: the execution is {execution.status}"
-    body = queued_body(execution.input)
+    body = record["body"]
     try:
         planned = plan(body)
     except DeliveryError as exc:
-        dead_letters.send(_as_it_arrived(body, execution, str(exc)))
+        marker = unreadable_trace_id(record["messageId"])
+        header, _ = traces.read(marker, UNREADABLE_OWNER)
+        if header is not None and header.get("Status") == COMPLETED:
+            return "the unreadable request was dead-lettered by Plan"
+        dead_letters.send(as_it_arrived(body, _error(execution), str(exc), execution.arn))
+        traces.finish(marker, UNREADABLE_OWNER, COMPLETED, execution.arn)  # if Plan claimed it
         return "dead-lettered the unreadable request as it arrived"
     trace_id, owner = planned["TraceId"], planned["Owner"]
     header, items = traces.read(trace_id, owner)
     if header is None:
         # The execution failed before its claim landed: nothing of it was sent.
-        dead_letters.send(_as_it_arrived(body, execution, execution.reason()))
+        dead_letters.send(as_it_arrived(body, _error(execution), execution.reason(), execution.arn))
         return "dead-lettered the unclaimed request as it arrived"
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
@@ -162,15 +181,5 @@ def seconds_in_flight(
     return max(0.0, (max(until) - (now or datetime.now(UTC))).total_seconds())
 
 
-def queued_body(execution_input: str) -> str:
-    """The SQS body the pipe started the execution with (its input is a list of records)."""
-    records = json.loads(execution_input)
-    return records[0]["body"]
-
-
-def _as_it_arrived(body: str, execution: Execution, cause: str) -> dict[str, Any]:
-    error = execution.error or f"States.{execution.status}"
-    return {
-        "MessageBody": body,
-        "MessageAttributes": dead_letter_attributes(error, cause, execution.arn),
-    }
+def _error(execution: Execution) -> str:
+    return execution.error or f"States.{execution.status}"

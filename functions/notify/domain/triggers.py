@@ -44,7 +44,7 @@ DEFINITION = "Definition"
 REGISTRATION_INVITATION = "registration-invitation"
 NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -"
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# The request schema's TraceId (template.yaml, SendRequest.TraceId).
+# The request schema's TraceId (api/openapi.yaml, SendRequest.TraceId).
 TRACE_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ : @ / + = -"
 _TRACE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _NORMALIZE = {"EMAIL": normalize_email, "SMS": normalize_phone, "WHATSAPP": normalize_whatsapp}

@@ -35,4 +35,5 @@ def handler(event: dict, context: LambdaContext) -> dict:
     failed = exhausted(outcomes)
     if failed:
         raise RecipientsExhausted(f"{len(failed)} recipient(s) exhausted their retries")
-    return {"Recorded": len(outcomes)}
+    # The execution's output: what a synchronous (EXPRESS) pipe must give back to the queue.
+    return {"batchItemFailures": event.get("BatchItemFailures", [])}

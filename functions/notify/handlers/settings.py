@@ -70,6 +70,7 @@ class PlanSettings(FromEnvironment):
     send_email_function: str = env("SEND_EMAIL_FUNCTION_ARN")
     send_sms_function: str = env("SEND_SMS_FUNCTION_ARN")
     send_whatsapp_function: str = env("SEND_WHATSAPP_FUNCTION_ARN")
+    dead_letter_queue_url: str = env("DEAD_LETTER_QUEUE_URL")
 
     @property
     def send_functions(self) -> dict[str, str]:
@@ -99,6 +100,7 @@ class TriggerSettings(FromEnvironment):
     tenants_table: str = env("TENANTS_TABLE")
     tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
     message_queue_url: str = env("MESSAGE_QUEUE_URL")
+    large_message_queue_url: str = env("LARGE_MESSAGE_QUEUE_URL")
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,33 @@ class InboundSettings(FromEnvironment):
     idempotency_table: str = env("IDEMPOTENCY_TABLE")
     event_bus: str = env("INBOUND_EVENT_BUS")
     help_reply_text: str = env("HELP_REPLY_TEXT")
+
+
+@dataclass(frozen=True)
+class StatusEventsSettings(FromEnvironment):
+    event_bus: str = env("STATUS_EVENT_BUS")
+    metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
+
+
+@dataclass(frozen=True)
+class CallbackSettings(FromEnvironment):
+    """The callbacks API (PUT/GET/DELETE /callbacks) and the dispatcher share these."""
+
+    tenants_table: str = env("TENANTS_TABLE")
+    secret_prefix: str = env("CALLBACK_SECRET_PREFIX")
+    # Only the local stack's configuration sets it: loopback (and http to it) allowed.
+    allow_loopback: str = env("CALLBACK_ALLOW_LOOPBACK", choices=("true", "false"))
+
+    @property
+    def loopback_allowed(self) -> bool:
+        return self.allow_loopback == "true"
+
+
+@dataclass(frozen=True)
+class DispatchSettings(FromEnvironment):
+    tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
+    timeout_seconds: float = env("CALLBACK_TIMEOUT_SECONDS")
+    retry_base_seconds: int = env("CALLBACK_RETRY_BASE_SECONDS")
+    retry_max_seconds: int = env("CALLBACK_RETRY_MAX_SECONDS")
+    queue_url: str = env("CALLBACKS_QUEUE_URL")
+    metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")

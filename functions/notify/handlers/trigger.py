@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import DeliveryError
+from notify.domain.lanes import is_small
 from notify.domain.tenants import api_key_caller, key_owner
 from notify.domain.triggers import (
     REGISTRATION_INVITATION,
@@ -68,13 +69,19 @@ def run(request: APIGatewayProxyEvent, name: str) -> dict[str, Any]:
         reason = str(exc) if isinstance(exc, RecordRefused) else "the body is not JSON"
         return _answer(400, "Invalid request body", reason)
     try:
-        sqs.send_message(QueueUrl=settings.message_queue_url, MessageBody=message)
+        sqs.send_message(QueueUrl=queue_for(queued), MessageBody=message)
     except ClientError:
         logger.exception("queue refused the request", extra={"trigger": name})
         return _answer(503, "The queue is unavailable; retry")
     # Names and numbers in the record are personal data: only the ids are logged.
     logger.info("trigger queued", extra={"trigger": name, "trace_id": queued["TraceId"]})
     return _json(202, trigger.accepted(record, queued["TraceId"]))
+
+
+def queue_for(request: dict[str, Any]) -> str:
+    """The batched queue for a small request, the one-per-execution queue for a large one."""
+    small = is_small(json.dumps(request, separators=(",", ":"), ensure_ascii=False))
+    return settings.message_queue_url if small else settings.large_message_queue_url
 
 
 def _answer(status: int, message: str, reason: str | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +33,14 @@ def _now() -> str:
 
 def recipient_key(owner: str, channel: str, address: str) -> str:
     return KEY_SEPARATOR.join((owner, channel, address))
+
+
+class Claim(StrEnum):
+    """What claiming a TraceId for an execution found."""
+
+    CLAIMED = "CLAIMED"  # this execution runs it (new, redriven, stale, or already ours)
+    HELD = "HELD"  # another execution is running it
+    DONE = "DONE"  # another execution completed it
 
 
 class TraceStore:
@@ -183,8 +192,8 @@ class TraceStore:
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return header, recipients
 
-    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> bool:
-        """Claim the owner's TraceId for `execution`; False when another execution holds it.
+    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> Claim:
+        """Claim the owner's TraceId for `execution`: CLAIMED, or HELD / DONE elsewhere.
 
         A TraceId is free when new, when its last run FAILED (a redrive), or when its
         claim is older than the state machine's timeout (`stale_before`): that execution
@@ -221,9 +230,12 @@ class TraceStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise classify_client_error(exc) from exc
-            held_by = exc.response.get("Item", {}).get("ExecutionArn", {}).get("S")
-            return held_by == execution
-        return True
+            old = exc.response.get("Item", {})
+            if old.get("Status", {}).get("S") != RUNNING:
+                return Claim.DONE
+            ours = old.get("ExecutionArn", {}).get("S") == execution
+            return Claim.CLAIMED if ours else Claim.HELD
+        return Claim.CLAIMED
 
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from cli.history import execution_outcome, render_states, state_runs, summarise_errors
+from cli.history import (
+    execution_outcome,
+    for_trace,
+    render_states,
+    state_runs,
+    summarise_errors,
+)
 
 
 class History:
@@ -191,4 +198,39 @@ def test_the_table_has_fixed_width_columns_and_indents_map_iterations():
         "  Plan         succeeded  0",
         "  Deliver      succeeded  0",
         "    SendEmail  failed     3        TransientError x4",
+    ]
+
+
+def test_a_batched_execution_shows_a_trace_only_its_own_iterations():
+    history = History()
+    history.add("ExecutionStarted")
+    history.task("Plan")
+    history.add("MapStateEntered", name="Deliver")
+    history.add("MapStateStarted", length=2)
+    for index, trace_id in enumerate(["mine", "theirs"]):
+        started = history.add("MapIterationStarted", name="Deliver", index=index)
+        entered = history.add(
+            "TaskStateEntered",
+            after=started,
+            name="Send",
+            input=json.dumps({"Request": {"TraceId": trace_id}, "Delivery": {}}),
+        )
+        history.add("TaskScheduled", after=entered)
+        history.add("TaskFailed", error="PermanentError", cause="no")
+        history.add("TaskStateExited", name="Send")
+        history.add("PassStateEntered", name="Rejected")
+        history.add("PassStateExited", name="Rejected")
+        history.add("MapIterationSucceeded", name="Deliver", index=index)
+    history.add("MapStateExited", name="Deliver")
+    history.task("Record")
+    history.add("ExecutionSucceeded")
+
+    runs = for_trace(state_runs(history.events), "mine")
+
+    assert [(run.name, run.depth) for run in runs] == [
+        ("Plan", 0),
+        ("Deliver", 0),
+        ("Send", 1),
+        ("Rejected", 1),
+        ("Record", 0),
     ]

@@ -11,10 +11,12 @@ from botocore.exceptions import ClientError
 
 from cli.errors import CommandError
 from cli.redrive import (
+    EXPRESS_HAS_NO_REDRIVE,
     failed_execution,
     finished,
     latest_failed,
     redrive_or_rerun,
+    run,
     wait_for_execution,
 )
 from cli.trace import OwnerTrace
@@ -55,13 +57,22 @@ class FakeSfn:
         self.started.append(params)
         return {"executionArn": f"{MACHINE}:{params['name']}"}
 
+    def describe_state_machine(self, stateMachineArn: str) -> dict[str, Any]:
+        return {"stateMachineArn": stateMachineArn, "type": self.workflow_type}
+
+    workflow_type = "STANDARD"
+
 
 class FakeTarget:
-    def __init__(self, sfn: FakeSfn) -> None:
+    def __init__(self, sfn: FakeSfn, *, local: bool = True) -> None:
         self.sfn = sfn
+        self.is_local = local
 
     def client(self, service: str, *, retries: bool = True) -> FakeSfn:
         return self.sfn
+
+    def output(self, key: str) -> str:
+        return {"StateMachineArn": MACHINE}[key]
 
 
 def arns(*executions: dict[str, Any]) -> list[str]:
@@ -88,33 +99,35 @@ def test_a_trace_without_a_failed_execution_is_an_error():
         latest_failed(FakeSfn(ok), arns(ok))
 
 
-def test_a_supported_redrive_redrives_the_same_execution(capsys):
+@pytest.mark.parametrize("local", [True, False], ids=["local", "deployed"])
+def test_a_supported_redrive_redrives_the_same_execution(local, capsys):
     failed = execution("a", "FAILED", 0)
 
-    arn, since = redrive_or_rerun(FakeTarget(FakeSfn(failed)), failed)
+    arn, since = redrive_or_rerun(FakeTarget(FakeSfn(failed), local=local), failed)
 
     assert (arn, since) == (failed["executionArn"], T0 + timedelta(hours=1))
     assert capsys.readouterr().out == f"redriven: {failed['executionArn']}\n"
+
+
+NAMELESS_500 = ClientError(
+    {"Error": {"Code": "500", "Message": "<html>"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+    "RedriveExecution",
+)
 
 
 @pytest.mark.parametrize(
     "error",
     [
         NotImplementedError("The redrive_execution action has not been implemented"),
-        ClientError(
-            {
-                "Error": {"Code": "500", "Message": "<html>"},
-                "ResponseMetadata": {"HTTPStatusCode": 500},
-            },
-            "RedriveExecution",
-        ),
+        NAMELESS_500,
     ],
+    ids=["moto-mock", "moto-server"],
 )
-def test_without_redrive_the_failed_input_is_started_again(error, capsys):
+def test_the_local_stack_without_redrive_starts_the_failed_input_again(error, capsys):
     failed = execution("a", "FAILED", 0)
     sfn = FakeSfn(failed, redrive=error)
 
-    arn, since = redrive_or_rerun(FakeTarget(sfn), failed)
+    arn, since = redrive_or_rerun(FakeTarget(sfn, local=True), failed)
 
     [started] = sfn.started
     assert started["stateMachineArn"] == MACHINE
@@ -134,6 +147,32 @@ def test_a_real_redrive_failure_is_not_hidden_by_a_rerun():
     with pytest.raises(ClientError):
         redrive_or_rerun(FakeTarget(sfn), failed)
     assert sfn.started == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NAMELESS_500,
+        ClientError(
+            {"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+            "RedriveExecution",
+        ),
+        ClientError(
+            {"Error": {"Code": "NotImplemented"}, "ResponseMetadata": {"HTTPStatusCode": 501}},
+            "RedriveExecution",
+        ),
+    ],
+    ids=["nameless-500", "internal-failure", "not-implemented"],
+)
+def test_a_deployed_stacks_server_error_is_reported_and_nothing_is_rerun(error, capsys):
+    failed = execution("a", "FAILED", 0)
+    sfn = FakeSfn(failed, redrive=error)
+
+    with pytest.raises(CommandError, match=r"RedriveExecution failed: .*AWS answered HTTP 50"):
+        redrive_or_rerun(FakeTarget(sfn, local=False), failed)
+
+    assert sfn.started == []
+    assert capsys.readouterr().out == ""
 
 
 def test_a_redriven_execution_is_finished_only_once_it_stopped_after_the_redrive():
@@ -218,3 +257,15 @@ def test_a_trace_whose_failure_is_still_being_reconciled_is_not_redriven_yet():
 
     with pytest.raises(CommandError, match="still RUNNING; try again in a few seconds"):
         failed_execution(FakeSfn(failed), "t-1", [running])
+
+
+def test_an_express_stack_is_told_to_redrive_from_the_dlq_instead():
+    sfn = FakeSfn(execution("a", "FAILED", 0))
+    sfn.workflow_type = "EXPRESS"
+    context = type("Context", (), {"target": lambda self: FakeTarget(sfn)})()
+
+    with pytest.raises(CommandError, match="messaging dlq redrive") as refused:
+        run(type("Args", (), {"trace_id": "a"})(), context)
+
+    assert str(refused.value) == EXPRESS_HAS_NO_REDRIVE
+    assert sfn.started == []

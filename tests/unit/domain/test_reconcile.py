@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from notify.domain.plan import UNREADABLE_OWNER, unreadable_trace_id
 from notify.domain.reconcile import (
     Execution,
-    queued_body,
     reconcile,
     seconds_in_flight,
     stale_before,
@@ -41,12 +41,17 @@ class FakeTraces:
         self.header, self.items = header, items
         self.finished: list[tuple[str, str]] = []
         self.recorded: list[dict[str, Any]] = []
+        self.markers: dict[str, dict[str, Any]] = {}  # unreadable records Plan dead-lettered
 
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        if owner == UNREADABLE_OWNER:
+            return self.markers.get(trace_id), []
         assert (trace_id, owner) == ("t-1", OWNER)
         return self.header, self.items
 
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
+        if owner == UNREADABLE_OWNER:
+            return False
         if self.header is None or self.header["ExecutionArn"] != execution:
             return False
         self.finished.append((status, execution))
@@ -189,8 +194,22 @@ def test_an_execution_that_did_not_end_badly_is_not_reconciled(status):
     assert dead_letters.messages == []
 
 
-def test_the_queued_body_is_the_first_pipe_record_of_the_execution_input():
-    assert queued_body(json.dumps([{"body": BODY}])) == BODY
+def test_each_request_of_a_batched_execution_is_reconciled_and_plans_dead_letters_kept():
+    traces = FakeTraces(running(), [item("+16048621234", "SENT")])
+    traces.markers[unreadable_trace_id("m-2")] = {"Status": "COMPLETED"}  # Plan did it
+    dead_letters = FakeDeadLetters()
+    records = [
+        {"messageId": "m-1", "body": BODY},
+        {"messageId": "m-2", "body": "not json"},
+        {"messageId": "m-3", "body": "[]"},
+    ]
+
+    reconcile(Execution(ARN, "ABORTED", json.dumps(records)), traces, dead_letters)
+
+    bodies = [message["MessageBody"] for message in dead_letters.messages]
+    assert len(bodies) == 2
+    assert bodies[1] == "[]"
+    assert sorted(json.loads(bodies[0])["Request"]["Addresses"]) == ["+16048621235", "+16048621236"]
 
 
 def test_claims_older_than_the_timeout_are_stale():

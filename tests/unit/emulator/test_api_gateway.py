@@ -21,6 +21,7 @@ from emulator.api_definition import (
 from emulator.api_gateway import ApiGateway
 from emulator.stack import Stack
 from emulator.throttling import MethodSetting, Quota, TokenBucket, UsagePlan
+from notify.domain.lanes import SMALL_REQUEST_MAX_CHARACTERS
 
 KEY = "the-api-key"
 KEY_ID = "key0000001"
@@ -179,19 +180,26 @@ def test_an_api_key_route_names_the_key_and_its_id_in_the_proxy_event(runtime):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        pytest.param({}, "must not be empty", id="empty"),
         pytest.param(
-            {"a": {"b": 1}},
-            "a: must be a string or a number or a boolean or null, not an object",
+            "{}",
+            "[object has too few properties (found 0 but schema requires at least 1)]",
+            id="empty",
+        ),
+        pytest.param(
+            '{"a": {"b": 1}}',
+            "[instance type (object) does not match any allowed primitive type "
+            '(allowed: ["boolean","integer","null","number","string"])]',
             id="nested",
         ),
+        pytest.param('{"a": ', "[Unknown error parsing request body]", id="not-json"),
     ],
 )
 def test_an_api_key_route_validates_the_body_against_its_own_model(runtime, body, reason):
+    # API Gateway's validationErrorString, escaped into the template's JSON string.
     bad_body = {"statusCode": 400, "responseTemplates": {"application/json": VALIDATION}}
     api = client(runtime, gateway_responses=GATEWAY_RESPONSES | {"BAD_REQUEST_BODY": bad_body})
 
-    response = api.post("/trigger", json=body, headers={"x-api-key": KEY})
+    response = api.post("/trigger", data=body, headers={"x-api-key": KEY})
 
     assert response.status_code == 400
     assert response.get_json() == {"reason": reason}
@@ -288,7 +296,14 @@ def test_the_definition_is_read_from_the_template(mocked_aws):
     send = routes[("POST", "/")]
     assert send.security == {"JwtAuthorizer", "ApiKey"}
     assert send.validate_body
-    assert send.integration == SqsIntegration("unit-messages", send.integration.responses)
+    assert send.integration == SqsIntegration(
+        "unit-messages",
+        send.integration.responses,
+        large_queue_name="unit-large-messages",
+        small_max_characters=SMALL_REQUEST_MAX_CHARACTERS,
+    )
+    assert send.integration.queue_for("é" * SMALL_REQUEST_MAX_CHARACTERS) == "unit-messages"
+    assert send.integration.queue_for("😀" * 2000) == "unit-large-messages"  # 4000 UTF-16 units
     status = routes[("GET", "/messages/{TraceId}")]
     assert status.security == {"JwtAuthorizer"}
     assert status.integration == LambdaProxyIntegration(

@@ -49,17 +49,23 @@ def left(mocked_aws, queue) -> dict[str, int]:
     return {k: int(v) for k, v in attributes.items()}
 
 
-def test_the_template_declares_the_inbound_queue_as_a_batch_source(mocked_aws):
+def test_the_template_declares_the_inbound_and_callbacks_queues_as_batch_sources(mocked_aws):
     stack = Stack(mocked_aws, "unit")
 
-    [source] = sqs_event_sources(stack)
+    sources = sqs_event_sources(stack)
 
-    assert source == SqsEventSource(
-        function="unit-InboundFunction",
-        queue_arn="arn:aws:sqs:us-east-1:123456789012:unit-inbound",
-        batch_size=10,
-        report_batch_item_failures=True,
-    )
+    assert sources == [
+        SqsEventSource(
+            function=f"unit-{function}",
+            queue_arn=f"arn:aws:sqs:us-east-1:123456789012:unit-{queue}",
+            batch_size=10,
+            report_batch_item_failures=True,
+        )
+        for function, queue in (
+            ("InboundFunction", "inbound"),
+            ("CallbackDispatchFunction", "callbacks"),
+        )
+    ]
 
 
 def test_a_functions_sqs_event_is_a_source_too(mocked_aws):
@@ -73,14 +79,12 @@ def test_a_functions_sqs_event_is_a_source_too(mocked_aws):
         }
     }
 
-    assert sqs_event_sources(stack) == [
-        SqsEventSource(
-            function="unit-InboundFunction",
-            queue_arn="arn:aws:sqs:us-east-1:123456789012:unit-inbound",
-            batch_size=5,
-            report_batch_item_failures=False,
-        )
-    ]
+    assert sqs_event_sources(stack)[0] == SqsEventSource(
+        function="unit-InboundFunction",
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:unit-inbound",
+        batch_size=5,
+        report_batch_item_failures=False,
+    )
 
 
 def test_a_successful_batch_is_deleted(mocked_aws, queue):

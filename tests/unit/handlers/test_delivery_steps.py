@@ -24,21 +24,24 @@ ENVIRONMENT = {
     "SEND_WHATSAPP_FUNCTION_ARN": "arn:whatsapp",
     "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
 }
+DLQ = "steps-dlq"
 
 
 @pytest.fixture(scope="module")
 def steps(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     traces = table_from_template("TracesTable", "steps-traces")
     opt_outs = table_from_template("OptOutsTable", "steps-opt-outs")
+    dlq = mocked_aws.client("sqs").create_queue(QueueName=DLQ)["QueueUrl"]
     handlers = {}
     with pytest.MonkeyPatch.context() as env:
         for name, value in ENVIRONMENT.items():
             env.setenv(name, value)
+        env.setenv("DEAD_LETTER_QUEUE_URL", dlq)
         for step in ("plan", "record_outcomes"):
             module = f"notify.handlers.{step}"
             sys.modules.pop(module, None)
             handlers[step] = importlib.import_module(module).handler
-        yield handlers | {"traces": traces, "opt_outs": opt_outs}
+        yield handlers | {"traces": traces, "opt_outs": opt_outs, "dlq": dlq}
         for step in ("plan", "record_outcomes"):
             sys.modules.pop(f"notify.handlers.{step}", None)
 
@@ -89,6 +92,42 @@ def test_plan_of_a_trace_another_execution_holds_sends_nothing(steps, lambda_con
     assert again["AlreadyHandled"] == [{"TraceId": trace_id, "Owner": "user:user-1"}]
 
 
+def test_plan_hands_back_a_record_whose_trace_another_execution_is_running(steps, lambda_context):
+    trace_id = f"t-{uuid.uuid4()}"
+    running = record(trace_id, {"+16048621234": {"ChannelType": "SMS"}})
+    steps["plan"]({"Records": [running], "ExecutionArn": EXECUTION}, lambda_context)
+    fresh = record(f"t-{uuid.uuid4()}", {"+16048621234": {"ChannelType": "SMS"}})
+
+    batch = {"Records": [running, fresh], "ExecutionArn": EXECUTION + "-2"}
+    again = steps["plan"](batch, lambda_context)
+
+    assert [request["TraceId"] for request in again["Requests"]] == [
+        json.loads(fresh["body"])["Request"]["TraceId"]
+    ]
+    assert again["batchItemFailures"] == [{"itemIdentifier": running["messageId"]}]
+
+
+def dead_letters(steps, sqs) -> list[dict[str, Any]]:
+    return sqs.receive_message(
+        QueueUrl=steps["dlq"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", [])
+
+
+def test_an_unreadable_record_is_dead_lettered_alone_and_once(steps, mocked_aws, lambda_context):
+    sqs = mocked_aws.client("sqs")
+    sqs.purge_queue(QueueUrl=steps["dlq"])
+    good = record(f"t-{uuid.uuid4()}", {"+16048621234": {"ChannelType": "SMS"}})
+    unreadable = {"body": '{"Caller": {"sub": "user-1"}}', "messageId": str(uuid.uuid4())}
+    batch = {"Records": [unreadable, good], "ExecutionArn": EXECUTION}
+
+    planned = steps["plan"](batch, lambda_context)
+    steps["plan"](batch, lambda_context)  # retried after a lost answer
+
+    assert len(planned["Deliveries"]) == 1
+    [message] = dead_letters(steps, sqs)
+    assert message["Body"] == unreadable["body"]
+
+
 def test_plan_rejects_a_recipient_who_opted_out_of_the_channel(steps, lambda_context):
     steps["opt_outs"].put_item(Item={"Address": "+16048620099", "Channel": "SMS"})
     trace_id = f"t-{uuid.uuid4()}"
@@ -125,7 +164,7 @@ def test_record_writes_a_rejection_and_completes_the_trace(steps, lambda_context
     trace_id = claimed(steps, lambda_context)
     event = {"Outcomes": [outcome(trace_id, "+1604", "REJECTED")], "ExecutionArn": EXECUTION}
 
-    assert steps["record_outcomes"](event, lambda_context) == {"Recorded": 1}
+    assert steps["record_outcomes"](event, lambda_context) == {"batchItemFailures": []}
 
     items = {i["Sk"]: i for i in steps["traces"].scan()["Items"] if i["TraceId"] == trace_id}
     assert items["user:user-1"]["Status"] == "COMPLETED"

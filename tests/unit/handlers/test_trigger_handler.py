@@ -64,6 +64,8 @@ def handler(aws, queue_url, monkeypatch) -> Callable[[dict[str, Any], Any], dict
     monkeypatch.setenv("TENANTS_TABLE", TABLE)
     monkeypatch.setenv("TENANT_CACHE_SECONDS", "0")
     monkeypatch.setenv("MESSAGE_QUEUE_URL", queue_url)
+    large = aws.client("sqs").create_queue(QueueName="trigger-large-messages")["QueueUrl"]
+    monkeypatch.setenv("LARGE_MESSAGE_QUEUE_URL", large)
     sys.modules.pop(MODULE, None)
     return importlib.import_module(MODULE).handler
 

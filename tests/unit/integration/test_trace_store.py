@@ -11,7 +11,7 @@ import pytest
 
 from notify.domain.errors import TransientError
 from notify.domain.outcomes import FAILED, REJECTED, SENT
-from notify.integration.trace_store import TraceStore, recipient_key
+from notify.integration.trace_store import Claim, TraceStore, recipient_key
 
 TABLE = "Traces"
 TRACE_ID = "12348"
@@ -315,7 +315,7 @@ def claims(empty) -> TraceStore:
 
 
 def test_a_new_trace_id_is_claimed_and_listed_as_running(empty, claims) -> None:
-    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED
 
     header = items(empty)[OWNER]
     assert (header["Status"], header["Running"], header["ExecutionArn"]) == (
@@ -338,33 +338,35 @@ def test_a_new_trace_id_is_claimed_and_listed_as_running(empty, claims) -> None:
 
 
 def test_a_retried_claim_whose_first_write_landed_is_still_this_executions(empty, claims) -> None:
-    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED
 
-    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is True
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED
     assert items(empty)[OWNER]["Executions"] == [EXECUTION_ARN]
 
 
 def test_a_running_claim_is_not_taken_by_another_execution(empty, claims) -> None:
     claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
 
-    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is False
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is Claim.HELD
     assert items(empty)[OWNER]["ExecutionArn"] == EXECUTION_ARN
 
 
 def test_a_claim_older_than_the_timeout_may_be_claimed_again(empty, claims) -> None:
     claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
 
-    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, FUTURE) is True
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, FUTURE) is Claim.CLAIMED
     assert items(empty)[OWNER]["Executions"] == [EXECUTION_ARN, OTHER_EXECUTION]
 
 
-@pytest.mark.parametrize(("status", "claimable"), [("FAILED", True), ("COMPLETED", False)])
-def test_an_ended_trace_may_run_again_only_when_it_failed(empty, claims, status, claimable) -> None:
+@pytest.mark.parametrize(
+    ("status", "claim"), [("FAILED", Claim.CLAIMED), ("COMPLETED", Claim.DONE)]
+)
+def test_an_ended_trace_may_run_again_only_when_it_failed(empty, claims, status, claim) -> None:
     claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO)
     assert claims.finish(TRACE_ID, OWNER, status, EXECUTION_ARN) is True
 
-    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is claimable
-    assert len(claims.running_before(FUTURE)) == int(claimable)
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO) is claim
+    assert len(claims.running_before(FUTURE)) == int(claim is Claim.CLAIMED)
 
 
 def test_only_the_claiming_execution_ends_a_running_trace_and_only_once(empty, claims) -> None:
