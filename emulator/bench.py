@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass
 from io import StringIO
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -35,7 +36,7 @@ from cfnlint.decode import cfn_yaml
 
 from emulator.aws import client_environment
 from emulator.botocore_hooks import RequestCounter
-from emulator.cost import Usage, cost_per_million
+from emulator.cost import Usage, breakdown, cost_per_million
 from emulator.local import LOCAL_JWT_SECRET, LocalStack, parameter_overrides
 from emulator.stack import ROOT, TEMPLATE
 from notify.domain.tokens import mint_token
@@ -123,9 +124,18 @@ class Bench:
         cpu_ms = (time.process_time() - cpu) * 1000 / max(1, expected - lost)
         return (expected - lost) / elapsed, lost, doubled, cpu_ms
 
-    def under_load(self, count: int, clients: int = 25) -> set[str]:
-        """`count` one-recipient requests posted at once, delivered: the pipe batches them."""
+    def arriving(self, count: int, clients: int = 25) -> set[str]:
+        """`count` one-recipient requests from `clients` clients, delivered as they arrive:
+        with PipeBatchingWindowSeconds 0 a batch is what the queue holds at each poll."""
         with ThreadPoolExecutor(max_workers=clients) as pool:
+            trace_ids = {trace for trace, _ in pool.map(lambda _: self.post(), range(count))}
+        self.delivered(trace_ids)
+        return trace_ids
+
+    def backlog(self, count: int, clients: int = 25) -> set[str]:
+        """`count` one-recipient requests queued faster than executions start (the pipes
+        held back meanwhile), then delivered: full batches, as under sustained load."""
+        with self.local.pipe.paused(), ThreadPoolExecutor(max_workers=clients) as pool:
             trace_ids = {trace for trace, _ in pool.map(lambda _: self.post(), range(count))}
         self.delivered(trace_ids)
         return trace_ids
@@ -139,6 +149,7 @@ class Bench:
         """
         times: list[float] = []
         statuses: Counter[str] = Counter()
+        accepted: set[str] = set()
 
         def one(_: int) -> None:
             token = mint_token(LOCAL_JWT_SECRET, f"burst-{int(time.time())}")
@@ -153,12 +164,15 @@ class Bench:
                 status = "none"
             times.append((time.perf_counter() - started) * 1000)
             statuses[status] += 1
+            if status == "202":
+                accepted.add(body["TraceId"])
 
         for round_ in range(rounds):
             if round_:
                 time.sleep(pause)
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 list(pool.map(one, range(size)))
+        self.delivered(accepted)  # nothing left running when the stack stops
         return sorted(times), statuses
 
     def executions(self, trace_ids: set[str]) -> list[dict[str, Any]]:
@@ -186,30 +200,74 @@ def _all_executions(sfn: Any, state_machine_arn: str) -> list[dict[str, Any]]:
         page = {"nextToken": response["nextToken"]}
 
 
+# The Delivery workflow's own functions; the others (status events, callbacks) are features.
+WORKFLOW_FUNCTIONS = (
+    "PlanFunction",
+    "SendEmailFunction",
+    "SendSmsFunction",
+    "SendWhatsAppFunction",
+    "RecordOutcomesFunction",
+)
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 DYNAMODB_READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
 
 def usage_per_request(
-    requests: int, calls: RequestCounter, runtime: Any, executions: list[dict[str, Any]]
+    requests: int,
+    calls: RequestCounter,
+    runtime: Any,
+    executions: list[dict[str, Any]],
+    quiet: Quiet | None = None,
 ) -> Usage:
-    """What one request used, from the counts of a run of `requests` requests."""
+    """What one request used, from the counts of a run of `requests` requests.
+
+    Durations under load are the local stack's (one process: its Lambdas and executions
+    wait for each other), not AWS's, where each runs on its own: `quiet` gives the durations
+    measured without load (per invocation of each function, per execution).
+    """
     transitions = sum(
         sum(event["type"].endswith("StateEntered") for event in e["history"]) for e in executions
     )
     deletes = calls.service("sqs", ("DeleteMessage", "DeleteMessageBatch"))
+    invoked = runtime.invocations
+    if quiet:
+        billed = sum(n * quiet.seconds_per_invocation.get(f, 0) for f, n in invoked.items())
+        execution_seconds = quiet.execution_seconds
+    else:
+        billed = sum(runtime.billed_seconds.values())
+        execution_seconds = median(e["seconds"] for e in executions)
     return Usage(
         api_requests=1,
         # Sent by the API, received (one receive per message a pipe takes), deleted.
         sqs_requests=(calls.service("sqs", ("SendMessage",)) + 2 * deletes) / requests,
-        pipe_requests=len(executions) / requests,
+        executions=len(executions) / requests,
         transitions=transitions / requests,
-        lambda_invocations=sum(runtime.invocations.values()) / requests,
-        lambda_seconds=sum(runtime.billed_seconds.values()) / requests,
+        lambda_invocations=sum(invoked.values()) / requests,
+        workflow_invocations=sum(n for f, n in invoked.items() if f.endswith(WORKFLOW_FUNCTIONS))
+        / requests,
+        lambda_seconds=billed / requests,
         dynamodb_writes=calls.service("dynamodb", DYNAMODB_WRITES) / requests,
         dynamodb_reads=calls.service("dynamodb", DYNAMODB_READS) / requests,
-        execution_seconds=median(e["seconds"] for e in executions),
+        execution_seconds=execution_seconds,
+        events=sum(calls.entries.values()) / requests,
     )
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """Durations on a quiet stack, as each invocation and execution would take in AWS."""
+
+    seconds_per_invocation: dict[str, float]
+    execution_seconds: float
+
+    @classmethod
+    def of(cls, runtime: Any, usage: Usage) -> Quiet:
+        per_invocation = {
+            function: runtime.billed_seconds[function] / n
+            for function, n in runtime.invocations.items()
+            if n
+        }
+        return cls(per_invocation, usage.execution_seconds)
 
 
 SEND_FUNCTIONS = {
@@ -268,7 +326,8 @@ def _placeholder_environment(logical_id: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Measured:
     usage: Usage  # of one one-recipient request, alone on a quiet stack
-    batched: Usage  # of one one-recipient request among many: the pipe batches them
+    arriving: Usage  # of one one-recipient request among many arriving at once
+    batched: Usage  # of one one-recipient request in a backlog: full batches
     latencies_ms: list[float]  # sorted
     messages_per_second: float
     lost: int
@@ -293,10 +352,15 @@ def measure(latency_samples: int, throughput_requests: int, parameters: dict[str
         one = {m.trace_id for m in local.providers.outbox[started:]}
         time.sleep(1)  # the outbox fills before the execution records its outcome
         usage = _usage(local, bench, latency_samples, one)
+        quiet = Quiet.of(local.runtime, usage)
         _clear(local)
-        loaded = bench.under_load(throughput_requests)
+        arrived = bench.arriving(throughput_requests)
         time.sleep(1)
-        batched = _usage(local, bench, throughput_requests, loaded)
+        arriving = _usage(local, bench, throughput_requests, arrived, quiet)
+        _clear(local)
+        queued = bench.backlog(throughput_requests)
+        time.sleep(1)
+        batched = _usage(local, bench, throughput_requests, queued, quiet)
         _clear(local)
         rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
         dynamodb = local.aws_requests.service("dynamodb") / (throughput_requests * RECIPIENTS)
@@ -304,7 +368,17 @@ def measure(latency_samples: int, throughput_requests: int, parameters: dict[str
     finally:
         local.stop()
     return Measured(
-        usage, batched, samples, rate, lost, doubled, cpu_ms, dynamodb, burst_ms, dict(statuses)
+        usage,
+        arriving,
+        batched,
+        samples,
+        rate,
+        lost,
+        doubled,
+        cpu_ms,
+        dynamodb,
+        burst_ms,
+        dict(statuses),
     )
 
 
@@ -314,9 +388,11 @@ def _clear(local: LocalStack) -> None:
     local.runtime.billed_seconds.clear()
 
 
-def _usage(local: LocalStack, bench: Bench, requests: int, trace_ids: set[str]) -> Usage:
+def _usage(
+    local: LocalStack, bench: Bench, requests: int, trace_ids: set[str], quiet: Quiet | None = None
+) -> Usage:
     executions = bench.executions(trace_ids)
-    return usage_per_request(requests, local.aws_requests, local.runtime, executions)
+    return usage_per_request(requests, local.aws_requests, local.runtime, executions, quiet)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -331,14 +407,16 @@ def main(
     # The handlers' metric lines go nowhere: the table is the output.
     with redirect_stdout(StringIO()):
         run = measure(latency_samples, throughput_requests, parameters)
-    usage, batched, samples = run.usage, run.batched, run.latencies_ms
+    usage, arriving, batched, samples = run.usage, run.arriving, run.batched, run.latencies_ms
     cold_starts = {name: round(cold_start_ratio(name), 2) for name in SEND_FUNCTIONS}
     results = {
         "parameters": parameters,
         "transitions_one_recipient": usage.transitions,
         "transitions_per_request_batched": round(batched.transitions, 2),
-        "lambda_invocations_per_request": usage.lambda_invocations,
-        "lambda_invocations_per_request_batched": round(batched.lambda_invocations, 2),
+        "transitions_per_request_arriving": round(arriving.transitions, 2),
+        "lambda_invocations_per_request": round(usage.workflow_invocations, 2),
+        "lambda_invocations_per_request_batched": round(batched.workflow_invocations, 2),
+        "lambda_invocations_per_request_all_functions": round(usage.lambda_invocations, 2),
         "dynamodb_requests_per_message": round(run.dynamodb_requests_per_message, 2),
         "dynamodb_requests_one_recipient": round(usage.dynamodb_writes + usage.dynamodb_reads, 2),
         "messages_per_second": round(run.messages_per_second, 1),
@@ -355,16 +433,66 @@ def main(
         "cold_start_ratios": cold_starts,
         "cost_per_million_standard": cost_per_million(usage, "STANDARD"),
         "cost_per_million_standard_batched": cost_per_million(batched, "STANDARD"),
+        "cost_per_million_standard_arriving": cost_per_million(arriving, "STANDARD"),
         "cost_per_million_express_alone": cost_per_million(usage, "EXPRESS"),
         "cost_per_million_express": cost_per_million(batched, "EXPRESS"),
         "usage_one_recipient": asdict(usage),
         "usage_one_recipient_batched": asdict(batched),
+        "usage_one_recipient_arriving": asdict(arriving),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    replace_block(COST_DOC, cost_table(usage, batched))
     print(table(results, latency_samples, throughput_requests))
-    print(f"\n(also in {RESULTS.relative_to(ROOT)})")
+    print(
+        f"\n(also in {RESULTS.relative_to(ROOT)}; the cost table in {COST_DOC.relative_to(ROOT)})"
+    )
     return 1 if run.lost or run.duplicated else 0
+
+
+COST_DOC = ROOT / "docs" / "cost.md"
+BLOCK_START, BLOCK_END = "<!-- make bench: cost table -->", "<!-- end of the cost table -->"
+
+
+def cost_table(alone: Usage, backlog: Usage) -> str:
+    """Dollars per 1 M one-recipient requests by service: alone, and from a backlog."""
+    columns = [
+        breakdown(alone, "STANDARD"),
+        breakdown(backlog, "STANDARD"),
+        breakdown(alone, "EXPRESS"),
+        breakdown(backlog, "EXPRESS"),
+    ]
+    lines = [
+        "| service | STANDARD, alone | STANDARD, backlog | EXPRESS, alone | EXPRESS, backlog |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for service in columns[0]:
+        lines.append(f"| {service} | " + " | ".join(f"${c[service]:.2f}" for c in columns) + " |")
+    totals = " | ".join(f"**${sum(c.values()):.2f}**" for c in columns)
+    lines.append(f"| **total** | {totals} |")
+    counts = [
+        ("state transitions", "transitions"),
+        ("executions", "executions"),
+        ("Lambda invocations", "lambda_invocations"),
+        ("DynamoDB writes / reads", None),
+        ("SQS requests", "sqs_requests"),
+        ("status events", "events"),
+    ]
+    lines += ["", "| per request | alone | backlog |", "| --- | --- | --- |"]
+    for label, field_name in counts:
+        if field_name is None:
+            values = [f"{u.dynamodb_writes:.2f} / {u.dynamodb_reads:.2f}" for u in (alone, backlog)]
+        else:
+            values = [f"{getattr(u, field_name):.2f}" for u in (alone, backlog)]
+        lines.append(f"| {label} | {values[0]} | {values[1]} |")
+    return "\n".join(lines)
+
+
+def replace_block(path: Path, text: str) -> None:
+    """Put `text` between the block markers of a document (the rest is left as it is)."""
+    document = path.read_text()
+    start, end = document.index(BLOCK_START), document.index(BLOCK_END)
+    path.write_text(document[: start + len(BLOCK_START)] + "\n" + text + "\n" + document[end:])
 
 
 def table(results: dict[str, Any], latency_samples: int, throughput_requests: int) -> str:
@@ -373,13 +501,16 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
     rows = [
         ("state transitions, one-recipient request alone", f"{r['transitions_one_recipient']:g}"),
         (
-            f"state transitions per one-recipient request, {throughput_requests} at once",
-            f"{r['transitions_per_request_batched']:g}",
+            f"state transitions per one-recipient request, {throughput_requests} from 25 clients"
+            " / from a backlog",
+            f"{r['transitions_per_request_arriving']:g} / {r['transitions_per_request_batched']:g}",
         ),
         (
-            "Lambda invocations per one-recipient request (alone / at once)",
+            "Lambda invocations of the workflow per one-recipient request, alone / backlog"
+            " (all functions, alone)",
             f"{r['lambda_invocations_per_request']:g} / "
-            f"{r['lambda_invocations_per_request_batched']:g}",
+            f"{r['lambda_invocations_per_request_batched']:g}"
+            f" ({r['lambda_invocations_per_request_all_functions']:g})",
         ),
         ("DynamoDB requests, one-recipient request", r["dynamodb_requests_one_recipient"]),
         (
@@ -406,12 +537,13 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
             ", ".join(f"{ratio}x" for ratio in r["cold_start_ratios"].values()),
         ),
         (
-            "cost per 1M one-recipient requests, STANDARD, alone / at once",
+            "cost per 1M one-recipient requests, STANDARD, alone / from 25 clients / backlog",
             f"${r['cost_per_million_standard']:.2f}"
+            f" / ${r['cost_per_million_standard_arriving']:.2f}"
             f" / ${r['cost_per_million_standard_batched']:.2f}",
         ),
         (
-            "cost per 1M one-recipient requests, EXPRESS, alone / at once",
+            "cost per 1M one-recipient requests, EXPRESS, alone / backlog",
             f"${r['cost_per_million_express_alone']:.2f} / ${r['cost_per_million_express']:.2f}",
         ),
     ]

@@ -89,7 +89,13 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.entries: Counter[tuple[str, str]] = Counter()  # billed per entry (PutEvents)
         self._lock = threading.Lock()
+
+    def count_entries(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        with self._lock:
+            key = (model.service_model.service_name, model.name)
+            self.entries[key] += len(params.get("Entries", []))
 
     def __call__(self, model: Any, **kwargs: Any) -> None:
         with self._lock:
@@ -107,3 +113,4 @@ class RequestCounter:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.entries.clear()

@@ -22,6 +22,7 @@ PRICES = {
     "lambda_arm_per_gb_second": 0.0000133334,
     "dynamodb_per_write_unit": 0.625 / 1e6,
     "dynamodb_per_read_unit": 0.125 / 1e6,
+    "eventbridge_per_event": 1.00 / 1e6,  # custom events put on a bus (status events)
 }
 LAMBDA_MEMORY_GB = 0.25  # every function's MemorySize (template Globals)
 EXPRESS_MEMORY_GB = 0.0625  # the smallest step: these executions carry small state
@@ -33,34 +34,47 @@ class Usage:
 
     api_requests: float
     sqs_requests: float
-    pipe_requests: float
+    executions: float  # a batched execution serves several requests: a fraction each
     transitions: float
-    lambda_invocations: float
+    lambda_invocations: float  # every function's, all billed
+    workflow_invocations: float  # of them, Plan, the send functions and Record
     lambda_seconds: float  # billed duration of all its invocations
     dynamodb_writes: float
     dynamodb_reads: float
-    execution_seconds: float  # how long its execution ran (Express bills it)
+    execution_seconds: float  # how long an execution ran, median (Express bills it)
+    events: float = 0  # put on an EventBridge bus (status events)
 
 
 def cost_per_million(usage: Usage, mode: str) -> float:
     """Dollars for a million such requests, in STANDARD or EXPRESS mode."""
+    return round(sum(breakdown(usage, mode).values()), 2)
+
+
+def breakdown(usage: Usage, mode: str) -> dict[str, float]:
+    """Dollars per million such requests, by service."""
     p = PRICES
-    shared = (
-        usage.api_requests * p["api_gateway_rest_per_request"]
-        + usage.sqs_requests * p["sqs_per_request"]
-        + usage.pipe_requests * p["pipes_per_request"]
-        + usage.lambda_invocations * p["lambda_per_request"]
-        + usage.lambda_seconds * LAMBDA_MEMORY_GB * p["lambda_arm_per_gb_second"]
-        + usage.dynamodb_writes * p["dynamodb_per_write_unit"]
-        + usage.dynamodb_reads * p["dynamodb_per_read_unit"]
-    )
+    lambda_seconds = usage.lambda_seconds * LAMBDA_MEMORY_GB * p["lambda_arm_per_gb_second"]
+    dollars = {
+        "API Gateway REST": usage.api_requests * p["api_gateway_rest_per_request"],
+        "SQS": usage.sqs_requests * p["sqs_per_request"],
+        "EventBridge Pipes": usage.executions * p["pipes_per_request"],  # one request a batch
+        "Step Functions": _workflow(usage, mode),
+        "Lambda": usage.lambda_invocations * p["lambda_per_request"] + lambda_seconds,
+        "DynamoDB": usage.dynamodb_writes * p["dynamodb_per_write_unit"]
+        + usage.dynamodb_reads * p["dynamodb_per_read_unit"],
+        "EventBridge events": usage.events * p["eventbridge_per_event"],
+    }
+    return {service: value * 1e6 for service, value in dollars.items()}
+
+
+def _workflow(usage: Usage, mode: str) -> float:
+    p = PRICES
     if mode == "STANDARD":
-        workflow = usage.transitions * p["sfn_standard_per_transition"]
-    elif mode == "EXPRESS":
+        return usage.transitions * p["sfn_standard_per_transition"]
+    if mode == "EXPRESS":
         billed = math.ceil(usage.execution_seconds * 10) / 10
-        workflow = p["sfn_express_per_request"] + (
+        per_execution = p["sfn_express_per_request"] + (
             billed * EXPRESS_MEMORY_GB * p["sfn_express_per_gb_second"]
         )
-    else:
-        raise ValueError(f"no such workflow type {mode!r}")
-    return round((shared + workflow) * 1e6, 2)
+        return usage.executions * per_execution
+    raise ValueError(f"no such workflow type {mode!r}")

@@ -6,7 +6,8 @@ import json
 import threading
 import time
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,7 @@ class Pipe:
         self._queue_url = spec.queue["QueueUrl"]
         self._region = spec.queue["Arn"].split(":")[3]
         self._stopping = threading.Event()
+        self.paused = threading.Event()  # set: run() takes nothing (a backlog builds up)
         self._lock = threading.Lock()
         self._settling: list[threading.Thread] = []
         self.returned: list[str] = []  # receipt handles a synchronous execution gave back
@@ -138,6 +140,9 @@ class Pipe:
 
     def run(self) -> None:
         while not self._stopping.is_set():
+            if self.paused.is_set():
+                time.sleep(0.05)
+                continue
             self.poll_once(wait_seconds=1)
 
     def stop(self) -> None:
@@ -212,6 +217,17 @@ class Pipes:
     def wait_settled(self, timeout: float = 30) -> None:
         for pipe in self.all:
             pipe.wait_settled(timeout)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No pipe takes anything inside: what is queued meanwhile waits, as in a backlog."""
+        for pipe in self.all:
+            pipe.paused.set()
+        try:
+            yield
+        finally:
+            for pipe in self.all:
+                pipe.paused.clear()
 
     def threads(self) -> list[threading.Thread]:
         return [
