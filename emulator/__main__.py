@@ -25,13 +25,15 @@ def banner(local: LocalStack) -> str:
     outputs = local.stack.outputs()
     token = mint_token(LOCAL_JWT_SECRET, "local-user", "dev@example.com", "local-customer")
     api = local.http.url + "/" if local.http else ""
+    workflow, batch = (local.stack.resolve({"Ref": k}) for k in ("WorkflowType", "PipeBatchSize"))
     return f"""
 Local stack '{local.stack.name}' is up (127.0.0.1 only).
   API           {api}   (API key {local.api_key})
   AWS endpoint  {local.aws.endpoint}
   queue         {outputs["MessageQueueUrl"]}
   DLQ           {outputs["DeadLetterQueueUrl"]}
-  delivery      {outputs["StateMachineArn"]}
+  large queue   {outputs["LargeMessageQueueUrl"]}
+  delivery      {outputs["StateMachineArn"]} ({workflow}, up to {batch} requests each)
 
 Send the original README's first example (the token is valid for 1 h):
   curl -X POST {api} -H 'Content-Type: application/json' \\
