@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from io import StringIO
 from pathlib import Path
 from statistics import median
@@ -43,6 +43,7 @@ from notify.domain.tokens import mint_token
 
 EVENTS = ROOT / "events"
 RESULTS = ROOT / ".bench" / "results.json"
+STACK = "messaging"  # the stack name the bench's local stack runs as
 REQUEST = json.loads((EVENTS / "sms-inline.json").read_text())
 RECIPIENTS = 10
 BULK = REQUEST | {
@@ -253,6 +254,28 @@ def usage_per_request(
     )
 
 
+def workflow_only(
+    usage: Usage, requests: int, calls: RequestCounter, runtime: Any, quiet: Quiet | None
+) -> Usage:
+    """The same request without the status events and callbacks: what delivering costs."""
+    queues = tuple(f"{STACK}-{name}" for name in ("messages", "large-messages"))
+    sent = calls.queue_requests(queues, ("SendMessage", "SendMessageBatch"))
+    deletes = calls.queue_requests(queues, ("DeleteMessage", "DeleteMessageBatch"))
+    workflow = {f: n for f, n in runtime.invocations.items() if f.endswith(WORKFLOW_FUNCTIONS)}
+    seconds = (
+        sum(n * quiet.seconds_per_invocation.get(f, 0) for f, n in workflow.items())
+        if quiet
+        else sum(runtime.billed_seconds[f] for f in workflow)
+    )
+    return replace(
+        usage,
+        sqs_requests=(sent + 2 * deletes) / requests,
+        lambda_invocations=usage.workflow_invocations,
+        lambda_seconds=seconds / requests,
+        events=0,
+    )
+
+
 @dataclass(frozen=True)
 class Quiet:
     """Durations on a quiet stack, as each invocation and execution would take in AWS."""
@@ -328,6 +351,8 @@ class Measured:
     usage: Usage  # of one one-recipient request, alone on a quiet stack
     arriving: Usage  # of one one-recipient request among many arriving at once
     batched: Usage  # of one one-recipient request in a backlog: full batches
+    workflow_alone: Usage  # `usage` without status events and callbacks
+    workflow_batched: Usage  # `batched` without status events and callbacks
     latencies_ms: list[float]  # sorted
     messages_per_second: float
     lost: int
@@ -341,7 +366,7 @@ class Measured:
 def measure(latency_samples: int, throughput_requests: int, parameters: dict[str, str]) -> Measured:
     """Run the stack: one-recipient requests alone and under load, then the load of
     RECIPIENTS-recipient requests, then bursts at the API."""
-    local = LocalStack.start(LogLevel="WARNING", **parameters)
+    local = LocalStack.start(STACK, LogLevel="WARNING", **parameters)
     try:
         local.serve()
         bench = Bench(local)
@@ -351,16 +376,16 @@ def measure(latency_samples: int, throughput_requests: int, parameters: dict[str
         samples = sorted(bench.latency(latency_samples))
         one = {m.trace_id for m in local.providers.outbox[started:]}
         time.sleep(1)  # the outbox fills before the execution records its outcome
-        usage = _usage(local, bench, latency_samples, one)
+        usage, workflow_alone = _usage(local, bench, latency_samples, one)
         quiet = Quiet.of(local.runtime, usage)
         _clear(local)
         arrived = bench.arriving(throughput_requests)
         time.sleep(1)
-        arriving = _usage(local, bench, throughput_requests, arrived, quiet)
+        arriving, _ = _usage(local, bench, throughput_requests, arrived, quiet)
         _clear(local)
         queued = bench.backlog(throughput_requests)
         time.sleep(1)
-        batched = _usage(local, bench, throughput_requests, queued, quiet)
+        batched, workflow_batched = _usage(local, bench, throughput_requests, queued, quiet)
         _clear(local)
         rate, lost, doubled, cpu_ms = bench.throughput(throughput_requests)
         dynamodb = local.aws_requests.service("dynamodb") / (throughput_requests * RECIPIENTS)
@@ -371,6 +396,8 @@ def measure(latency_samples: int, throughput_requests: int, parameters: dict[str
         usage,
         arriving,
         batched,
+        workflow_alone,
+        workflow_batched,
         samples,
         rate,
         lost,
@@ -390,9 +417,12 @@ def _clear(local: LocalStack) -> None:
 
 def _usage(
     local: LocalStack, bench: Bench, requests: int, trace_ids: set[str], quiet: Quiet | None = None
-) -> Usage:
+) -> tuple[Usage, Usage]:
+    """(everything, the workflow alone) one request used."""
     executions = bench.executions(trace_ids)
-    return usage_per_request(requests, local.aws_requests, local.runtime, executions, quiet)
+    calls, runtime = local.aws_requests, local.runtime
+    usage = usage_per_request(requests, calls, runtime, executions, quiet)
+    return usage, workflow_only(usage, requests, calls, runtime, quiet)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -436,13 +466,19 @@ def main(
         "cost_per_million_standard_arriving": cost_per_million(arriving, "STANDARD"),
         "cost_per_million_express_alone": cost_per_million(usage, "EXPRESS"),
         "cost_per_million_express": cost_per_million(batched, "EXPRESS"),
+        "cost_per_million_workflow_only": {
+            "standard": cost_per_million(run.workflow_alone, "STANDARD"),
+            "standard_batched": cost_per_million(run.workflow_batched, "STANDARD"),
+            "express": cost_per_million(run.workflow_alone, "EXPRESS"),
+            "express_batched": cost_per_million(run.workflow_batched, "EXPRESS"),
+        },
         "usage_one_recipient": asdict(usage),
         "usage_one_recipient_batched": asdict(batched),
         "usage_one_recipient_arriving": asdict(arriving),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    replace_block(COST_DOC, cost_table(usage, batched))
+    replace_block(COST_DOC, cost_table(usage, batched, run.workflow_alone, run.workflow_batched))
     print(table(results, latency_samples, throughput_requests))
     print(
         f"\n(also in {RESULTS.relative_to(ROOT)}; the cost table in {COST_DOC.relative_to(ROOT)})"
@@ -454,8 +490,9 @@ COST_DOC = ROOT / "docs" / "cost.md"
 BLOCK_START, BLOCK_END = "<!-- make bench: cost table -->", "<!-- end of the cost table -->"
 
 
-def cost_table(alone: Usage, backlog: Usage) -> str:
-    """Dollars per 1 M one-recipient requests by service: alone, and from a backlog."""
+def cost_table(alone: Usage, backlog: Usage, workflow_alone: Usage, workflow: Usage) -> str:
+    """Dollars per 1 M one-recipient requests by service: alone, and from a backlog; and
+    the totals of delivering alone, without the status events and callbacks."""
     columns = [
         breakdown(alone, "STANDARD"),
         breakdown(backlog, "STANDARD"),
@@ -470,6 +507,16 @@ def cost_table(alone: Usage, backlog: Usage) -> str:
         lines.append(f"| {service} | " + " | ".join(f"${c[service]:.2f}" for c in columns) + " |")
     totals = " | ".join(f"**${sum(c.values()):.2f}**" for c in columns)
     lines.append(f"| **total** | {totals} |")
+    delivering = [
+        cost_per_million(u, mode)
+        for mode in ("STANDARD", "EXPRESS")
+        for u in (workflow_alone, workflow)
+    ]
+    lines.append(
+        "| of which delivering (no status events, callbacks) | "
+        + " | ".join(f"${d:.2f}" for d in delivering)
+        + " |"
+    )
     counts = [
         ("state transitions", "transitions"),
         ("executions", "executions"),

@@ -90,7 +90,20 @@ class RequestCounter:
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.entries: Counter[tuple[str, str]] = Counter()  # billed per entry (PutEvents)
+        self.queues: Counter[tuple[str, str]] = Counter()  # (queue name, operation)
         self._lock = threading.Lock()
+
+    def count_queue(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        """Also count an SQS request by its queue (the last part of its QueueUrl)."""
+        queue = str(params.get("QueueUrl", "")).rsplit("/", 1)[-1]
+        with self._lock:
+            self.queues[(queue, model.name)] += 1
+
+    def queue_requests(self, queues: tuple[str, ...], operations: tuple[str, ...]) -> int:
+        with self._lock:
+            return sum(
+                n for (queue, op), n in self.queues.items() if queue in queues and op in operations
+            )
 
     def count_entries(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
         with self._lock:
@@ -114,3 +127,4 @@ class RequestCounter:
         with self._lock:
             self.calls.clear()
             self.entries.clear()
+            self.queues.clear()

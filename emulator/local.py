@@ -104,6 +104,7 @@ class LocalStack:
                 "before-send.lambda.Invoke": runtime.on_invoke,
                 "before-call": aws_requests,
                 "before-parameter-build.events.PutEvents": aws_requests.count_entries,
+                "before-parameter-build.sqs": aws_requests.count_queue,
                 **providers.hooks(),
             }
         )
