@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import requests
@@ -52,6 +53,23 @@ def send(args: argparse.Namespace, ctx: Context) -> int:
     except ValueError:
         print(response.text)
     return 0 if 200 <= response.status_code < 300 else 1
+
+
+def cancel(args: argparse.Namespace, ctx: Context) -> int:
+    """DELETE /messages/{TraceId} as the token's tenant: what was cancelled, what was sent."""
+    target = ctx.target()
+    url = target.output("ApiUrl").rstrip("/") + "/messages/" + quote(args.trace_id, safe="")
+    headers = {"Authorization": f"Bearer {_send_token(target, args)}"}
+    try:
+        response = requests.delete(url, headers=headers, timeout=30)
+    except requests.RequestException as exc:
+        raise CommandError(f"cannot reach the API at {url}: {type(exc).__name__}") from exc
+    print(f"{response.status_code} {response.reason}")
+    try:
+        print(json.dumps(response.json(), indent=2))
+    except ValueError:
+        print(response.text)
+    return 0 if response.status_code == 200 else 1
 
 
 def _send_token(target: Target, args: argparse.Namespace) -> str:

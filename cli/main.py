@@ -78,6 +78,15 @@ def _add_send(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
 
 
+def _add_cancel(commands: argparse._SubParsersAction) -> None:
+    cancel = _command(
+        commands, "cancel", api.cancel, "cancel a trace's recipients not sent yet (DELETE)"
+    )
+    cancel.add_argument("trace_id", metavar="TRACE_ID")
+    cancel.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
+    cancel.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+
+
 def _add_templates(commands: argparse._SubParsersAction) -> None:
     group = _group(commands, "templates", "manage message templates")
     put = _command(group, "put", templates.put, "store a template (replacing one of that name)")
@@ -241,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     for add in (
         _add_token,
         _add_send,
+        _add_cancel,
         _add_templates,
         _add_senders,
         _add_triggers,

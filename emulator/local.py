@@ -26,6 +26,7 @@ from emulator.lambdas import LambdaRuntime
 from emulator.moto_patches import EXECUTION_END_LISTENERS
 from emulator.pipe import Pipes, pipe_specs
 from emulator.providers import Providers
+from emulator.schedules import LocalScheduler
 from emulator.sms_api import SmsApi
 from emulator.stack import ACCOUNT_ID, Stack
 from emulator.stream_sources import STREAMS_CLIENT_CONFIG, StreamPoller, stream_event_sources
@@ -63,6 +64,8 @@ class LocalStack:
     pipe: Pipes
     # The default bus's rules that invoke functions (the reconciler), and the schedules.
     events: LocalEventBridge
+    # EventBridge Scheduler's one-time schedules (scheduled sends), fired at their time.
+    scheduler: LocalScheduler | None = None
     http: HttpServer | None = None
     api_key: str = ""
     api_port: int = 0  # chosen at start: the functions' STATUS_CALLBACK_URL points there
@@ -146,6 +149,7 @@ class LocalStack:
             providers,
             pipe,
             events,
+            scheduler=LocalScheduler(session.client("scheduler"), sqs),
             api_key=api_key,
             api_port=api_port,
             twilio=twilio_server,
@@ -175,6 +179,8 @@ class LocalStack:
             thread.start()
             self._threads.append(thread)
         self._threads += self.events.run_schedules()
+        if self.scheduler:
+            self._threads.append(self.scheduler.run())
         return self
 
     def serve_api(self, port: int | None = None, **parameters: str) -> HttpServer:
@@ -232,6 +238,8 @@ class LocalStack:
         if self.execution_ended in EXECUTION_END_LISTENERS:
             EXECUTION_END_LISTENERS.remove(self.execution_ended)
         self.events.stop()
+        if self.scheduler:
+            self.scheduler.stop()
         self.pipe.stop()
         for poller in [*self.pollers, *self.stream_pollers]:
             poller.stop()

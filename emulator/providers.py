@@ -46,6 +46,8 @@ _FAULTS: dict[str, dict[str, Any]] = {
         "throttle": (429, 20429),
         "5xx": (500, 20500),
         "reject": (400, 21211),
+        # 63016: free-form text outside the 24-hour session window (OutsideSessionWindow).
+        "outside-window": (400, 63016),
         "crash": None,
         SLOW: None,
     },

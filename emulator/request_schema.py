@@ -84,6 +84,18 @@ def _one_of(
         yield ValidationError("not valid under exactly one of the schemas", context=context)
 
 
+def _all_of(
+    validator: Any, subschemas: list[Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    # fge reports allOf as one failure of its own, not its members' failures.
+    failures = [
+        list(validator.descend(instance, sub, schema_path=i)) for i, sub in enumerate(subschemas)
+    ]
+    if any(failures):
+        context = [error for failed in failures for error in failed]
+        yield ValidationError("not valid under all of the schemas", context=context)
+
+
 _Validator = extend(
     Draft4Validator,
     {
@@ -91,6 +103,7 @@ _Validator = extend(
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
         "oneOf": _one_of,
+        "allOf": _all_of,
     },
 )
 

@@ -190,6 +190,8 @@ class Stack:
             "AWS::SNS::Subscription": Stack._create_subscription,
             "AWS::SES::ConfigurationSet": Stack._create_ses_configuration_set,
             "AWS::SMSVOICE::ConfigurationSet": Stack._name_sms_configuration_set,
+            "AWS::Scheduler::ScheduleGroup": Stack._create_schedule_group,
+            "AWS::IAM::Role": Stack._describe_role,
         }
 
     def _create_queue(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
@@ -302,6 +304,16 @@ class Stack:
         name = self.resolve(properties["ConfigurationSetName"])
         arn = f"arn:aws:sms-voice:{self.region}:{ACCOUNT_ID}:configuration-set/{name}"
         return {"Ref": name, "Arn": arn}
+
+    def _create_schedule_group(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        name = self.resolve(properties["Name"])
+        arn = self.session.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        return {"Ref": name, "Arn": arn}
+
+    def _describe_role(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        # IAM is not enforced locally; a role is only named (passed to Scheduler, say).
+        name = f"{self.name}-{logical_id}"
+        return {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
 
     def _describe_function(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
         name = f"{self.name}-{logical_id}"

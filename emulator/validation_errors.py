@@ -151,6 +151,10 @@ _MESSAGES: dict[str, _Build] = {
         f"(matched {_matched(subschemas, error)} out of {len(subschemas)})"
     ),
     "not": lambda _, __, ___: "instance matched a schema which it should not have",
+    "allOf": lambda subschemas, _, error: (
+        "instance failed to match all required schemas "
+        f"(matched only {_matched(subschemas, error)} out of {len(subschemas)})"
+    ),
 }
 
 MAPPED_KEYWORDS = frozenset(_MESSAGES)

@@ -37,6 +37,8 @@ PROVIDER_REJECTED = "ProviderRejected"
 OPTED_OUT = "OptedOut"
 OUTSIDE_SESSION_WINDOW = "OutsideSessionWindow"
 SENDER_NOT_ALLOWED = "SenderNotAllowed"
+# SendAt more than a year ahead: refused, never scheduled.
+SEND_AT_OUT_OF_RANGE = "SendAtOutOfRange"
 THROTTLED = "Throttled"
 # Another attempt at the same recipient may still be at the provider: wait, then retry.
 SEND_IN_PROGRESS = "SendInProgress"

@@ -7,8 +7,12 @@ from collections import Counter
 from typing import Any
 
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
+# Cancelled by its sender before its send began: never sent, retried or dead-lettered.
+CANCELLED = "CANCELLED"
 # A trace (its header item) is RUNNING while an execution holds its claim, then one of these.
 RUNNING, COMPLETED = "RUNNING", "COMPLETED"
+# A trace waiting for its SendAt (an EventBridge Scheduler schedule sends it then).
+SCHEDULED = "SCHEDULED"
 # SQS caps a message attribute's value with the body; keep causes readable, not whole stacks.
 MAX_CAUSE_CHARS = 2000
 
@@ -38,8 +42,36 @@ def by_trace(outcomes: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
 
 
 def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The recipients whose sends exhausted their retries."""
-    return [outcome["Recipient"] for outcome in outcomes if outcome["Status"] == FAILED]
+    """The recipients whose sends exhausted their retries (and had no fallback left)."""
+    return [o["Recipient"] for o in outcomes if o["Status"] == FAILED and not o.get("FellBack")]
+
+
+def with_tried(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcomes and, after each, those of the channels it fell back from.
+
+    The workflow keeps them as nested `[recipient, error, earlier]` triples (`Tried`);
+    a channel given up on is REJECTED (a permanent error) or FAILED (retries exhausted),
+    marked `FellBack`: a later channel took over, so it is neither retried nor
+    dead-lettered on its own.
+    """
+    flat = []
+    for outcome in outcomes:
+        flat.append({key: value for key, value in outcome.items() if key != "Tried"})
+        tried = outcome.get("Tried") or []
+        while tried:
+            recipient, error, tried = tried
+            flat.append(
+                {
+                    "TraceId": outcome["TraceId"],
+                    "Owner": outcome["Owner"],
+                    "Recipient": recipient,
+                    "Status": REJECTED if error.get("Error") == "PermanentError" else FAILED,
+                    "Error": error.get("Error"),
+                    "Cause": error.get("Cause"),
+                    "FellBack": True,
+                }
+            )
+    return flat
 
 
 def count_by_channel(outcomes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:

@@ -9,6 +9,7 @@ from typing import Any
 from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
 from notify.domain.errors import INVALID_MESSAGE, OPTED_OUT, PermanentError
 from notify.domain.inbound import opt_out_address
+from notify.domain.recipients import channel_key
 from notify.domain.tenants import queued_owner
 
 # Which block of the request carries each channel's message.
@@ -43,7 +44,49 @@ def plan(queued_body: str) -> dict[str, Any]:
             block: request[block] for block in MESSAGE_BLOCKS.values() if block in request
         },
         "Deliveries": _deliveries(request.get("Addresses")),
+        "SendAt": request.get("SendAt"),
+        # Whether a recipient who opted out of its channel is tried on its fallbacks.
+        "FallbackOnOptOut": request.get("FallbackOnOptOut") is True,
     }
+
+
+def recipient_keys(planned: Mapping[str, Any]) -> list[list[str]]:
+    """Each recipient's channels as `CHANNEL#address`, as the trace's header lists them.
+
+    One list per recipient: its channel, then its fallbacks in order. Kept on the header
+    so that a scheduled trace shows its recipients and a cancel reaches those whose send
+    has not begun (they have no item of their own yet).
+    """
+    return [[channel_key(c) for c in chain(r)] for r in planned["Deliveries"]]
+
+
+def chain(recipient: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A recipient's channels in the order they are tried: its own, then its fallbacks.
+
+    Each fallback is sent with its own channel's block and the recipient's substitutions.
+    """
+    first = {key: value for key, value in recipient.items() if key != "Fallback"}
+    shared = {"Substitutions": first["Substitutions"]} if "Substitutions" in first else {}
+    fallbacks = [
+        {"Address": f["Address"], "ChannelType": f["ChannelType"], **shared}
+        for f in recipient.get("Fallback", [])
+    ]
+    return [first, *fallbacks]
+
+
+def rejected_all(planned: Mapping[str, Any], error: PermanentError) -> list[dict[str, Any]]:
+    """A REJECTED outcome for every recipient of a request refused as a whole."""
+    return [
+        {
+            "TraceId": planned["TraceId"],
+            "Owner": planned["Owner"],
+            "Recipient": recipient,
+            "Status": "REJECTED",
+            "Error": "PermanentError",
+            "Cause": str(error),
+        }
+        for recipient in planned["Deliveries"]
+    ]
 
 
 def unreadable_trace_id(message_id: str) -> str:
@@ -61,18 +104,43 @@ def execution_plan(
     A delivery names its request by index (the Map's ItemSelector picks it), so a
     request's message blocks are in the state once, however many recipients it has,
     and the channel's send function, so one Task state sends every channel. A
-    recipient who opted out of its channel is not sent to: it is `Rejected` here.
+    recipient who opted out of its channel is not sent to: it is `Rejected` here, and
+    tried on its fallbacks only if the request says `FallbackOnOptOut`. Fallback
+    channels the person opted out of are skipped.
     """
     requests, deliveries, rejected = [], [], []
     for index, planned in enumerate(claimed):
         requests.append({key: planned[key] for key in ("TraceId", "Owner", "Messages")})
         for recipient in planned["Deliveries"]:
-            if opt_out_key(recipient) in opted_out:
-                rejected.append(_opted_out(planned, recipient))
-                continue
-            function = send_functions[recipient["ChannelType"]]
-            deliveries.append({"Request": index, "Function": function, "Recipient": recipient})
+            first, *fallbacks = chain(recipient)
+            fallbacks = [f for f in fallbacks if opt_out_key(f) not in opted_out]
+            if opt_out_key(first) in opted_out:
+                rejected.append(_opted_out(planned, first))
+                if not (planned.get("FallbackOnOptOut") and fallbacks):
+                    continue
+                first, *fallbacks = fallbacks
+            deliveries.append(_delivery(index, [first, *fallbacks], send_functions))
     return {"Requests": requests, "Deliveries": deliveries, "Rejected": rejected}
+
+
+def _delivery(
+    index: int, channels: list[dict[str, Any]], send_functions: Mapping[str, str]
+) -> dict[str, Any]:
+    """The first channel's delivery; each fallback nested as the one before's `Next`.
+
+    Nesting lets the workflow move on with one Pass (`$.Delivery.Next`): Step Functions'
+    paths cannot slice a list.
+    """
+
+    def step(recipient: dict[str, Any]) -> dict[str, Any]:
+        function = send_functions[recipient["ChannelType"]]
+        return {"Request": index, "Function": function, "Recipient": recipient}
+
+    *earlier, last = channels
+    delivery = step(last)
+    for recipient in reversed(earlier):
+        delivery = step(recipient) | {"Next": delivery}
+    return delivery
 
 
 def opt_out_key(recipient: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -123,11 +191,30 @@ def _deliveries(addresses: object) -> list[dict[str, Any]]:
             raise PermanentError(
                 INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(MESSAGE_BLOCKS)}"
             )
-        if len(address) > ADDRESS_LIMITS[channel]:
-            raise PermanentError(
-                INVALID_MESSAGE,
-                f"{address[:40]}...: a {channel} address is at most {ADDRESS_LIMITS[channel]} "
-                "characters",
-            )
+        _check_address(address, channel)
+        for fallback in _fallbacks(address, spec.get("Fallback", [])):
+            _check_address(fallback["Address"], fallback["ChannelType"])
         deliveries.append({"Address": address, **spec})
     return deliveries
+
+
+def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:
+    if not isinstance(fallbacks, list) or not all(
+        isinstance(f, dict)
+        and f.get("ChannelType") in MESSAGE_BLOCKS
+        and isinstance(f.get("Address"), str)
+        for f in fallbacks
+    ):
+        raise PermanentError(
+            INVALID_MESSAGE, f"{address}: each Fallback needs a ChannelType and an Address"
+        )
+    return fallbacks
+
+
+def _check_address(address: str, channel: str) -> None:
+    if len(address) > ADDRESS_LIMITS[channel]:
+        raise PermanentError(
+            INVALID_MESSAGE,
+            f"{address[:40]}...: a {channel} address is at most {ADDRESS_LIMITS[channel]} "
+            "characters",
+        )

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from notify.domain.errors import DeliveryError
 from notify.domain.outcomes import (
+    CANCELLED,
     COMPLETED,
     FAILED,
     REJECTED,
@@ -25,12 +26,14 @@ from notify.domain.outcomes import (
     as_it_arrived,
     dead_letter,
 )
-from notify.domain.plan import UNREADABLE_OWNER, plan, unreadable_trace_id
+from notify.domain.plan import UNREADABLE_OWNER, chain, plan, unreadable_trace_id
+from notify.domain.schedule import read_pointer
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 # How often sends still in flight are looked at again while waiting for them.
 RECHECK_SECONDS = 2
-DONE = (SENT, REJECTED)
+# Cancelled recipients are done too: never dead-lettered, never alarmed on.
+DONE = (SENT, REJECTED, CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ def reconcile_record(
     progress (at most until its function's timeout) is waited for before deciding.
     """
     body = record["body"]
+    pointer = read_pointer(body)
+    if pointer is not None:  # a scheduled request, kept on its trace's header
+        header, _ = traces.read(*pointer)
+        body = (header or {}).get("ScheduledRequest") or body
     try:
         planned = plan(body)
     except DeliveryError as exc:
@@ -149,7 +156,7 @@ def unsent_outcomes(
     unsent = []
     for delivery in deliveries:
         item = recorded.get((delivery["ChannelType"], delivery["Address"]), {})
-        if item.get("Status") in DONE:
+        if _done(delivery, recorded):
             continue
         unsent.append(
             {
@@ -160,6 +167,16 @@ def unsent_outcomes(
             }
         )
     return unsent
+
+
+def _done(delivery: dict[str, Any], recorded: dict[Any, dict[str, Any]]) -> bool:
+    """Sent or cancelled on some channel of its chain, or rejected on every one."""
+    found = [
+        recorded.get((c["ChannelType"], c["Address"]), {}).get("Status") for c in chain(delivery)
+    ]
+    return any(status in (SENT, CANCELLED) for status in found) or all(
+        status in DONE for status in found
+    )
 
 
 def seconds_in_flight(

@@ -10,10 +10,14 @@ TraceIds cannot be probed).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from notify.domain import tenants
+from notify.domain.outcomes import CANCELLED, SCHEDULED
+from notify.domain.recipients import split_channel_key
+from notify.domain.schedule import seconds_until
 
 # A recipient whose send has not been recorded yet (its execution is still running).
 PENDING = "PENDING"
@@ -50,28 +54,69 @@ def owner_of(authorizer_context: Mapping[str, Any]) -> str:
 
 
 def trace_view(
-    trace_id: str, header: Mapping[str, Any] | None, recipients: list[Mapping[str, Any]]
+    trace_id: str,
+    header: Mapping[str, Any] | None,
+    recipients: list[Mapping[str, Any]],
+    now: datetime | None = None,
 ) -> dict[str, Any] | None:
-    """The status document for a trace, or None when the owner has no such trace."""
+    """The status document for a trace, or None when the owner has no such trace.
+
+    Every channel tried has its entry (a fallback names the address it stands in for,
+    `FallbackFor`); a recipient not tried yet is listed from the header, SCHEDULED
+    while its trace waits for its SendAt.
+    """
     if header is None:
         return None
-    return {
+    status = header.get("Status", PENDING)
+    fallback_for = _fallbacks(header)
+    views = [recipient_view(item, fallback_for) for item in recipients]
+    views += _untried(header, {(v["ChannelType"], v["Address"]) for v in views}, status)
+    view = {
         "TraceId": trace_id,
-        "Status": header.get("Status", PENDING),
+        "Status": status,
         "StartedAt": header.get("StartedAt"),
         "UpdatedAt": header.get("UpdatedAt"),
-        "Recipients": sorted(
-            (recipient_view(item) for item in recipients),
-            key=lambda r: (r["ChannelType"] or "", r["Address"] or ""),
-        ),
+        "Recipients": sorted(views, key=lambda r: (r["ChannelType"] or "", r["Address"] or "")),
     }
+    if header.get("SendAt"):
+        view["SendAt"] = header["SendAt"]
+    if status == SCHEDULED:
+        view["SecondsUntilSend"] = seconds_until(header["SendAt"], now or datetime.now(UTC))
+    return view
 
 
-def recipient_view(item: Mapping[str, Any]) -> dict[str, Any]:
+def _fallbacks(header: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """(channel, address) of each fallback -> the address it stands in for."""
+    found = {}
+    for chain in header.get("Recipients") or []:
+        first = split_channel_key(chain[0])[1]
+        for key in chain[1:]:
+            found[split_channel_key(key)] = first
+    return found
+
+
+def _untried(
+    header: Mapping[str, Any], tried: set[tuple[str, str]], status: str
+) -> list[dict[str, Any]]:
+    """The header's recipients (first channels) that have no item yet."""
+    shown = status if status in (SCHEDULED, CANCELLED) else PENDING
+    views = []
+    for chain in header.get("Recipients") or []:
+        channel, address = split_channel_key(chain[0])
+        if (channel, address) not in tried:
+            item = {"ChannelType": channel, "Address": address, "Status": shown}
+            views.append(recipient_view(item, {}))
+    return views
+
+
+def recipient_view(
+    item: Mapping[str, Any], fallback_for: Mapping[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
     """One recipient, every field present (null when not known yet), numbers as ints."""
     view = {name: _plain(item.get(name)) for name in RECIPIENT_FIELDS}
     view["Status"] = view["Status"] or PENDING
     view["Attempts"] = view["Attempts"] or 0
+    view["FallbackFor"] = (fallback_for or {}).get((view["ChannelType"], view["Address"]))
     return view
 
 

@@ -5,7 +5,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.outcomes import RecipientsExhausted, by_trace, count_by_channel, exhausted
+from notify.domain.outcomes import (
+    RecipientsExhausted,
+    by_trace,
+    count_by_channel,
+    exhausted,
+    with_tried,
+)
 from notify.handlers.settings import TraceSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.trace_store import TraceStore
@@ -21,7 +27,7 @@ store = TraceStore(
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    outcomes = event["Outcomes"] + event.get("Rejected", [])
+    outcomes = with_tried(event["Outcomes"]) + event.get("Rejected", [])
     for (trace_id, owner), recorded in by_trace(outcomes).items():
         logger.set_correlation_id(trace_id)
         status = store.record(trace_id, owner, recorded, event["ExecutionArn"])

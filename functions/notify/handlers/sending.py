@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from notify.domain.compose import Delivery
+from notify.domain.outcomes import CANCELLED
 from notify.domain.senders import check_sender
 from notify.handlers.settings import SendSettings
 from notify.integration.dynamodb_table import DynamoTable
@@ -82,6 +83,10 @@ class SendResources:
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
         earlier = self.traces.begin_send(*key, until.isoformat(timespec="microseconds"))
+        if earlier is not None and earlier.get("Status") == CANCELLED:
+            # Its sender cancelled it: an outcome, not an error (never retried or dead-lettered).
+            logger.info("cancelled, not sent")
+            return self._cancelled(delivery)
         if earlier is not None:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
             return self._sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"])
@@ -101,6 +106,15 @@ class SendResources:
             self.traces.end_attempt(*key)
         except Exception:
             logger.exception("the failed attempt's end was not recorded")
+
+    @staticmethod
+    def _cancelled(delivery: Delivery) -> dict[str, Any]:
+        return {
+            "TraceId": delivery.trace_id,
+            "Owner": delivery.owner,
+            "Recipient": delivery.recipient,
+            "Status": CANCELLED,
+        }
 
     @staticmethod
     def _sent(delivery: Delivery, message_id: str, at: str, **details: Any) -> dict[str, Any]:
@@ -138,11 +152,14 @@ def send_handler(
         delivery = Delivery.from_event(event)
         message = compose(delivery, resources.templates, resources.settings.default_template)
         resources.refuse_unlisted_sender(delivery, sender_of(message))
-        return resources.send_once(
+        outcome = resources.send_once(
             delivery,
             context,
             lambda: provider.send(message, delivery.trace_id),
             **details(message),
         )
+        # The channels given up on before this one (fallbacks): the state machine's output
+        # is this answer, and Record writes their outcomes from it.
+        return outcome | ({"Tried": event["Tried"]} if event.get("Tried") else {})
 
     return handler

@@ -71,6 +71,13 @@ class PlanSettings(FromEnvironment):
     send_sms_function: str = env("SEND_SMS_FUNCTION_ARN")
     send_whatsapp_function: str = env("SEND_WHATSAPP_FUNCTION_ARN")
     dead_letter_queue_url: str = env("DEAD_LETTER_QUEUE_URL")
+    # Scheduled sends: the stack's schedule group, the role Scheduler sends with, and
+    # the queues a schedule may send to (small and large requests) or dead-letter to.
+    schedule_group: str = env("SCHEDULE_GROUP")
+    scheduler_role_arn: str = env("SCHEDULER_ROLE_ARN")
+    message_queue_arn: str = env("MESSAGE_QUEUE_ARN")
+    large_message_queue_arn: str = env("LARGE_MESSAGE_QUEUE_ARN")
+    dead_letter_queue_arn: str = env("DEAD_LETTER_QUEUE_ARN")
 
     @property
     def send_functions(self) -> dict[str, str]:
@@ -93,6 +100,13 @@ class ReconcileSettings(FromEnvironment):
 @dataclass(frozen=True)
 class StatusSettings(FromEnvironment):
     traces_table: str = env("TRACES_TABLE")
+
+
+@dataclass(frozen=True)
+class CancelSettings(FromEnvironment):
+    traces_table: str = env("TRACES_TABLE")
+    retention_days: int = env("TRACE_RETENTION_DAYS")
+    schedule_group: str = env("SCHEDULE_GROUP")
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from notify.domain import cancel
 from notify.domain.errors import SEND_IN_PROGRESS, TransientError
-from notify.domain.outcomes import COMPLETED, FAILED, RUNNING, SENT, failure_reason
+from notify.domain.outcomes import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    RUNNING,
+    SCHEDULED,
+    SENT,
+    failure_reason,
+)
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
+from notify.domain.schedule import due_by
 from notify.integration.aws_errors import aws_errors, classify_client_error
 from notify.integration.dynamodb_table import plain_item
 
@@ -33,6 +43,14 @@ def _now() -> str:
 
 def recipient_key(owner: str, channel: str, address: str) -> str:
     return KEY_SEPARATOR.join((owner, channel, address))
+
+
+class Cancel(StrEnum):
+    """What cancelling one recipient's channel found (the words of domain/cancel.py)."""
+
+    CANCELLED = CANCELLED  # it will never be sent
+    IN_FLIGHT = cancel.IN_FLIGHT  # an attempt is at the provider now: it may still be sent
+    ENDED = cancel.ENDED  # already sent, rejected or cancelled
 
 
 class Claim(StrEnum):
@@ -92,8 +110,8 @@ class TraceStore:
         The recipient's idempotency record is its trace item: one conditional write both
         counts the attempt and marks it in progress until `in_progress_until` (the end
         of the send function's time). Returns the item when the recipient was already
-        SENT (the caller answers with that send); raises TransientError(SendInProgress)
-        while another attempt may still be at the provider.
+        SENT (the caller answers with that send) or CANCELLED (never to be sent); raises
+        TransientError(SendInProgress) while another attempt may still be at the provider.
         """
         now = _now()
         try:
@@ -104,7 +122,8 @@ class TraceStore:
                 "InProgressUntil = :until, "
                 "#owner = :owner, Address = :address, ChannelType = :channel, "
                 "ExpiresAt = :expires",
-                ConditionExpression="(attribute_not_exists(#status) OR #status <> :sent) AND "
+                ConditionExpression="(attribute_not_exists(#status) OR "
+                "NOT #status IN (:sent, :cancelled)) AND "
                 "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
                 ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"},
                 ExpressionAttributeValues={
@@ -112,6 +131,7 @@ class TraceStore:
                     ":now": now,
                     ":until": in_progress_until,
                     ":sent": SENT,
+                    ":cancelled": CANCELLED,
                     ":owner": owner,
                     ":address": address,
                     ":channel": channel,
@@ -124,7 +144,7 @@ class TraceStore:
                 raise classify_client_error(exc) from exc
             # A refused condition returns the old item in the wire format.
             item = plain_item(exc.response.get("Item", {}))
-            if item.get("Status") == SENT:
+            if item.get("Status") in (SENT, CANCELLED):
                 return item
             raise TransientError(
                 SEND_IN_PROGRESS, f"{address}: another attempt may still be at the provider"
@@ -192,17 +212,28 @@ class TraceStore:
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return header, recipients
 
-    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> Claim:
+    def claim(
+        self,
+        trace_id: str,
+        owner: str,
+        execution: str,
+        stale_before: str,
+        recipients: list[Any] | None = None,
+    ) -> Claim:
         """Claim the owner's TraceId for `execution`: CLAIMED, or HELD / DONE elsewhere.
 
-        A TraceId is free when new, when its last run FAILED (a redrive), or when its
-        claim is older than the state machine's timeout (`stale_before`): that execution
-        has ended, and if its end was never reconciled nothing else will run it. A claim
+        A TraceId is free when new, when its last run FAILED (a redrive), when it was
+        SCHEDULED and its SendAt has come, or when its claim is older than the state
+        machine's timeout (`stale_before`): that execution has ended, and if its end was
+        never reconciled nothing else will run it. `recipients` (`CHANNEL#address`) are
+        kept on the header, so a cancel finds those not begun yet. A claim
         whose write landed but whose answer was lost is retried; the condition then
         fails on our own claim, which the old item shows, so the claim is idempotent
         for its execution.
         """
-        now = datetime.now(UTC).isoformat()
+        moment = datetime.now(UTC)
+        now = moment.isoformat()
+        listed = ", Recipients = :recipients" if recipients else ""
         try:
             self._table.update_item(
                 Key={"TraceId": trace_id, "Sk": owner},
@@ -210,13 +241,16 @@ class TraceStore:
                 "#owner = :owner, ExecutionArn = :execution, "
                 "Executions = list_append(if_not_exists(Executions, :none), :executions), "
                 "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
-                "ExpiresAt = :expires",
+                "ExpiresAt = :expires" + listed,
                 ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
-                "OR (#status = :running AND ClaimedAt < :stale)",
+                "OR (#status = :running AND ClaimedAt < :stale) "
+                "OR (#status = :scheduled AND SendAt <= :due)",
                 ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
                 ExpressionAttributeValues={
                     ":running": RUNNING,
                     ":failed": FAILED,
+                    ":scheduled": SCHEDULED,
+                    ":due": due_by(moment),
                     ":now": now,
                     ":owner": owner,
                     ":execution": execution,
@@ -224,7 +258,8 @@ class TraceStore:
                     ":none": [],
                     ":stale": stale_before,
                     ":expires": int(time.time()) + self._retention_seconds,
-                },
+                }
+                | ({":recipients": recipients} if recipients else {}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -237,33 +272,167 @@ class TraceStore:
             return Claim.CLAIMED if ours else Claim.HELD
         return Claim.CLAIMED
 
+    def schedule(
+        self, trace_id: str, owner: str, send_at: str, body: str, recipients: list[Any]
+    ) -> Claim:
+        """Keep a request on its header, SCHEDULED for `send_at`: CLAIMED, or DONE/HELD.
+
+        Idempotent for the same SendAt (a retried Plan, a repeated queue message); a
+        TraceId already running, sent or scheduled for another time is not rescheduled.
+        The item outlives its SendAt by the retention period.
+        """
+        now = datetime.now(UTC).isoformat()
+        expires = int(datetime.fromisoformat(send_at).timestamp()) + self._retention_seconds
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": owner},
+                UpdateExpression="SET #status = :scheduled, SendAt = :at, ScheduledRequest = "
+                ":body, Recipients = :recipients, #owner = :owner, "
+                "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
+                "ExpiresAt = :expires",
+                ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
+                "OR (#status = :scheduled AND SendAt = :at)",
+                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+                ExpressionAttributeValues={
+                    ":scheduled": SCHEDULED,
+                    ":failed": FAILED,
+                    ":at": send_at,
+                    ":body": body,
+                    ":recipients": recipients,
+                    ":owner": owner,
+                    ":now": now,
+                    ":expires": expires,
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            old = exc.response.get("Item", {})
+            return Claim.HELD if old.get("Status", {}).get("S") == RUNNING else Claim.DONE
+        return Claim.CLAIMED
+
+    def scheduled_request(self, trace_id: str, owner: str) -> str | None:
+        """The queued body a schedule's pointer names; None when there is none."""
+        with aws_errors():
+            item = self._table.get_item(
+                Key={"TraceId": trace_id, "Sk": owner},
+                ProjectionExpression="ScheduledRequest",
+                ConsistentRead=True,
+            ).get("Item", {})
+        return item.get("ScheduledRequest")
+
+    def cancel_scheduled(self, trace_id: str, owner: str) -> bool:
+        """SCHEDULED -> CANCELLED; False when it is no longer scheduled (it has started)."""
+        return self._end_as(trace_id, owner, SCHEDULED, CANCELLED)
+
+    def end_cancelled(self, trace_id: str, owner: str, status: str) -> bool:
+        """A trace that ended `status` (FAILED: dead-lettered) and was cancelled since."""
+        return self._end_as(trace_id, owner, status, CANCELLED)
+
+    def _end_as(self, trace_id: str, owner: str, old: str, new: str) -> bool:
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": owner},
+                UpdateExpression="SET #status = :new, UpdatedAt = :now REMOVE Running",
+                ConditionExpression="#status = :old",
+                ExpressionAttributeNames={"#status": "Status"},
+                ExpressionAttributeValues={
+                    ":new": new,
+                    ":old": old,
+                    ":now": datetime.now(UTC).isoformat(),
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            return False
+        return True
+
+    def cancel_recipient(self, trace_id: str, owner: str, channel: str, address: str) -> Cancel:
+        """Mark one channel of a recipient CANCELLED unless its send has begun or ended.
+
+        Its send function then finds it CANCELLED (`begin_send`) and never calls the
+        provider. A recipient that exhausted its retries (FAILED) can still be cancelled:
+        a redrive then skips it.
+        """
+        now = _now()
+        try:
+            self._table.update_item(
+                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+                UpdateExpression="SET #status = :cancelled, UpdatedAt = :now, #owner = :owner, "
+                "Address = :address, ChannelType = :channel, "
+                "ExpiresAt = if_not_exists(ExpiresAt, :expires)",
+                ConditionExpression="(attribute_not_exists(#status) OR #status = :failed) AND "
+                "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
+                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+                ExpressionAttributeValues={
+                    ":cancelled": CANCELLED,
+                    ":failed": FAILED,
+                    ":now": now,
+                    ":owner": owner,
+                    ":address": address,
+                    ":channel": channel,
+                    ":expires": int(time.time()) + self._retention_seconds,
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
+            item = plain_item(exc.response.get("Item", {}))
+            if item.get("Status") in (None, FAILED):
+                return Cancel.IN_FLIGHT
+            return Cancel.ENDED
+        return Cancel.CANCELLED
+
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
     ) -> str:
         """Write the outcomes not SENT; COMPLETED the trace when none exhausted its retries.
 
-        A SENT outcome is already on its item: the send function wrote it (`complete_send`).
-        Returns the trace's status: RUNNING while a recipient is FAILED, because the
-        execution retries those once more and, if they fail again, the execution fails
-        and is reconciled. Recipient items are updated, not replaced: the send functions'
+        A SENT or CANCELLED outcome is already on its item: the send function wrote it
+        (`complete_send`), or the cancel did. Returns the trace's status: RUNNING while a
+        recipient is FAILED, because the execution retries those once more and, if they
+        fail again, the execution fails and is reconciled; CANCELLED when a cancel stopped
+        some recipient. Recipient items are updated, not replaced: the send functions'
         attempt counts and the providers' delivery statuses live on the same items.
         """
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
-        with aws_errors():
-            for outcome in (o for o in outcomes if o["Status"] != SENT):
-                recipient = outcome["Recipient"]
-                self._table.update_item(
-                    Key={
-                        "TraceId": trace_id,
-                        "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
-                    },
-                    **self._outcome_update(owner, outcome, execution, now, expires),
-                )
-        if any(o["Status"] == FAILED for o in outcomes):
+        for outcome in (o for o in outcomes if o["Status"] not in (SENT, CANCELLED)):
+            self._write_outcome(trace_id, owner, outcome, execution, now, expires)
+        if any(o["Status"] == FAILED and not o.get("FellBack") for o in outcomes):
             return RUNNING
-        self.finish(trace_id, owner, COMPLETED, execution)
-        return COMPLETED
+        status = CANCELLED if any(o["Status"] == CANCELLED for o in outcomes) else COMPLETED
+        self.finish(trace_id, owner, status, execution)
+        return status
+
+    def _write_outcome(
+        self,
+        trace_id: str,
+        owner: str,
+        outcome: dict[str, Any],
+        execution: str,
+        now: str,
+        expires: int,
+    ) -> None:
+        """One outcome on its item, unless a cancel got there first (it stays CANCELLED)."""
+        recipient = outcome["Recipient"]
+        update = self._outcome_update(owner, outcome, execution, now, expires)
+        update["ExpressionAttributeValues"][":cancelled"] = CANCELLED
+        try:
+            self._table.update_item(
+                Key={
+                    "TraceId": trace_id,
+                    "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
+                },
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :cancelled",
+                **update,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise classify_client_error(exc) from exc
 
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
         """End the trace's run by `execution` with `status`; False when it is not that run.

@@ -16,6 +16,7 @@ from notify.domain.outcomes import (
     dead_letter,
     exhausted,
     failure_reason,
+    with_tried,
 )
 from notify.domain.plan import plan
 
@@ -246,3 +247,23 @@ def test_the_dead_letter_cause_is_capped() -> None:
     assert cause.startswith("user0@example.com: Throttled: xxx")
     # The body is not capped: every failed recipient is still re-sent.
     assert len(json.loads(letter["MessageBody"])["Request"]["Addresses"]) == 10
+
+
+def test_the_channels_fallen_back_from_are_recorded_and_never_count_as_exhausted():
+    whatsapp = {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"}
+    email = {"Address": "jane@example.com", "ChannelType": "EMAIL"}
+    sms = {"Address": "+447835065013", "ChannelType": "SMS"}
+    rejected = {"Error": "PermanentError", "Cause": "OutsideSessionWindow: 63016"}
+    timed_out = {"Error": "States.Timeout", "Cause": "timed out"}
+    sent = {"TraceId": "t", "Owner": "o", "Recipient": email, "Status": "SENT"}
+    sent["Tried"] = [sms, timed_out, [whatsapp, rejected, []]]
+
+    flat = with_tried([sent])
+
+    assert [(o["Recipient"]["ChannelType"], o["Status"]) for o in flat] == [
+        ("EMAIL", "SENT"),
+        ("SMS", "FAILED"),
+        ("WHATSAPP", "REJECTED"),
+    ]
+    assert "Tried" not in flat[0]
+    assert exhausted(flat) == []

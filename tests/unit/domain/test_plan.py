@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
-from notify.domain.plan import execution_plan, opt_out_key, plan
+from notify.domain.plan import execution_plan, opt_out_key, plan, recipient_keys
 
 EVENTS = Path(__file__).parents[3] / "events"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
@@ -110,6 +110,8 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
         "Caller": CALLER,
         "Messages": messages,
         "Deliveries": deliveries,
+        "SendAt": None,
+        "FallbackOnOptOut": False,
     }
 
 
@@ -337,3 +339,72 @@ def test_a_recipient_who_opted_out_is_rejected_in_the_plan_and_not_sent_to() -> 
 )
 def test_a_recipients_opt_out_key_is_its_normalised_address(recipient, key) -> None:
     assert opt_out_key(recipient) == key
+
+
+# ---------------------------------------------------------------- fallbacks
+FUNCTIONS = {"EMAIL": "arn:email", "SMS": "arn:sms", "WHATSAPP": "arn:whatsapp"}
+WHATSAPP_FIRST = {
+    "TraceId": "t-1",
+    "WhatsAppMessage": {"FromNumber": "+14155238886", "MessageBody": "Hi {name}"},
+    "SMSMessage": {"MessageBody": "Hi {name}"},
+    "EmailMessage": {"FromAddress": "a@example.com", "Subject": "Hi", "TextBody": "Hi"},
+    "Addresses": {
+        "whatsapp:+447835065013": {
+            "ChannelType": "WHATSAPP",
+            "Substitutions": {"name": "Jane"},
+            "Fallback": [
+                {"ChannelType": "SMS", "Address": "+447835065013"},
+                {"ChannelType": "EMAIL", "Address": "jane@example.com"},
+            ],
+        }
+    },
+}
+
+
+def test_each_fallback_is_the_delivery_before_its_next_with_the_recipients_substitutions():
+    planned = plan(queued(WHATSAPP_FIRST))
+
+    [delivery] = execution_plan([planned], FUNCTIONS)["Deliveries"]
+
+    assert delivery["Function"] == "arn:whatsapp"
+    assert "Fallback" not in delivery["Recipient"]
+    assert delivery["Next"]["Recipient"] == {
+        "Address": "+447835065013",
+        "ChannelType": "SMS",
+        "Substitutions": {"name": "Jane"},
+    }
+    assert delivery["Next"]["Function"] == "arn:sms"
+    assert delivery["Next"]["Next"]["Recipient"]["Address"] == "jane@example.com"
+    assert "Next" not in delivery["Next"]["Next"]
+    assert recipient_keys(planned) == [
+        ["WHATSAPP#whatsapp:+447835065013", "SMS#+447835065013", "EMAIL#jane@example.com"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "first"),
+    [(False, None), (True, "EMAIL")],
+    ids=["opted-out-is-not-fallen-back-from", "unless-the-request-allows-it"],
+)
+def test_an_opted_out_recipient_falls_back_only_if_allowed_skipping_opted_out_fallbacks(
+    allowed, first
+):
+    planned = plan(queued(WHATSAPP_FIRST | {"FallbackOnOptOut": allowed}))
+    opted_out = {("+447835065013", "WHATSAPP"), ("+447835065013", "SMS")}
+
+    executed = execution_plan([planned], FUNCTIONS, opted_out)
+
+    assert [r["Recipient"]["ChannelType"] for r in executed["Rejected"]] == ["WHATSAPP"]
+    assert [d["Recipient"]["ChannelType"] for d in executed["Deliveries"]] == (
+        [first] if first else []
+    )
+
+
+def test_a_fallback_without_an_address_is_invalid():
+    request = json.loads(json.dumps(WHATSAPP_FIRST))
+    request["Addresses"]["whatsapp:+447835065013"]["Fallback"] = [{"ChannelType": "SMS"}]
+
+    with pytest.raises(PermanentError) as raised:
+        plan(queued(request))
+
+    assert raised.value.reason == INVALID_MESSAGE

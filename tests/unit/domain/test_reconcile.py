@@ -14,6 +14,7 @@ from notify.domain.reconcile import (
     reconcile,
     seconds_in_flight,
     stale_before,
+    unsent_outcomes,
 )
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
@@ -248,3 +249,33 @@ def test_only_unsent_recipients_with_an_attempt_in_progress_are_waited_for():
     assert seconds_in_flight([lapsed], unsent, now) == 0
     assert seconds_in_flight([item("+16048621234")], unsent, now) == 0  # its attempt ended
     assert seconds_in_flight([busy], [], now) == 0  # a sent recipient is not waited for
+
+
+@pytest.mark.parametrize(
+    ("statuses", "unsent"),
+    [
+        ({"WHATSAPP": "REJECTED", "SMS": "SENT"}, False),
+        ({"WHATSAPP": "REJECTED", "SMS": "REJECTED"}, False),
+        ({"WHATSAPP": "CANCELLED"}, False),
+        ({"WHATSAPP": "FAILED"}, True),
+        ({"WHATSAPP": "REJECTED"}, True),
+    ],
+    ids=["fallback-sent", "every-channel-rejected", "cancelled", "exhausted", "fallback-untried"],
+)
+def test_a_recipient_with_fallbacks_is_unsent_until_a_channel_sent_or_every_one_rejected(
+    statuses, unsent
+):
+    recipient = {
+        "Address": "whatsapp:+447835065013",
+        "ChannelType": "WHATSAPP",
+        "Fallback": [{"ChannelType": "SMS", "Address": "+447835065013"}],
+    }
+    addresses = {"WHATSAPP": "whatsapp:+447835065013", "SMS": "+447835065013"}
+    items = [
+        {"ChannelType": channel, "Address": addresses[channel], "Status": status}
+        for channel, status in statuses.items()
+    ]
+
+    found = unsent_outcomes([recipient], items, Execution(ARN, "ABORTED", "[]"))
+
+    assert bool(found) is unsent

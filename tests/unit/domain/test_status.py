@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -98,6 +99,7 @@ def test_the_view_has_the_overall_status_and_each_recipients_details():
         "SentAt": "2026-11-24T10:00:01.6Z",
         "DeliveryUpdatedAt": "2026-11-24T10:00:05Z",
         "UpdatedAt": None,
+        "FallbackFor": None,
     }
     assert type(sms["Attempts"]) is int
     assert (email["Status"], email["Error"], email["Reason"]) == (
@@ -112,7 +114,7 @@ def test_internal_attributes_are_not_shown():
     view = trace_view("t-1", HEADER, [SENT_SMS])
 
     assert set(view) == {"TraceId", "Status", "StartedAt", "UpdatedAt", "Recipients"}
-    assert set(view["Recipients"][0]) == set(RECIPIENT_FIELDS)
+    assert set(view["Recipients"][0]) == {*RECIPIENT_FIELDS, "FallbackFor"}
 
 
 def test_a_recipient_still_being_sent_is_pending_with_its_attempts():
@@ -137,3 +139,36 @@ def test_not_found_names_the_trace_and_not_whose_it_is():
         "message": "Not Found",
         "reason": "no trace 't-1' was sent by this caller",
     }
+
+
+def test_a_scheduled_trace_shows_its_time_the_seconds_until_then_and_its_recipients():
+    header = HEADER | {
+        "Status": "SCHEDULED",
+        "SendAt": "2026-12-01T09:00:00.000000+00:00",
+        "Recipients": [["SMS#+16048621234"], ["EMAIL#a#b@example.com"]],
+    }
+
+    view = trace_view("t-1", header, [], now=datetime(2026, 12, 1, 8, 59, 0, 500000, tzinfo=UTC))
+
+    assert (view["Status"], view["SendAt"], view["SecondsUntilSend"]) == (
+        "SCHEDULED",
+        "2026-12-01T09:00:00.000000+00:00",
+        60,
+    )
+    assert [(r["ChannelType"], r["Address"], r["Status"]) for r in view["Recipients"]] == [
+        ("EMAIL", "a#b@example.com", "SCHEDULED"),
+        ("SMS", "+16048621234", "SCHEDULED"),
+    ]
+
+
+def test_each_channel_tried_is_shown_and_a_fallback_names_whom_it_stands_in_for():
+    header = HEADER | {"Recipients": [["WHATSAPP#whatsapp:+447835065013", "SMS#+447835065013"]]}
+    whatsapp = {"ChannelType": "WHATSAPP", "Address": "whatsapp:+447835065013"}
+    sms = {"ChannelType": "SMS", "Address": "+447835065013"}
+
+    view = trace_view("t-1", header, [whatsapp | {"Status": "REJECTED"}, sms | {"Status": "SENT"}])
+
+    assert [(r["ChannelType"], r["Status"], r["FallbackFor"]) for r in view["Recipients"]] == [
+        ("SMS", "SENT", "whatsapp:+447835065013"),
+        ("WHATSAPP", "REJECTED", None),
+    ]

@@ -873,3 +873,44 @@ def test_a_registration_record_missing_or_malformed_is_refused_with_the_reason(c
 )
 def test_a_named_triggers_record_is_flat(record, reasons):
     assert parse_and_validate(json.dumps(record), "TriggerRecord")[1] == reasons
+
+
+# ---------------------------------------------------------------- SendAt, fallbacks
+
+
+def with_fallback(*fallbacks: dict[str, str], **fields: Any) -> dict[str, Any]:
+    request = copy.deepcopy(WHATSAPP) | fields
+    request["Addresses"] = {
+        "whatsapp:+447835065013": {"ChannelType": "WHATSAPP", "Fallback": list(fallbacks)}
+    }
+    return request
+
+
+SMS_FALLBACK = {"ChannelType": "SMS", "Address": "+447835065013"}
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        pytest.param(
+            with_fallback(SMS_FALLBACK, SMSMessage={"MessageBody": "Hi"}), id="sms-fallback"
+        ),
+        pytest.param(WHATSAPP | {"SendAt": "2026-12-01T09:00:00Z"}, id="send-at-utc"),
+        pytest.param(WHATSAPP | {"SendAt": "2026-12-01T09:00:00.5+01:00"}, id="send-at-offset"),
+        pytest.param(WHATSAPP | {"FallbackOnOptOut": True}, id="fallback-on-opt-out"),
+    ],
+)
+def test_scheduled_and_fallback_requests_are_valid(validator, request_body):
+    assert validator.errors(request_body) == []
+
+
+def test_a_fallback_without_its_channels_block_is_refused(validator):
+    assert validator.errors(with_fallback(SMS_FALLBACK)) == [
+        "instance failed to match all required schemas (matched only 2 out of 3)"
+    ]
+
+
+def test_a_send_at_without_an_offset_is_refused(validator):
+    [reason] = validator.errors(WHATSAPP | {"SendAt": "2026-12-01T09:00:00"})
+
+    assert reason.startswith("ECMA 262 regex")

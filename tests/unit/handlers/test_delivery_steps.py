@@ -7,11 +7,13 @@ import json
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from notify.domain.outcomes import RecipientsExhausted
+from notify.domain.schedule import pointer_body, read_pointer, schedule_name
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
 ENVIRONMENT = {
@@ -23,6 +25,11 @@ ENVIRONMENT = {
     "SEND_SMS_FUNCTION_ARN": "arn:sms",
     "SEND_WHATSAPP_FUNCTION_ARN": "arn:whatsapp",
     "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
+    "SCHEDULE_GROUP": "steps-sends",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/steps-scheduler",
+    "MESSAGE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-messages",
+    "LARGE_MESSAGE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-large-messages",
+    "DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-dlq",
 }
 DLQ = "steps-dlq"
 
@@ -32,6 +39,7 @@ def steps(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     traces = table_from_template("TracesTable", "steps-traces")
     opt_outs = table_from_template("OptOutsTable", "steps-opt-outs")
     dlq = mocked_aws.client("sqs").create_queue(QueueName=DLQ)["QueueUrl"]
+    mocked_aws.client("scheduler").create_schedule_group(Name=ENVIRONMENT["SCHEDULE_GROUP"])
     handlers = {}
     with pytest.MonkeyPatch.context() as env:
         for name, value in ENVIRONMENT.items():
@@ -181,3 +189,75 @@ def test_record_says_when_a_recipient_exhausted_its_retries(steps, lambda_contex
     items = {i["Sk"]: i for i in steps["traces"].scan()["Items"] if i["TraceId"] == trace_id}
     assert items["user:user-1"]["Status"] == "RUNNING"  # the retry, or the reconciler, ends it
     assert items["user:user-1#SMS#+1604"]["Status"] == "FAILED"
+
+
+def scheduled_record(trace_id: str, send_at: str) -> dict[str, Any]:
+    queued = record(trace_id, {"+16048621234": {"ChannelType": "SMS"}})
+    body = json.loads(queued["body"])
+    body["Request"]["SendAt"] = send_at
+    return queued | {"body": json.dumps(body)}
+
+
+def test_plan_schedules_a_request_whose_send_at_is_ahead_and_sends_nothing_now(
+    steps, lambda_context, mocked_aws
+):
+    trace_id = f"t-{uuid.uuid4()}"
+    send_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    event = {"Records": [scheduled_record(trace_id, send_at)], "ExecutionArn": EXECUTION}
+
+    planned = steps["plan"](event, lambda_context)
+    steps["plan"](event, lambda_context)  # a retried Plan: the same schedule
+
+    assert (planned["Deliveries"], planned["Rejected"]) == ([], [])
+    header = steps["traces"].get_item(Key={"TraceId": trace_id, "Sk": "user:user-1"})["Item"]
+    assert header["Status"] == "SCHEDULED"
+    assert header["Recipients"] == [["SMS#+16048621234"]]
+    scheduler = mocked_aws.client("scheduler")
+    [summary] = [
+        s
+        for s in scheduler.list_schedules(GroupName="steps-sends")["Schedules"]
+        if s["Name"] == schedule_name("user:user-1", trace_id)
+    ]
+    schedule = scheduler.get_schedule(Name=summary["Name"], GroupName="steps-sends")
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["Target"]["Arn"] == ENVIRONMENT["MESSAGE_QUEUE_ARN"]
+    assert read_pointer(schedule["Target"]["Input"]) == (trace_id, "user:user-1")
+
+
+def test_a_fired_schedule_is_planned_from_the_request_kept_on_its_trace(steps, lambda_context):
+    trace_id = f"t-{uuid.uuid4()}"
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    steps["plan"](
+        {"Records": [scheduled_record(trace_id, soon)], "ExecutionArn": EXECUTION}, lambda_context
+    )
+    # Its time has come (as if an hour went by).
+    key = {"TraceId": trace_id, "Sk": "user:user-1"}
+    steps["traces"].update_item(
+        Key=key, UpdateExpression="SET SendAt = :past", ExpressionAttributeValues={":past": "2000"}
+    )
+    body = json.loads(steps["traces"].get_item(Key=key)["Item"]["ScheduledRequest"])
+    body["Request"]["SendAt"] = "2000-01-01T00:00:00Z"
+    steps["traces"].update_item(
+        Key=key,
+        UpdateExpression="SET ScheduledRequest = :body",
+        ExpressionAttributeValues={":body": json.dumps(body)},
+    )
+    pointer = {"body": pointer_body(trace_id, "user:user-1"), "messageId": "m-1"}
+
+    planned = steps["plan"]({"Records": [pointer], "ExecutionArn": EXECUTION}, lambda_context)
+
+    assert [d["Recipient"]["Address"] for d in planned["Deliveries"]] == ["+16048621234"]
+    assert steps["traces"].get_item(Key=key)["Item"]["Status"] == "RUNNING"
+
+
+def test_a_send_at_more_than_a_year_ahead_rejects_every_recipient(steps, lambda_context):
+    trace_id = f"t-{uuid.uuid4()}"
+    too_late = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+    event = {"Records": [scheduled_record(trace_id, too_late)], "ExecutionArn": EXECUTION}
+
+    planned = steps["plan"](event, lambda_context)
+
+    assert planned["Deliveries"] == []
+    [rejected] = planned["Rejected"]
+    assert rejected["Cause"].startswith("SendAtOutOfRange: SendAt")

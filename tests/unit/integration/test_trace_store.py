@@ -11,7 +11,7 @@ import pytest
 
 from notify.domain.errors import TransientError
 from notify.domain.outcomes import FAILED, REJECTED, SENT
-from notify.integration.trace_store import Claim, TraceStore, recipient_key
+from notify.integration.trace_store import Cancel, Claim, TraceStore, recipient_key
 
 TABLE = "Traces"
 TRACE_ID = "12348"
@@ -379,3 +379,63 @@ def test_only_the_claiming_execution_ends_a_running_trace_and_only_once(empty, c
     assert header["Status"] == "FAILED"
     assert "Running" not in header
     assert claims.running_before(FUTURE) == []
+
+
+# ---------------------------------------------------------------- scheduled sends, cancels
+SOON = "2026-12-01T09:00:00.000000+00:00"
+BODY = '{"Caller": {"sub": "bob"}, "Request": {"TraceId": "12348"}}'
+
+
+def test_a_scheduled_trace_keeps_its_request_and_is_scheduled_once_per_time(empty, claims) -> None:
+    keys = [["SMS#+16048621234"]]
+    assert claims.schedule(TRACE_ID, OWNER, SOON, BODY, keys) is Claim.CLAIMED
+    assert claims.schedule(TRACE_ID, OWNER, SOON, BODY, keys) is Claim.CLAIMED
+
+    header = items(empty)[OWNER]
+    assert (header["Status"], header["SendAt"], header["Recipients"]) == ("SCHEDULED", SOON, keys)
+    assert claims.scheduled_request(TRACE_ID, OWNER) == BODY
+    assert claims.schedule(TRACE_ID, OWNER, FUTURE, BODY, keys) is Claim.DONE
+
+
+def test_a_scheduled_trace_is_claimed_only_once_its_time_has_come(empty, claims) -> None:
+    claims.schedule(TRACE_ID, OWNER, FUTURE, BODY, [])
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.DONE
+
+    claims.schedule("due", OWNER, LONG_AGO, BODY, [])
+    assert claims.claim("due", OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED
+
+
+def test_a_cancelled_scheduled_trace_is_never_claimed(empty, claims) -> None:
+    claims.schedule(TRACE_ID, OWNER, LONG_AGO, BODY, [])
+
+    assert claims.cancel_scheduled(TRACE_ID, OWNER) is True
+    assert claims.cancel_scheduled(TRACE_ID, OWNER) is False
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.DONE
+
+
+def test_a_cancelled_recipient_is_never_sent(table, store) -> None:
+    assert store.cancel_recipient(TRACE_ID, OWNER, "SMS", "+16048621234") is Cancel.CANCELLED
+
+    earlier = store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+
+    assert earlier["Status"] == "CANCELLED"
+    assert "Attempts" not in items(table)["customer:cust456#SMS#+16048621234"]
+
+
+def test_a_recipient_being_sent_or_sent_is_not_cancelled(table, store) -> None:
+    store.begin_send(TRACE_ID, OWNER, "SMS", "+16048621234", LATER)
+    assert store.cancel_recipient(TRACE_ID, OWNER, "SMS", "+16048621234") is Cancel.IN_FLIGHT
+
+    store.complete_send(TRACE_ID, OWNER, "SMS", "+16048621234", "sms-message-1", SENT_AT)
+    assert store.cancel_recipient(TRACE_ID, OWNER, "SMS", "+16048621234") is Cancel.ENDED
+
+
+def test_an_outcome_recorded_after_a_cancel_leaves_it_cancelled(table, store) -> None:
+    store.cancel_recipient(TRACE_ID, OWNER, "EMAIL", "bad@example")
+    cancelled = {"Recipient": REJECTED_EMAIL["Recipient"], "Status": "CANCELLED"}
+
+    status = store.record(TRACE_ID, OWNER, [REJECTED_EMAIL, cancelled], EXECUTION_ARN)
+
+    assert status == "CANCELLED"
+    assert items(table)["customer:cust456#EMAIL#bad@example"]["Status"] == "CANCELLED"
+    assert items(table)[OWNER]["Status"] == "CANCELLED"
