@@ -140,6 +140,12 @@ _MESSAGES: dict[str, _Build] = {
     "maxLength": lambda limit, value, _: (
         f'string "{value}" is too long (length: {len(value)}, maximum allowed: {limit})'
     ),
+    "minimum": lambda limit, value, _: (
+        f"numeric instance is lower than the required minimum (minimum: {limit}, found: {value})"
+    ),
+    "maximum": lambda limit, value, _: (
+        f"numeric instance is greater than the required maximum (maximum: {limit}, found: {value})"
+    ),
     "pattern": lambda regex, value, _: (
         f'ECMA 262 regex "{regex}" does not match input string "{value}"'
     ),

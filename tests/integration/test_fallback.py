@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import dead_letters, trace_items
 
@@ -127,3 +129,76 @@ def test_the_same_request_delivered_twice_sends_each_channel_at_most_once(
     assert [e.status for e in executions] == ["SUCCEEDED"] * 3
     assert [(m.channel, m.to) for m in local.providers.sent(trace_id)] == [("SMS", number)]
     assert providers.attempts.count(("WHATSAPP", f"whatsapp:{number}")) == 1
+
+
+def wait_until_sent(local, trace_id: str, sk: str) -> None:
+    deadline = time.monotonic() + 30
+    while trace_items(local, trace_id).get(sk, {}).get("Status") != "SENT":
+        assert time.monotonic() < deadline, f"{sk} never SENT"
+        time.sleep(0.05)
+
+
+def test_whatsapp_not_delivered_within_fallback_after_seconds_falls_back_to_sms(
+    client, local, trace_id
+):
+    # The local Twilio's delivery callbacks reach no API here: no receipt ever comes.
+    number = "+447835065107"
+
+    execution = client.send(request(trace_id, number, FallbackAfterSeconds=1))
+
+    assert execution.status == "SUCCEEDED"
+    assert [m.channel for m in execution.sent] == ["WHATSAPP", "SMS"]
+    # The WhatsApp message was sent (and may still arrive): its item stays SENT.
+    assert statuses(local, trace_id) == {
+        f"WHATSAPP#whatsapp:{number}": "SENT",
+        f"SMS#{number}": "SENT",
+    }
+    assert execution.states_entered() == [
+        "Plan",
+        "Deliver",
+        "Send",
+        "AwaitDelivery",
+        "CheckDelivery",
+        "DeliveredOrRead",
+        "NoReceipt",
+        "NextChannel",
+        "Send",
+        "Record",
+    ]
+
+
+def test_whatsapp_delivered_within_fallback_after_seconds_is_not_sent_again_by_sms(
+    client, local, trace_id
+):
+    number = "+447835065108"
+    sk = f"{OWNER}#WHATSAPP#whatsapp:{number}"
+    client.queue(request(trace_id, number, FallbackAfterSeconds=3))
+    arn = client.start_next()
+    wait_until_sent(local, trace_id, sk)
+    # What the inbound function writes when Twilio reports the message delivered.
+    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    table.update_item(
+        Key={"TraceId": trace_id, "Sk": sk},
+        UpdateExpression="SET DeliveryStatus = :delivered",
+        ExpressionAttributeValues={":delivered": "delivered"},
+    )
+
+    execution = client.wait(arn, trace_id=trace_id)
+
+    assert execution.status == "SUCCEEDED"
+    assert [m.channel for m in execution.sent] == ["WHATSAPP"]
+    assert statuses(local, trace_id) == {f"WHATSAPP#whatsapp:{number}": "SENT"}
+    assert execution.states_entered()[-2:] == ["Delivered", "Record"]
+
+
+def test_a_fallback_wait_the_execution_cannot_hold_is_refused_with_the_reason(
+    client, local, trace_id
+):
+    execution = client.send(request(trace_id, "+447835065109", FallbackAfterSeconds=86400))
+
+    assert execution.status == "SUCCEEDED"
+    assert execution.sent == []
+    [item] = [i for sk, i in trace_items(local, trace_id).items() if sk != OWNER]
+    assert item["Status"] == "REJECTED"
+    assert item["Reason"].startswith("FallbackAfterOutOfRange")
+    assert dead_letters(local, trace_id) == []

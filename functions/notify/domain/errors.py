@@ -5,6 +5,8 @@ ASL's Retry and Catch match on those names. So only these two classes are ever
 raised (never subclasses): `TransientError` is retried, `PermanentError` is not.
 The reason code says which permanent failure it was, for the trace and the DLQ.
 Each provider's error codes are translated next to its client, in integration/.
+One more name routes a success: `AwaitingDelivery` (a recipient sent, whose next channel
+waits for its delivery receipt: FallbackAfterSeconds).
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ class PermanentError(DeliveryError):
     """Retrying cannot help: bad address, unknown template, missing variable, rejection."""
 
 
+class AwaitingDelivery(Exception):
+    """Sent; the workflow waits for the delivery receipt before trying the next channel.
+
+    Raised after the SENT outcome is recorded, so the happy path of a recipient with no
+    such wait keeps its one Task state: only this recipient's path goes on to the wait.
+    """
+
+
 # Reason codes of permanent failures, as they appear in the trace and the DLQ.
 INVALID_ADDRESS = "InvalidAddress"
 INVALID_MESSAGE = "InvalidMessage"
@@ -39,6 +49,10 @@ OUTSIDE_SESSION_WINDOW = "OutsideSessionWindow"
 SENDER_NOT_ALLOWED = "SenderNotAllowed"
 # SendAt more than a year ahead: refused, never scheduled.
 SEND_AT_OUT_OF_RANGE = "SendAtOutOfRange"
+# FallbackAfterSeconds the execution cannot wait (past its timeout): refused, nothing sent.
+FALLBACK_AFTER_OUT_OF_RANGE = "FallbackAfterOutOfRange"
+# Sent, but no delivered/read status came within FallbackAfterSeconds: the next channel.
+NO_DELIVERY_RECEIPT = "NoDeliveryReceipt"
 THROTTLED = "Throttled"
 # Another attempt at the same recipient may still be at the provider: wait, then retry.
 SEND_IN_PROGRESS = "SendInProgress"

@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
+from notify.domain.errors import NO_DELIVERY_RECEIPT
+
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
 # Cancelled by its sender before its send began: never sent, retried or dead-lettered.
 CANCELLED = "CANCELLED"
@@ -46,6 +48,13 @@ def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [o["Recipient"] for o in outcomes if o["Status"] == FAILED and not o.get("FellBack")]
 
 
+def _given_up_status(error: dict[str, Any]) -> str:
+    # Sent but not delivered in time: its item stays SENT (it may still be delivered).
+    if str(error.get("Cause", "")).startswith(NO_DELIVERY_RECEIPT):
+        return SENT
+    return REJECTED if error.get("Error") == "PermanentError" else FAILED
+
+
 def with_tried(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The outcomes and, after each, those of the channels it fell back from.
 
@@ -65,7 +74,7 @@ def with_tried(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "TraceId": outcome["TraceId"],
                     "Owner": outcome["Owner"],
                     "Recipient": recipient,
-                    "Status": REJECTED if error.get("Error") == "PermanentError" else FAILED,
+                    "Status": _given_up_status(error),
                     "Error": error.get("Error"),
                     "Cause": error.get("Cause"),
                     "FellBack": True,

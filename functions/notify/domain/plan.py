@@ -7,7 +7,12 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
-from notify.domain.errors import INVALID_MESSAGE, OPTED_OUT, PermanentError
+from notify.domain.errors import (
+    FALLBACK_AFTER_OUT_OF_RANGE,
+    INVALID_MESSAGE,
+    OPTED_OUT,
+    PermanentError,
+)
 from notify.domain.inbound import opt_out_address
 from notify.domain.recipients import channel_key
 from notify.domain.tenants import queued_owner
@@ -47,7 +52,26 @@ def plan(queued_body: str) -> dict[str, Any]:
         "SendAt": request.get("SendAt"),
         # Whether a recipient who opted out of its channel is tried on its fallbacks.
         "FallbackOnOptOut": request.get("FallbackOnOptOut") is True,
+        "FallbackAfterSeconds": request.get("FallbackAfterSeconds"),
     }
+
+
+def check_fallback_after(planned: Mapping[str, Any], execution_timeout_seconds: int) -> None:
+    """PermanentError(FallbackAfterOutOfRange) for a wait the execution cannot hold.
+
+    At most half the execution's timeout: the other half is for its other steps, the
+    sends' retries and the next channel.
+    """
+    seconds = planned.get("FallbackAfterSeconds")
+    if seconds is None:
+        return
+    longest = execution_timeout_seconds // 2
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= longest:
+        raise PermanentError(
+            FALLBACK_AFTER_OUT_OF_RANGE,
+            f"FallbackAfterSeconds must be a whole number from 1 to {longest} "
+            f"(half the execution timeout, {execution_timeout_seconds} s)",
+        )
 
 
 def recipient_keys(planned: Mapping[str, Any]) -> list[list[str]]:
@@ -119,8 +143,17 @@ def execution_plan(
                 if not (planned.get("FallbackOnOptOut") and fallbacks):
                     continue
                 first, *fallbacks = fallbacks
-            deliveries.append(_delivery(index, [first, *fallbacks], send_functions))
+            channels = _awaiting([first, *fallbacks], planned.get("FallbackAfterSeconds"))
+            deliveries.append(_delivery(index, channels, send_functions))
     return {"Requests": requests, "Deliveries": deliveries, "Rejected": rejected}
+
+
+def _awaiting(channels: list[dict[str, Any]], seconds: int | None) -> list[dict[str, Any]]:
+    """With FallbackAfterSeconds, each channel that has a next one waits for its receipt."""
+    if not seconds:
+        return channels
+    *earlier, last = channels
+    return [channel | {"AwaitDeliverySeconds": seconds} for channel in earlier] + [last]
 
 
 def _delivery(

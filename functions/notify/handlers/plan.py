@@ -14,6 +14,7 @@ from notify.domain.outcomes import COMPLETED, as_it_arrived
 from notify.domain.plan import (
     UNREADABLE_OWNER,
     chain,
+    check_fallback_after,
     execution_plan,
     opt_out_key,
     plan,
@@ -106,6 +107,7 @@ def take(
     trace_id, owner = planned["TraceId"], planned["Owner"]
     try:
         when = send_at(planned["SendAt"], now)
+        check_fallback_after(planned, settings.execution_timeout_seconds)
     except PermanentError as exc:
         claim = store.claim(trace_id, owner, execution, stale, recipient_keys(planned))
         return claim, rejected_all(planned, exc)

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from notify.domain.compose import Delivery
+from notify.domain.errors import AwaitingDelivery
 from notify.domain.outcomes import CANCELLED
 from notify.domain.senders import check_sender
 from notify.handlers.settings import SendSettings
@@ -89,7 +90,7 @@ class SendResources:
             return self._cancelled(delivery)
         if earlier is not None:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
-            return self._sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"])
+            return _awaited(self._sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"]))
         try:
             message_id = send()
         except Exception:
@@ -98,7 +99,7 @@ class SendResources:
         at = datetime.now(UTC).isoformat()
         self.traces.complete_send(*key, message_id, at)
         logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
-        return self._sent(delivery, message_id, at, **details)
+        return _awaited(self._sent(delivery, message_id, at, **details))
 
     def _end_attempt(self, key: tuple[str, str, str, str]) -> None:
         # Best effort: without it the next attempt waits for the in-progress mark to lapse.
@@ -127,6 +128,17 @@ class SendResources:
             "SentAt": at,
             **details,
         }
+
+
+def _awaited(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The SENT outcome, or AwaitingDelivery when a next channel waits for its receipt."""
+    seconds = outcome["Recipient"].get("AwaitDeliverySeconds")
+    if seconds:
+        raise AwaitingDelivery(
+            f"sent as {outcome['ProviderMessageId']}; the next channel is tried unless it is "
+            f"delivered or read within {seconds} s"
+        )
+    return outcome
 
 
 class Provider(Protocol):

@@ -267,3 +267,19 @@ def test_the_channels_fallen_back_from_are_recorded_and_never_count_as_exhausted
     ]
     assert "Tried" not in flat[0]
     assert exhausted(flat) == []
+
+
+def test_a_channel_sent_but_not_delivered_in_time_stays_sent_when_the_next_one_takes_over():
+    whatsapp = {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"}
+    sms = {"Address": "+447835065013", "ChannelType": "SMS"}
+    no_receipt = {"Error": "NoDeliveryReceipt", "Cause": "NoDeliveryReceipt: sent, not delivered"}
+    sent = {"TraceId": "t", "Owner": "o", "Recipient": sms, "Status": "SENT"}
+    sent["Tried"] = [whatsapp, no_receipt, []]
+
+    flat = with_tried([sent])
+
+    assert [(o["Recipient"]["ChannelType"], o["Status"]) for o in flat] == [
+        ("SMS", "SENT"),
+        ("WHATSAPP", "SENT"),  # Record writes no SENT outcome: its item keeps its own
+    ]
+    assert exhausted(flat) == []

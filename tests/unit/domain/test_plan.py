@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
-from notify.domain.plan import execution_plan, opt_out_key, plan, recipient_keys
+from notify.domain.plan import (
+    check_fallback_after,
+    execution_plan,
+    opt_out_key,
+    plan,
+    recipient_keys,
+)
 
 EVENTS = Path(__file__).parents[3] / "events"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
@@ -112,6 +118,7 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
         "Deliveries": deliveries,
         "SendAt": None,
         "FallbackOnOptOut": False,
+        "FallbackAfterSeconds": None,
     }
 
 
@@ -408,3 +415,28 @@ def test_a_fallback_without_an_address_is_invalid():
         plan(queued(request))
 
     assert raised.value.reason == INVALID_MESSAGE
+
+
+def test_fallback_after_seconds_makes_each_channel_with_a_next_wait_for_its_receipt():
+    planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": 30}))
+
+    [delivery] = execution_plan([planned], FUNCTIONS)["Deliveries"]
+
+    waits = []
+    while delivery:
+        waits.append(delivery["Recipient"].get("AwaitDeliverySeconds"))
+        delivery = delivery.get("Next")
+    assert waits == [30, 30, None]  # the last channel has nothing to fall back to
+
+
+@pytest.mark.parametrize("seconds", [0, 1801, 1.5, True, "30"])
+def test_a_fallback_wait_longer_than_half_the_timeout_or_not_whole_is_refused(seconds):
+    planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": seconds}))
+
+    with pytest.raises(PermanentError, match=r"FallbackAfterOutOfRange: .* from 1 to 1800"):
+        check_fallback_after(planned, execution_timeout_seconds=3600)
+
+
+def test_no_fallback_wait_or_one_within_half_the_timeout_is_accepted():
+    for seconds in (None, 1, 1800):
+        check_fallback_after(plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": seconds})), 3600)

@@ -25,6 +25,18 @@ def said(schema: dict[str, Any], instance: Any) -> list[str]:
     ("schema", "instance", "message"),
     [
         pytest.param(
+            {"type": "integer", "minimum": 1},
+            0,
+            "numeric instance is lower than the required minimum (minimum: 1, found: 0)",
+            id="minimum",
+        ),
+        pytest.param(
+            {"type": "integer", "maximum": 86400},
+            86401,
+            "numeric instance is greater than the required maximum (maximum: 86400, found: 86401)",
+            id="maximum",
+        ),
+        pytest.param(
             {"type": "string"},
             12345,
             "instance type (integer) does not match any allowed primitive type "
@@ -187,8 +199,8 @@ def test_the_string_is_the_list_api_gateway_prints():
 
 
 def test_a_keyword_without_fges_words_fails_loudly():
-    with pytest.raises(ValueError, match="'minimum'"):
-        said({"minimum": 1}, 0)
+    with pytest.raises(ValueError, match="'multipleOf'"):
+        said({"multipleOf": 2}, 3)
 
 
 def test_names_sort_as_java_sorts_strings():

@@ -27,6 +27,7 @@ from notify.domain.errors import (
     INVALID_ADDRESS,
     PROVIDER_REJECTED,
     THROTTLED,
+    AwaitingDelivery,
     PermanentError,
     TransientError,
 )
@@ -226,3 +227,20 @@ def test_a_second_invocation_for_the_same_recipient_does_not_send_again(
         first["ProviderMessageId"],
         first["SentAt"],
     )
+
+
+@EACH_CHANNEL
+def test_a_recipient_whose_next_channel_waits_for_its_receipt_is_sent_then_awaited(
+    functions, providers, channel, lambda_context
+):
+    event = delivery(channel)
+    event["Recipient"] = event["Recipient"] | {"AwaitDeliverySeconds": 30}
+
+    with pytest.raises(AwaitingDelivery, match="within 30 s"):
+        functions.send(channel, event, lambda_context)
+    # A retried or redriven Send finds it sent: awaited again, not sent again.
+    with pytest.raises(AwaitingDelivery):
+        functions.send(channel, event, lambda_context)
+
+    assert len(providers.sent(event["Request"]["TraceId"])) == 1
+    assert functions.recipient_item(event)["Status"] == "SENT"
