@@ -56,6 +56,10 @@ _FAULTS: dict[str, dict[str, Any]] = {
     "DYNAMODB": {
         "lost-response": (500, "InternalServerError"),
     },
+    # EventBridge Scheduler refusing to create a scheduled send's schedule.
+    "SCHEDULER": {
+        "5xx": (500, "InternalServerException"),
+    },
 }
 
 
@@ -120,6 +124,7 @@ class Providers:
             "after-call.sesv2.SendEmail": self._after_email,
             "before-call.dynamodb.UpdateItem": self._remember_key,
             "after-call.dynamodb.UpdateItem": self._after_write,
+            "before-call.scheduler.CreateSchedule": self._before_schedule,
         }
 
     def add_fault(self, fault: Fault) -> None:
@@ -174,6 +179,17 @@ class Providers:
             raise ConnectionClosedError(endpoint_url=url)
         status, code = wire
         return json_error(url, status, code, f"injected {error} for {address}")
+
+    def _before_schedule(self, params: dict[str, Any], **kwargs: Any) -> None:
+        # Refused before it is sent: nothing reaches the emulated Scheduler.
+        name = params["url_path"].rsplit("/", 1)[-1]  # POST /schedules/{Name}
+        failure = self.attempt("SCHEDULER", name)
+        if failure is not None:
+            status, code = failure[1]
+            error = {"Code": code, "Message": f"injected {failure[0]} for {name}"}
+            raise ClientError(
+                {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, "CreateSchedule"
+            )
 
     @staticmethod
     def _remember_key(params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import dead_letters, trace_items
+from conftest import dead_letters, reconciled, trace_items
 
 from emulator.providers import Fault
 from notify.domain.schedule import DUE_TOLERANCE, schedule_name
@@ -109,3 +109,27 @@ def test_cancelling_mid_flight_stops_the_recipient_not_yet_begun_and_reports_the
     assert items[f"{OWNER}#SMS#{held_back}"]["Status"] == "CANCELLED"
     assert items[OWNER]["Status"] == "CANCELLED"
     assert dead_letters(local, trace_id) == []
+
+
+@reconciled
+def test_a_plan_that_fails_before_the_schedule_is_made_dead_letters_it_and_a_redrive_schedules_it(
+    client, local, providers, trace_id
+):
+    providers.add_fault(Fault(channel="SCHEDULER", error="5xx"))
+    send_at = datetime.now(UTC) + timedelta(hours=1)
+
+    failed = client.send(request(trace_id, send_at))
+
+    assert failed.status == "FAILED"
+    assert trace_items(local, trace_id)[OWNER]["Status"] == "SCHEDULED"  # kept, not scheduled
+    assert schedule_name(OWNER, trace_id) not in schedules(local)
+    [letter] = dead_letters(local, trace_id)
+    cause = letter["MessageAttributes"]["Cause"]["StringValue"]
+    assert "before it was scheduled" in cause
+
+    providers.clear_faults()
+    client.sqs.send_message(QueueUrl=client.queue_url, MessageBody=letter["Body"])
+    redriven = client.wait(client.start_next(), trace_id=trace_id)
+
+    assert (redriven.status, redriven.sent) == ("SUCCEEDED", [])
+    assert schedule_name(OWNER, trace_id) in schedules(local)

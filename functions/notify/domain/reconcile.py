@@ -22,6 +22,7 @@ from notify.domain.outcomes import (
     FAILED,
     REJECTED,
     RUNNING,
+    SCHEDULED,
     SENT,
     as_it_arrived,
     dead_letter,
@@ -83,13 +84,18 @@ def reconcile(
     traces: Traces,
     dead_letters: DeadLetters,
     sleep: Callable[[float], None] = time.sleep,
+    is_scheduled: Callable[[str, str], bool] | None = None,
 ) -> str:
-    """Dead-letter what `execution` left unsent of each request it was given; say what was done."""
+    """Dead-letter what `execution` left unsent of each request it was given; say what was done.
+
+    `is_scheduled(owner, trace_id)` says whether a SCHEDULED trace's schedule exists.
+    """
     if execution.status not in ENDED_BADLY:
         return f"nothing to do: the execution is {execution.status}"
     records = json.loads(execution.input)  # the pipe's batch of SQS records
     return "; ".join(
-        reconcile_record(record, execution, traces, dead_letters, sleep) for record in records
+        reconcile_record(record, execution, traces, dead_letters, sleep, is_scheduled)
+        for record in records
     )
 
 
@@ -99,6 +105,7 @@ def reconcile_record(
     traces: Traces,
     dead_letters: DeadLetters,
     sleep: Callable[[float], None] = time.sleep,
+    is_scheduled: Callable[[str, str], bool] | None = None,
 ) -> str:
     """One queued request of the execution: its unsent recipients to the DLQ, its trace ended.
 
@@ -127,6 +134,12 @@ def reconcile_record(
         # The execution failed before its claim landed: nothing of it was sent.
         dead_letters.send(as_it_arrived(body, _error(execution), execution.reason(), execution.arn))
         return "dead-lettered the unclaimed request as it arrived"
+    if header.get("Status") == SCHEDULED and is_scheduled and not is_scheduled(owner, trace_id):
+        # Plan kept it, then failed before its schedule was made. A redrive schedules it
+        # (Plan's scheduling is idempotent) and sends nothing before its time.
+        cause = f"the execution ended before it was scheduled for {header.get('SendAt')}"
+        dead_letters.send(as_it_arrived(body, _error(execution), cause, execution.arn))
+        return "dead-lettered the request being scheduled as it arrived"
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
     unsent = unsent_outcomes(planned["Deliveries"], items, execution)

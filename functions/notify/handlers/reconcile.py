@@ -10,9 +10,11 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.reconcile import reconcile, stale_before
+from notify.domain.schedule import schedule_name
 from notify.handlers.settings import ReconcileSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue, describe_execution
+from notify.integration.schedules import schedule_exists
 from notify.integration.trace_store import TraceStore
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -25,6 +27,11 @@ traces = TraceStore(
     DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
 )
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
+scheduler = boto3.client("scheduler")
+
+
+def is_scheduled(owner: str, trace_id: str) -> bool:
+    return schedule_exists(scheduler, settings.schedule_group, schedule_name(owner, trace_id))
 
 
 @logger.inject_lambda_context
@@ -38,6 +45,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     results = {}
     for arn in arns:
         execution = describe_execution(sfn, arn)
-        results[arn] = reconcile(execution, traces, dead_letters)
+        results[arn] = reconcile(execution, traces, dead_letters, is_scheduled=is_scheduled)
         logger.info("execution reconciled", extra={"execution": arn, "result": results[arn]})
     return {"Reconciled": results}

@@ -95,6 +95,7 @@ class ReconcileSettings(FromEnvironment):
     retention_days: int = env("TRACE_RETENTION_DAYS")
     execution_timeout_seconds: int = env("EXECUTION_TIMEOUT_SECONDS")
     dead_letter_queue_url: str = env("DEAD_LETTER_QUEUE_URL")
+    schedule_group: str = env("SCHEDULE_GROUP")
 
 
 @dataclass(frozen=True)

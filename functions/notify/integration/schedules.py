@@ -12,6 +12,17 @@ from notify.integration.aws_errors import classify_client_error
 MAXIMUM_EVENT_AGE_SECONDS = 86400
 
 
+def schedule_exists(client: Any, group: str, name: str) -> bool:
+    """Whether the group has a schedule of that name (one not yet run and deleted)."""
+    try:
+        client.get_schedule(Name=name, GroupName=group)
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return False
+        raise classify_client_error(exc) from exc
+    return True
+
+
 class SendSchedules:
     """Create and delete one-time schedules that put a message on one of the stack's queues."""
 

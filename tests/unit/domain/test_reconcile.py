@@ -279,3 +279,26 @@ def test_a_recipient_with_fallbacks_is_unsent_until_a_channel_sent_or_every_one_
     found = unsent_outcomes([recipient], items, Execution(ARN, "ABORTED", "[]"))
 
     assert bool(found) is unsent
+
+
+@pytest.mark.parametrize(("exists", "dead_lettered"), [(False, 1), (True, 0)])
+def test_a_request_scheduled_by_a_failed_execution_is_dead_lettered_only_without_its_schedule(
+    exists, dead_lettered
+):
+    scheduled = {"Sk": OWNER, "Status": "SCHEDULED", "SendAt": "2026-12-01T09:00:00+00:00"}
+    dead_letters = FakeDeadLetters()
+    asked = []
+
+    def is_scheduled(owner: str, trace_id: str) -> bool:
+        asked.append((owner, trace_id))
+        return exists
+
+    reconcile(
+        execution("FAILED"), FakeTraces(scheduled, []), dead_letters, is_scheduled=is_scheduled
+    )
+
+    assert asked == [(OWNER, "t-1")]
+    assert len(dead_letters.messages) == dead_lettered
+    if dead_lettered:
+        assert dead_letters.messages[0]["MessageBody"] == BODY
+        assert "before it was scheduled" in attributes(dead_letters.messages[0])["Cause"]
