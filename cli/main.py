@@ -226,14 +226,17 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
     outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
     group = _group(commands, "faults", "inject provider failures into the local stack")
     add = _command(group, "add", local.faults_add, "make sends fail")
-    add.add_argument("--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP", "DYNAMODB"])
+    add.add_argument(
+        "--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP", "DYNAMODB", "SCHEDULER"]
+    )
     add.add_argument("--address", help="only sends to this address (default: all)")
     add.add_argument(
         "--error",
         required=True,
         choices=["throttle", "5xx", "crash", "reject", "slow", "lost-response"],
         help="slow: the send waits --seconds, then succeeds; lost-response (DYNAMODB): "
-        "an UpdateItem whose key holds --address lands, then answers 500",
+        "an UpdateItem whose key holds --address lands, then answers 500; 5xx (SCHEDULER): "
+        "CreateSchedule refused",
     )
     add.add_argument("--rate", type=_rate, default=1.0, help="fraction of sends (default 1)")
     add.add_argument("--times", type=_positive_int, help="fire this many times, then stop")
