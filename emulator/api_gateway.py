@@ -51,6 +51,7 @@ from emulator.throttling import Quota, TokenBucket, most_specific
 from emulator.validation_errors import validation_error_string
 
 SQS_MAX_MESSAGE_BYTES = 262_144
+AUTHORIZER_TIMEOUT_SECONDS = 30  # a Lambda authorizer's limit in API Gateway
 # API Gateway's status for each gateway response type a template may leave without one.
 _DEFAULT_STATUS = {
     "ACCESS_DENIED": 403,
@@ -94,6 +95,7 @@ class ApiGateway:
         self._quotas: dict[str, Quota] = {}
         self._route_buckets: dict[tuple[str, str], TokenBucket | None] = {}
         self._auth_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._authorizing: dict[str, threading.Event] = {}  # tokens whose answer is awaited
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
@@ -141,13 +143,31 @@ class ApiGateway:
         """The authorizer's answer for this token (None: refused), cached for its TTL.
 
         As in API Gateway, the call that misses the cache sends its own method ARN; the
-        policy is cached by token and checked against every later call's ARN.
+        policy is cached by token and checked against every later call's ARN. Calls that
+        miss while the authorizer is already asked about their token wait for its answer:
+        locally a burst of them would queue for cold starts that Lambda runs in parallel.
         """
-        now = time.monotonic()
         with self._lock:
             cached = self._auth_cache.get(token)
-        if cached and cached[0] > now:
+            fresh = cached is not None and cached[0] > time.monotonic()
+            pending = None if fresh else self._authorizing.get(token)
+            if not fresh and pending is None:
+                self._authorizing[token] = threading.Event()
+        if fresh:
             return cached[1]
+        if pending is not None:
+            pending.wait(AUTHORIZER_TIMEOUT_SECONDS)
+            with self._lock:
+                cached = self._auth_cache.get(token)
+            return cached[1] if cached else None
+        try:
+            return self._invoke_authorizer(token, method_arn)
+        finally:
+            with self._lock:
+                self._authorizing.pop(token).set()
+
+    def _invoke_authorizer(self, token: str, method_arn: str) -> dict[str, Any] | None:
+        now = time.monotonic()
         authorizer = self._definition.authorizer
         event = {
             "type": "TOKEN",

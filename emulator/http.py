@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from emulator.api_gateway import ApiGateway, json_response
+from emulator.priority import ApiFirst
 from emulator.providers import Fault, Providers
 
 
@@ -87,10 +88,15 @@ class LocalHttp:
 
 
 class HttpServer:
-    """A threaded WSGI server bound to loopback, served from a background thread."""
+    """A threaded WSGI server bound to loopback, served from a background thread.
 
-    def __init__(self, app: Any, port: int) -> None:
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
+    With `api_first`, the stack's other threads wait while a request is served: from its
+    request line read to its answer sent (not while a kept-alive connection idles).
+    """
+
+    def __init__(self, app: Any, port: int, api_first: ApiFirst | None = None) -> None:
+        handler = WSGIRequestHandler if api_first is None else _served_first(api_first)
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=handler)
         self.url = f"http://127.0.0.1:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -100,6 +106,26 @@ class HttpServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+
+
+def _served_first(api_first: ApiFirst) -> type[WSGIRequestHandler]:
+    class ServedFirst(WSGIRequestHandler):
+        serving = False
+
+        def parse_request(self) -> bool:
+            api_first.begin()
+            self.serving = True
+            return super().parse_request()
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            finally:
+                if self.serving:
+                    self.serving = False
+                    api_first.end()
+
+    return ServedFirst
 
 
 def injected_failure(

@@ -25,6 +25,7 @@ from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
 from emulator.moto_patches import EXECUTION_END_LISTENERS
 from emulator.pipe import Pipes, pipe_specs
+from emulator.priority import ApiFirst
 from emulator.providers import Providers
 from emulator.schedules import LocalScheduler
 from emulator.sms_api import SmsApi
@@ -81,6 +82,8 @@ class LocalStack:
     )
     # Registered on the stack's sessions; removed when it stops.
     hooks: botocore_hooks.SessionHooks | None = None
+    # Background work waits while API requests are in flight (emulator/priority.py).
+    api_first: ApiFirst = field(default_factory=ApiFirst)
     # ARNs of the executions whose end was reported (their status-change event put).
     ended: set[str] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -102,9 +105,11 @@ class LocalStack:
         providers = Providers()
         runtime = LambdaRuntime()
         aws_requests = botocore_hooks.RequestCounter()
+        api_first = ApiFirst()
         hooks = botocore_hooks.SessionHooks(
             {
                 "before-send.lambda.Invoke": runtime.on_invoke,
+                "before-parameter-build": api_first.yield_to_api,
                 "before-call": aws_requests,
                 "before-parameter-build.events.PutEvents": aws_requests.count_entries,
                 "before-parameter-build.sqs": aws_requests.count_queue,
@@ -158,6 +163,7 @@ class LocalStack:
             stream_pollers=stream_pollers,
             aws_requests=aws_requests,
             hooks=hooks,
+            api_first=api_first,
         )
         EXECUTION_END_LISTENERS.append(local.execution_ended)
         return local
@@ -205,7 +211,8 @@ class LocalStack:
             "Outputs": self.stack.outputs()
             | {"ApiUrl": url, "WebhookUrl": url + "webhook", "TriggerUrl": url + "trigger"},
         }
-        return HttpServer(LocalHttp(api, self.providers, info, self.stats), port).start()
+        app = LocalHttp(api, self.providers, info, self.stats)
+        return HttpServer(app, port, self.api_first).start()
 
     def stats(self) -> dict[str, Any]:
         """What the event sources did since start, by function (for `messaging stats`)."""

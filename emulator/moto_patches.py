@@ -15,8 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import jsonpath_ng
+import jsonpath_ng.ext
 import moto
+from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.utilities import dynamo_json_dump
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.models import SQSBackend
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -34,6 +42,10 @@ def apply() -> None:
             "WRITTEN_FOR (requirements-dev.txt pins moto)"
         )
     memoise_asl_parser()
+    memoise_json_paths()
+    plain_stream_records()
+    memoise_update_expressions()
+    cheap_retention_checks()
     reuse_interpreter_clients()
     report_execution_ends()
     first_end_wins()
@@ -52,6 +64,71 @@ def memoise_asl_parser() -> None:
     parse = AmazonStateLanguageParser.parse
     if not hasattr(parse, "cache_info"):
         AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=32)(parse))
+
+
+def memoise_json_paths() -> None:
+    """Parse each JSONPath once, not at every use.
+
+    jsonpath_ng builds a new yacc parser for every `parse` call (about 1 ms). moto's
+    EventBridge parses its 8 input paths for every event and target (a third of the CPU
+    of the status events), its ASL interpreter a path for each one it evaluates. A
+    parsed path is immutable: `find` builds its matches apart.
+    """
+    if hasattr(jsonpath_ng.ext.parse, "cache_info"):
+        return
+    ext_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    # moto.events imports `parse` from jsonpath_ng.ext when called; the interpreter at import.
+    jsonpath_ng.ext.parse = json_path.parse = ext_parse
+    result_path.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.parse)
+
+
+def plain_stream_records() -> None:
+    """Answer GetRecords with the records as JSON, as moto's DynamoDB answers its reads.
+
+    moto's generic response serializer looks up every attribute of every image through
+    its alias rules: about a third of the CPU of reading the traces table's stream.
+    """
+    if getattr(DynamoDBStreamsHandler.get_records, "plain", False):
+        return
+
+    def get_records(self: DynamoDBStreamsHandler) -> str:
+        limit = self._get_param("Limit")
+        result = self.backend.get_records(self._get_param("ShardIterator"), limit or 1000)
+        return dynamo_json_dump(result)  # datetimes as epoch seconds, as AWS sends them
+
+    get_records.plain = True  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler.get_records = get_records
+
+
+def memoise_update_expressions() -> None:
+    """Parse each DynamoDB update expression once, not twice per UpdateItem.
+
+    The handler and the backend each tokenise and parse it (a fifth of an UpdateItem's
+    CPU); the tree is only read (`find_clauses`) or deep-copied before it is validated.
+    """
+    make = UpdateExpressionParser.make
+    if hasattr(make, "cache_info"):
+        return
+    UpdateExpressionParser.make = functools.lru_cache(maxsize=256)(make)
+
+
+def cheap_retention_checks() -> None:
+    """Check a received message's retention period without counting the whole queue.
+
+    moto reads the period through `get_queue_attributes`, which computes every attribute
+    (the approximate counts walk every message) for each message received: quadratic in
+    a backlog, and the pipe's largest cost under load.
+    """
+    original = SQSBackend.is_message_valid_based_on_retention_period
+    if getattr(original, "cheap", False):
+        return
+
+    def valid(self: SQSBackend, queue_name: str, message: Any) -> bool:
+        period = int(self.get_queue(queue_name).message_retention_period)
+        return period + message.sent_timestamp / 1000 > unix_time()
+
+    valid.cheap = True  # type: ignore[attr-defined]
+    SQSBackend.is_message_valid_based_on_retention_period = valid
 
 
 def reuse_interpreter_clients() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,6 +218,36 @@ def test_a_jwt_route_without_a_token_gets_401(runtime):
 
     assert response.status_code == 401
     assert runtime.events == []
+
+
+class SlowAuthorizer(FakeRuntime):
+    """An authorizer that answers once `release` is set, counting its invocations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.authorizations = 0
+
+    def invoke(self, function: str, payload: Any) -> tuple[Any, str | None]:
+        if function == "authorizer":
+            self.authorizations += 1
+            self.release.wait(10)
+        return super().invoke(function, payload)
+
+
+def test_concurrent_calls_with_one_new_token_ask_the_authorizer_once():
+    runtime = SlowAuthorizer()
+    gateway = client(runtime)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [
+            pool.submit(gateway.get, "/messages/t1", headers={"Authorization": TOKEN})
+            for _ in range(8)
+        ]
+        runtime.release.set()
+        statuses = [answer.result(timeout=10).status_code for answer in answers]
+
+    assert statuses == [200] * 8
+    assert runtime.authorizations == 1
 
 
 @pytest.mark.parametrize(

@@ -139,3 +139,6 @@ def test_every_patch_marks_what_it_replaced():
     assert BaseExecutionWorkerCommunication.terminated.reports_ends
     assert json_path._contains_slice_or_wildcard_array.filters_too
     assert moto_patches.DynamoDBBackend.update_item.atomic
+    assert hasattr(json_path.parse, "cache_info")
+    assert moto_patches.DynamoDBStreamsHandler.get_records.plain
+    assert moto_patches.SQSBackend.is_message_valid_based_on_retention_period.cheap
