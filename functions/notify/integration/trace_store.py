@@ -88,18 +88,14 @@ class TraceStore:
             values[":error"] = update.error_code
         changed = 0
         for key in keys:
-            try:
-                self._table.update_item(
-                    Key={"TraceId": key["TraceId"], "Sk": key["Sk"]},
-                    UpdateExpression=f"SET {fields}",
-                    ConditionExpression="attribute_exists(Sk) AND "
-                    "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :rank)",
-                    ExpressionAttributeValues=values,
-                )
-                changed += 1
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise classify_client_error(exc) from exc
+            refused = self._update_unless_refused(
+                Key={"TraceId": key["TraceId"], "Sk": key["Sk"]},
+                UpdateExpression=f"SET {fields}",
+                ConditionExpression="attribute_exists(Sk) AND "
+                "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :rank)",
+                ExpressionAttributeValues=values,
+            )
+            changed += refused is None
         return changed
 
     def begin_send(
@@ -114,38 +110,32 @@ class TraceStore:
         TransientError(SendInProgress) while another attempt may still be at the provider.
         """
         now = _now()
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
-                UpdateExpression="ADD Attempts :one SET LastAttemptAt = :now, "
-                "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
-                "InProgressUntil = :until, "
-                "#owner = :owner, Address = :address, ChannelType = :channel, "
-                "ExpiresAt = :expires",
-                ConditionExpression="(attribute_not_exists(#status) OR "
-                "NOT #status IN (:sent, :cancelled)) AND "
-                "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
-                ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"},
-                ExpressionAttributeValues={
-                    ":one": 1,
-                    ":now": now,
-                    ":until": in_progress_until,
-                    ":sent": SENT,
-                    ":cancelled": CANCELLED,
-                    ":owner": owner,
-                    ":address": address,
-                    ":channel": channel,
-                    ":expires": int(time.time()) + self._retention_seconds,
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
-            # A refused condition returns the old item in the wire format.
-            item = plain_item(exc.response.get("Item", {}))
-            if item.get("Status") in (SENT, CANCELLED):
-                return item
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+            UpdateExpression="ADD Attempts :one SET LastAttemptAt = :now, "
+            "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
+            "InProgressUntil = :until, "
+            "#owner = :owner, Address = :address, ChannelType = :channel, "
+            "ExpiresAt = :expires",
+            ConditionExpression="(attribute_not_exists(#status) OR "
+            "NOT #status IN (:sent, :cancelled)) AND "
+            "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
+            ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"},
+            ExpressionAttributeValues={
+                ":one": 1,
+                ":now": now,
+                ":until": in_progress_until,
+                ":sent": SENT,
+                ":cancelled": CANCELLED,
+                ":owner": owner,
+                ":address": address,
+                ":channel": channel,
+                ":expires": int(time.time()) + self._retention_seconds,
+            },
+        )
+        if refused is not None:
+            if refused.get("Status") in (SENT, CANCELLED):
+                return refused
             raise TransientError(
                 SEND_IN_PROGRESS, f"{address}: another attempt may still be at the provider"
             ) from None
@@ -234,42 +224,36 @@ class TraceStore:
         moment = datetime.now(UTC)
         now = moment.isoformat()
         listed = ", Recipients = :recipients" if recipients else ""
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": owner},
-                UpdateExpression="SET #status = :running, Running = :running, ClaimedAt = :now, "
-                "#owner = :owner, ExecutionArn = :execution, "
-                "Executions = list_append(if_not_exists(Executions, :none), :executions), "
-                "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
-                "ExpiresAt = :expires" + listed,
-                ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
-                "OR (#status = :running AND ClaimedAt < :stale) "
-                "OR (#status = :scheduled AND SendAt <= :due)",
-                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
-                ExpressionAttributeValues={
-                    ":running": RUNNING,
-                    ":failed": FAILED,
-                    ":scheduled": SCHEDULED,
-                    ":due": due_by(moment),
-                    ":now": now,
-                    ":owner": owner,
-                    ":execution": execution,
-                    ":executions": [execution],
-                    ":none": [],
-                    ":stale": stale_before,
-                    ":expires": int(time.time()) + self._retention_seconds,
-                }
-                | ({":recipients": recipients} if recipients else {}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
-            old = exc.response.get("Item", {})
-            if old.get("Status", {}).get("S") != RUNNING:
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :running, Running = :running, ClaimedAt = :now, "
+            "#owner = :owner, ExecutionArn = :execution, "
+            "Executions = list_append(if_not_exists(Executions, :none), :executions), "
+            "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
+            "ExpiresAt = :expires" + listed,
+            ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
+            "OR (#status = :running AND ClaimedAt < :stale) "
+            "OR (#status = :scheduled AND SendAt <= :due)",
+            ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+            ExpressionAttributeValues={
+                ":running": RUNNING,
+                ":failed": FAILED,
+                ":scheduled": SCHEDULED,
+                ":due": due_by(moment),
+                ":now": now,
+                ":owner": owner,
+                ":execution": execution,
+                ":executions": [execution],
+                ":none": [],
+                ":stale": stale_before,
+                ":expires": int(time.time()) + self._retention_seconds,
+            }
+            | ({":recipients": recipients} if recipients else {}),
+        )
+        if refused is not None:
+            if refused.get("Status") != RUNNING:
                 return Claim.DONE
-            ours = old.get("ExecutionArn", {}).get("S") == execution
-            return Claim.CLAIMED if ours else Claim.HELD
+            return Claim.CLAIMED if refused.get("ExecutionArn") == execution else Claim.HELD
         return Claim.CLAIMED
 
     def schedule(
@@ -283,33 +267,28 @@ class TraceStore:
         """
         now = datetime.now(UTC).isoformat()
         expires = int(datetime.fromisoformat(send_at).timestamp()) + self._retention_seconds
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": owner},
-                UpdateExpression="SET #status = :scheduled, SendAt = :at, ScheduledRequest = "
-                ":body, Recipients = :recipients, #owner = :owner, "
-                "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
-                "ExpiresAt = :expires",
-                ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
-                "OR (#status = :scheduled AND SendAt = :at)",
-                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
-                ExpressionAttributeValues={
-                    ":scheduled": SCHEDULED,
-                    ":failed": FAILED,
-                    ":at": send_at,
-                    ":body": body,
-                    ":recipients": recipients,
-                    ":owner": owner,
-                    ":now": now,
-                    ":expires": expires,
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
-            old = exc.response.get("Item", {})
-            return Claim.HELD if old.get("Status", {}).get("S") == RUNNING else Claim.DONE
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :scheduled, SendAt = :at, ScheduledRequest = "
+            ":body, Recipients = :recipients, #owner = :owner, "
+            "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
+            "ExpiresAt = :expires",
+            ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
+            "OR (#status = :scheduled AND SendAt = :at)",
+            ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+            ExpressionAttributeValues={
+                ":scheduled": SCHEDULED,
+                ":failed": FAILED,
+                ":at": send_at,
+                ":body": body,
+                ":recipients": recipients,
+                ":owner": owner,
+                ":now": now,
+                ":expires": expires,
+            },
+        )
+        if refused is not None:
+            return Claim.HELD if refused.get("Status") == RUNNING else Claim.DONE
         return Claim.CLAIMED
 
     def scheduled_request(self, trace_id: str, owner: str) -> str | None:
@@ -331,23 +310,18 @@ class TraceStore:
         return self._end_as(trace_id, owner, status, CANCELLED)
 
     def _end_as(self, trace_id: str, owner: str, old: str, new: str) -> bool:
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": owner},
-                UpdateExpression="SET #status = :new, UpdatedAt = :now REMOVE Running",
-                ConditionExpression="#status = :old",
-                ExpressionAttributeNames={"#status": "Status"},
-                ExpressionAttributeValues={
-                    ":new": new,
-                    ":old": old,
-                    ":now": datetime.now(UTC).isoformat(),
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
-            return False
-        return True
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :new, UpdatedAt = :now REMOVE Running",
+            ConditionExpression="#status = :old",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":new": new,
+                ":old": old,
+                ":now": datetime.now(UTC).isoformat(),
+            },
+        )
+        return refused is None
 
     def cancel_recipient(self, trace_id: str, owner: str, channel: str, address: str) -> Cancel:
         """Mark one channel of a recipient CANCELLED unless its send has begun or ended.
@@ -357,34 +331,27 @@ class TraceStore:
         a redrive then skips it.
         """
         now = _now()
-        try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
-                UpdateExpression="SET #status = :cancelled, UpdatedAt = :now, #owner = :owner, "
-                "Address = :address, ChannelType = :channel, "
-                "ExpiresAt = if_not_exists(ExpiresAt, :expires)",
-                ConditionExpression="(attribute_not_exists(#status) OR #status = :failed) AND "
-                "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
-                ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
-                ExpressionAttributeValues={
-                    ":cancelled": CANCELLED,
-                    ":failed": FAILED,
-                    ":now": now,
-                    ":owner": owner,
-                    ":address": address,
-                    ":channel": channel,
-                    ":expires": int(time.time()) + self._retention_seconds,
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
-            item = plain_item(exc.response.get("Item", {}))
-            if item.get("Status") in (None, FAILED):
-                return Cancel.IN_FLIGHT
-            return Cancel.ENDED
-        return Cancel.CANCELLED
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": recipient_key(owner, channel, address)},
+            UpdateExpression="SET #status = :cancelled, UpdatedAt = :now, #owner = :owner, "
+            "Address = :address, ChannelType = :channel, "
+            "ExpiresAt = if_not_exists(ExpiresAt, :expires)",
+            ConditionExpression="(attribute_not_exists(#status) OR #status = :failed) AND "
+            "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
+            ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
+            ExpressionAttributeValues={
+                ":cancelled": CANCELLED,
+                ":failed": FAILED,
+                ":now": now,
+                ":owner": owner,
+                ":address": address,
+                ":channel": channel,
+                ":expires": int(time.time()) + self._retention_seconds,
+            },
+        )
+        if refused is None:
+            return Cancel.CANCELLED
+        return Cancel.IN_FLIGHT if refused.get("Status") in (None, FAILED) else Cancel.ENDED
 
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
@@ -421,18 +388,14 @@ class TraceStore:
         recipient = outcome["Recipient"]
         update = self._outcome_update(owner, outcome, execution, now, expires)
         update["ExpressionAttributeValues"][":cancelled"] = CANCELLED
-        try:
-            self._table.update_item(
-                Key={
-                    "TraceId": trace_id,
-                    "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
-                },
-                ConditionExpression="attribute_not_exists(#status) OR #status <> :cancelled",
-                **update,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc) from exc
+        self._update_unless_refused(  # refused: a cancel got there first
+            Key={
+                "TraceId": trace_id,
+                "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
+            },
+            ConditionExpression="attribute_not_exists(#status) OR #status <> :cancelled",
+            **update,
+        )
 
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
         """End the trace's run by `execution` with `status`; False when it is not that run.
@@ -442,25 +405,34 @@ class TraceStore:
         A reconciled execution redriven from the console may still complete its trace.
         """
         ended_from = [RUNNING] if status == FAILED else [RUNNING, FAILED]
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :status, UpdatedAt = :now REMOVE Running",
+            ConditionExpression="ExecutionArn = :execution AND #status IN (:from0, :from1)",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":status": status,
+                ":now": datetime.now(UTC).isoformat(),
+                ":execution": execution,
+                ":from0": ended_from[0],
+                ":from1": ended_from[-1],
+            },
+        )
+        return refused is None
+
+    def _update_unless_refused(self, **update: Any) -> dict[str, Any] | None:
+        """One conditional UpdateItem: None when written; the item as it was when refused.
+
+        DynamoDB answers a refused condition with the old item ({} when there was none),
+        which is how a caller tells whose the item is.
+        """
         try:
-            self._table.update_item(
-                Key={"TraceId": trace_id, "Sk": owner},
-                UpdateExpression="SET #status = :status, UpdatedAt = :now REMOVE Running",
-                ConditionExpression="ExecutionArn = :execution AND #status IN (:from0, :from1)",
-                ExpressionAttributeNames={"#status": "Status"},
-                ExpressionAttributeValues={
-                    ":status": status,
-                    ":now": datetime.now(UTC).isoformat(),
-                    ":execution": execution,
-                    ":from0": ended_from[0],
-                    ":from1": ended_from[-1],
-                },
-            )
+            self._table.update_item(ReturnValuesOnConditionCheckFailure="ALL_OLD", **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise classify_client_error(exc) from exc
-            return False
-        return True
+            return plain_item(exc.response.get("Item", {}))
+        return None
 
     def running_before(self, stale_before: str) -> list[dict[str, Any]]:
         """Header items (TraceId, Sk, ExecutionArn) still RUNNING, claimed before `stale_before`."""
