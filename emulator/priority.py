@@ -5,7 +5,9 @@ local stack runs the API, the interpreter, the pollers and every handler under o
 where some fifty busy threads would each get a fiftieth of it: a burst of requests then
 waits seconds for answers. So while an API request is in flight, every other thread of
 the stack waits at its next AWS call (a botocore hook on the stack's sessions) until
-the API is idle again, for `max_wait` seconds at most, so nothing starves.
+the API is idle again, for `max_wait` seconds at most, so nothing starves. Three
+seconds outlast a burst's round of answers: with one, the threads held back resumed
+together mid-burst and the slowest answers took over a second again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 
 class ApiFirst:
-    def __init__(self, max_wait: float = 1.0) -> None:
+    def __init__(self, max_wait: float = 3.0) -> None:
         self._max_wait = max_wait
         self._in_flight = 0
         self._lock = threading.Lock()
