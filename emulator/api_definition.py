@@ -14,6 +14,7 @@ from typing import Any
 from emulator.request_schema import SEND_REQUEST
 from emulator.stack import ACCOUNT_ID
 from emulator.throttling import MethodSetting, UsagePlan
+from notify.domain.lanes import utf16_length
 
 API_ID = "local"
 JWT_AUTHORIZER = "JwtAuthorizer"
@@ -40,7 +41,7 @@ class SqsIntegration:
     def queue_for(self, body: str) -> str:
         """The queue the request template sends `body` to (its length in UTF-16 units)."""
         limit = self.small_max_characters
-        if limit is None or len(body.encode("utf-16-le")) // 2 <= limit:
+        if limit is None or utf16_length(body) <= limit:
             return self.queue_name
         return self.large_queue_name or self.queue_name
 

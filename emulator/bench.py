@@ -222,11 +222,10 @@ def usage_per_request(
     )
     deletes = calls.service("sqs", ("DeleteMessage", "DeleteMessageBatch"))
     invoked = runtime.invocations
+    billed = billed_seconds(invoked, runtime, quiet)
     if quiet:
-        billed = sum(n * quiet.seconds_per_invocation.get(f, 0) for f, n in invoked.items())
         execution_seconds = quiet.execution_seconds
     else:
-        billed = sum(runtime.billed_seconds.values())
         execution_seconds = median(e["seconds"] for e in executions)
     return Usage(
         api_requests=1,
@@ -245,6 +244,13 @@ def usage_per_request(
     )
 
 
+def billed_seconds(invoked: dict[str, int], runtime: Any, quiet: Quiet | None) -> float:
+    """Lambda's billed duration of these invocations: as measured, or at quiet durations."""
+    if quiet:
+        return sum(n * quiet.seconds_per_invocation.get(f, 0) for f, n in invoked.items())
+    return sum(runtime.billed_seconds[f] for f in invoked)
+
+
 def workflow_only(
     usage: Usage, requests: int, calls: RequestCounter, runtime: Any, quiet: Quiet | None
 ) -> Usage:
@@ -253,11 +259,7 @@ def workflow_only(
     sent = calls.queue_requests(queues, ("SendMessage", "SendMessageBatch"))
     deletes = calls.queue_requests(queues, ("DeleteMessage", "DeleteMessageBatch"))
     workflow = {f: n for f, n in runtime.invocations.items() if f.endswith(WORKFLOW_FUNCTIONS)}
-    seconds = (
-        sum(n * quiet.seconds_per_invocation.get(f, 0) for f, n in workflow.items())
-        if quiet
-        else sum(runtime.billed_seconds[f] for f in workflow)
-    )
+    seconds = billed_seconds(workflow, runtime, quiet)
     return replace(
         usage,
         sqs_requests=(sent + 2 * deletes) / requests,

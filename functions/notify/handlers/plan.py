@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError
-from notify.domain.lanes import is_small
+from notify.domain.lanes import is_small_request
 from notify.domain.outcomes import COMPLETED, as_it_arrived
 from notify.domain.plan import (
     UNREADABLE_OWNER,
@@ -132,17 +132,12 @@ def schedule_send(planned: dict[str, Any], body: str, when: datetime) -> Claim:
     trace_id, owner = planned["TraceId"], planned["Owner"]
     claim = store.schedule(trace_id, owner, stamp(when), body, recipient_keys(planned))
     if claim is Claim.CLAIMED:
-        queue = settings.message_queue_arn if _small(body) else settings.large_message_queue_arn
+        small = is_small_request(json.loads(body)["Request"])  # the lane the API chose
+        queue = settings.message_queue_arn if small else settings.large_message_queue_arn
         name = schedule_name(owner, trace_id)
         schedules.create(name, at_expression(when), queue, pointer_body(trace_id, owner))
         logger.info("request scheduled", extra={"send_at": stamp(when)})
     return claim
-
-
-def _small(body: str) -> bool:
-    # The lane the API chose from the request's text (lanes.py); compact JSON is no longer.
-    request = json.loads(body)["Request"]
-    return is_small(json.dumps(request, ensure_ascii=False, separators=(",", ":")))
 
 
 def dead_letter_unreadable(record: dict, reason: str, execution: str, stale: str) -> None:

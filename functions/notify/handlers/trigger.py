@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from notify.domain.errors import DeliveryError
-from notify.domain.lanes import is_small
+from notify.domain.lanes import is_small_request
 from notify.domain.tenants import api_key_caller, key_owner
 from notify.domain.triggers import (
     REGISTRATION_INVITATION,
@@ -80,7 +80,7 @@ def run(request: APIGatewayProxyEvent, name: str) -> dict[str, Any]:
 
 def queue_for(request: dict[str, Any]) -> str:
     """The batched queue for a small request, the one-per-execution queue for a large one."""
-    small = is_small(json.dumps(request, separators=(",", ":"), ensure_ascii=False))
+    small = is_small_request(request)
     return settings.message_queue_url if small else settings.large_message_queue_url
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from notify.domain.lanes import SMALL_REQUEST_MAX_CHARACTERS, is_small
+from notify.domain.lanes import SMALL_REQUEST_MAX_CHARACTERS, is_small, is_small_request
 
 SFN_MAX_INPUT_BYTES = 262144
 # A pipe record's fields besides the body (ids, receipt handle, attributes, ARNs), generously.
@@ -39,3 +39,11 @@ def test_the_limit_counts_utf16_units_as_api_gateway_does():
     assert not is_small("a" * (SMALL_REQUEST_MAX_CHARACTERS + 1))
     # An emoji is two UTF-16 units (Java's String.length()), one Python character.
     assert not is_small("😀" * (SMALL_REQUEST_MAX_CHARACTERS // 2 + 1))
+
+
+def test_a_request_in_code_is_measured_as_its_compact_json():
+    small = {"TraceId": "t", "Body": "x" * (SMALL_REQUEST_MAX_CHARACTERS - 25)}
+
+    assert len(json.dumps(small, separators=(",", ":"))) == SMALL_REQUEST_MAX_CHARACTERS
+    assert is_small_request(small)
+    assert not is_small_request(small | {"Body": small["Body"] + "x"})
