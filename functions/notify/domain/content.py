@@ -42,3 +42,12 @@ def describe(char: str) -> str:
     if code == 0:
         return "NUL (U+0000)"
     return f"the control character U+{code:04X}"
+
+
+def storable(text: str) -> str:
+    """`text` as every AWS API can carry it: a lone surrogate becomes its `\\udxxx` escape.
+
+    For what the service writes itself (an error's message on a trace item): a bad
+    character in it must never make the write fail.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

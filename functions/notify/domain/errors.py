@@ -6,7 +6,7 @@ raised (never subclasses): `TransientError` is retried, `PermanentError` is not.
 The reason code says which permanent failure it was, for the trace and the DLQ.
 Each provider's error codes are translated next to its client, in integration/.
 One more name routes a success: `AwaitingDelivery` (a recipient sent, whose next channel
-waits for its delivery receipt: FallbackAfterSeconds).
+waits for its delivery receipt: FallbackAfterSeconds, see domain/fallback.py).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ class PermanentError(DeliveryError):
 
 
 class AwaitingDelivery(Exception):
-    """Sent; the workflow waits for the delivery receipt before trying the next channel.
+    """Sent; its next channel is to be tried later unless a delivery receipt comes first.
 
     Raised after the SENT outcome is recorded, so the happy path of a recipient with no
-    such wait keeps its one Task state: only this recipient's path goes on to the wait.
+    such wait keeps its one Task state; the workflow records it AWAITING and Record
+    schedules the next channel outside the execution.
     """
 
 
@@ -49,10 +50,8 @@ OUTSIDE_SESSION_WINDOW = "OutsideSessionWindow"
 SENDER_NOT_ALLOWED = "SenderNotAllowed"
 # SendAt more than a year ahead: refused, never scheduled.
 SEND_AT_OUT_OF_RANGE = "SendAtOutOfRange"
-# FallbackAfterSeconds the execution cannot wait (past its timeout): refused, nothing sent.
+# FallbackAfterSeconds past a day: refused, nothing sent.
 FALLBACK_AFTER_OUT_OF_RANGE = "FallbackAfterOutOfRange"
-# Sent, but no delivered/read status came within FallbackAfterSeconds: the next channel.
-NO_DELIVERY_RECEIPT = "NoDeliveryReceipt"
 THROTTLED = "Throttled"
 # Another attempt at the same recipient may still be at the provider: wait, then retry.
 SEND_IN_PROGRESS = "SendInProgress"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
-from notify.domain.errors import NO_DELIVERY_RECEIPT
+from notify.domain.fallback import AWAITING
 
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
 # Cancelled by its sender before its send began: never sent, retried or dead-lettered.
@@ -17,6 +18,18 @@ RUNNING, COMPLETED = "RUNNING", "COMPLETED"
 SCHEDULED = "SCHEDULED"
 # SQS caps a message attribute's value with the body; keep causes readable, not whole stacks.
 MAX_CAUSE_CHARS = 2000
+# What SQS refuses in a message body or a String attribute (XML 1.0's characters are allowed):
+# SendMessage answers 400 InvalidMessageContents, and the letter would be lost.
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_text(text: str) -> str:
+    """`text` with each character SQS refuses written as its JSON escape (`\\ud800`).
+
+    Inside a JSON string the escape reads back as the same character, so a JSON body
+    stays the same JSON; in plain text (an attribute) it reads as what it was.
+    """
+    return _NOT_SQS_TEXT.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def failure_reason(outcome: dict[str, Any]) -> str:
@@ -49,9 +62,6 @@ def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _given_up_status(error: dict[str, Any]) -> str:
-    # Sent but not delivered in time: its item stays SENT (it may still be delivered).
-    if str(error.get("Cause", "")).startswith(NO_DELIVERY_RECEIPT):
-        return SENT
     return REJECTED if error.get("Error") == "PermanentError" else FAILED
 
 
@@ -84,7 +94,11 @@ def with_tried(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def count_by_channel(outcomes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
-    return Counter((o["Recipient"]["ChannelType"], o["Status"]) for o in outcomes)
+    # A recipient awaiting its receipt was sent.
+    return Counter(
+        (o["Recipient"]["ChannelType"], SENT if o["Status"] == AWAITING else o["Status"])
+        for o in outcomes
+    )
 
 
 def dead_letter(
@@ -109,7 +123,8 @@ def dead_letter(
     request = {"TraceId": trace_id, **messages, "Addresses": addresses}
     reasons = "; ".join(f"{o['Recipient']['Address']}: {failure_reason(o)}" for o in failed)
     return {
-        "MessageBody": json.dumps({"Caller": caller, "Request": request}),
+        # ensure_ascii escapes every other character (a lone surrogate too): SQS takes it.
+        "MessageBody": json.dumps({"Caller": caller, "Request": request}, ensure_ascii=True),
         "MessageAttributes": dead_letter_attributes(
             failed[0].get("Error") or "States.TaskFailed", reasons, execution_arn
         ),
@@ -119,7 +134,7 @@ def dead_letter(
 def as_it_arrived(body: str, error: str, cause: str, execution_arn: str) -> dict[str, Any]:
     """An SQS SendMessage of a queued body that could not be read or was never claimed."""
     return {
-        "MessageBody": body,
+        "MessageBody": sqs_text(body),
         "MessageAttributes": dead_letter_attributes(error, cause, execution_arn),
     }
 
@@ -129,5 +144,6 @@ def dead_letter_attributes(error: str, cause: str, execution_arn: str) -> dict[s
     values = {"Error": error, "Cause": cause[:MAX_CAUSE_CHARS], "ExecutionArn": execution_arn}
     # SQS refuses empty attribute values.
     return {
-        name: {"DataType": "String", "StringValue": value or "-"} for name, value in values.items()
+        name: {"DataType": "String", "StringValue": sqs_text(value) or "-"}
+        for name, value in values.items()
     }

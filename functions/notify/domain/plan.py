@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
+from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import (
     FALLBACK_AFTER_OUT_OF_RANGE,
     INVALID_MESSAGE,
@@ -24,13 +25,18 @@ MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage", "WHATSAPP": "Wha
 UNREADABLE_OWNER = "unreadable"
 # An address is part of DynamoDB keys (at most 1 KB), so the API's schema bounds its length.
 ADDRESS_LIMITS = {"EMAIL": 254, "SMS": 32, "WHATSAPP": 32}
+# What the API and the trigger function queue: `{"Caller": {...}, "Request": {...}}`.
+ENVELOPE_KEYS = ("Caller", "Request")
 
 
 def plan(queued_body: str) -> dict[str, Any]:
     """Expand a queued `{"Caller": ..., "Request": ...}` body into per-recipient deliveries.
 
     The API validated the request against its schema; this re-checks only what the
-    rest of the workflow relies on, because a DLQ message can be edited by hand.
+    rest of the workflow relies on, because a DLQ message can be edited by hand and the
+    queue is a trust boundary of its own: the envelope is read strictly (no repeated
+    key, no key beside Caller and Request, a Caller as the API or a trigger writes it).
+    Each address is planned in its canonical form (see `_deliveries`).
     """
     envelope = _parse(queued_body)
     caller, request = envelope.get("Caller"), envelope.get("Request")
@@ -38,9 +44,15 @@ def plan(queued_body: str) -> dict[str, Any]:
         raise PermanentError(INVALID_MESSAGE, "the queued message has no Caller.sub")
     if not isinstance(request, dict):
         raise PermanentError(INVALID_MESSAGE, "the queued message has no Request object")
+    extra = sorted(key for key in envelope if key not in ENVELOPE_KEYS)
+    if extra:
+        raise PermanentError(
+            INVALID_MESSAGE, f"the queued message has keys beside Caller and Request: {extra}"
+        )
     trace_id = request.get("TraceId")
     if not isinstance(trace_id, str) or not trace_id:
         raise PermanentError(INVALID_MESSAGE, "Request.TraceId must be a non-empty string")
+    refuse_uncarriable("Request.TraceId", trace_id, one_line=True)
     return {
         "TraceId": trace_id,
         "Owner": queued_owner(caller),
@@ -56,21 +68,18 @@ def plan(queued_body: str) -> dict[str, Any]:
     }
 
 
-def check_fallback_after(planned: Mapping[str, Any], execution_timeout_seconds: int) -> None:
-    """PermanentError(FallbackAfterOutOfRange) for a wait the execution cannot hold.
+def check_fallback_after(planned: Mapping[str, Any]) -> None:
+    """PermanentError(FallbackAfterOutOfRange) for a wait past the API's bound (a day).
 
-    At most half the execution's timeout: the other half is for its other steps, the
-    sends' retries and the next channel.
+    The wait is a one-time schedule outside any execution, so no execution bounds it.
     """
     seconds = planned.get("FallbackAfterSeconds")
     if seconds is None:
         return
-    longest = execution_timeout_seconds // 2
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= longest:
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 86400:
         raise PermanentError(
             FALLBACK_AFTER_OUT_OF_RANGE,
-            f"FallbackAfterSeconds must be a whole number from 1 to {longest} "
-            f"(half the execution timeout, {execution_timeout_seconds} s)",
+            "FallbackAfterSeconds must be a whole number from 1 to 86400 (a day)",
         )
 
 
@@ -134,7 +143,7 @@ def execution_plan(
     """
     requests, deliveries, rejected = [], [], []
     for index, planned in enumerate(claimed):
-        requests.append({key: planned[key] for key in ("TraceId", "Owner", "Messages")})
+        requests.append(_request_entry(planned))
         for recipient in planned["Deliveries"]:
             first, *fallbacks = chain(recipient)
             fallbacks = [f for f in fallbacks if opt_out_key(f) not in opted_out]
@@ -146,6 +155,16 @@ def execution_plan(
             channels = _awaiting([first, *fallbacks], planned.get("FallbackAfterSeconds"))
             deliveries.append(_delivery(index, channels, send_functions))
     return {"Requests": requests, "Deliveries": deliveries, "Rejected": rejected}
+
+
+def _request_entry(planned: Mapping[str, Any]) -> dict[str, Any]:
+    """What the execution keeps of a request: what its sends need, and what Record needs
+    to dead-letter it alone (Caller) or keep its fallbacks' continuation."""
+    entry = {key: planned[key] for key in ("TraceId", "Owner", "Caller", "Messages")}
+    if planned.get("FallbackAfterSeconds"):
+        entry["FallbackAfterSeconds"] = planned["FallbackAfterSeconds"]
+        entry["FallbackOnOptOut"] = bool(planned.get("FallbackOnOptOut"))
+    return entry
 
 
 def _awaiting(channels: list[dict[str, Any]], seconds: int | None) -> list[dict[str, Any]]:
@@ -204,9 +223,29 @@ def _opted_out(planned: Mapping[str, Any], recipient: Mapping[str, Any]) -> dict
     }
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object naming one key twice: json.loads would silently keep the last."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
 def _parse(queued_body: str) -> dict[str, Any]:
     try:
-        envelope = json.loads(queued_body)
+        envelope = json.loads(queued_body, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        # repr() escapes what a dead letter's attributes could not carry (a lone surrogate).
+        raise PermanentError(
+            INVALID_MESSAGE, f"the queued body repeats the key {exc.args[0]!r} in one object"
+        ) from None
+    except RecursionError:
+        raise PermanentError(INVALID_MESSAGE, "the queued body is nested too deeply") from None
     except (TypeError, ValueError) as exc:
         raise PermanentError(INVALID_MESSAGE, f"the queued body is not JSON ({exc})") from exc
     if not isinstance(envelope, dict):
@@ -215,23 +254,40 @@ def _parse(queued_body: str) -> dict[str, Any]:
 
 
 def _deliveries(addresses: object) -> list[dict[str, Any]]:
+    """One delivery per recipient, each address (and fallback address) in canonical form.
+
+    The canonical form (E.164, `whatsapp:` + E.164, an e-mail with its domain lower-cased)
+    is what the provider is given, so it is also what keys the send-once record, the
+    trace, the opt-out and a cancel. Two spellings of one recipient on one channel are one
+    recipient: the first in the request is planned, the later ones are dropped. An
+    invalid address stays as written, so that its send function rejects it with the reason.
+    """
     if not isinstance(addresses, dict) or not addresses:
         raise PermanentError(INVALID_MESSAGE, "Request.Addresses must name at least one recipient")
-    deliveries = []
+    deliveries, planned = [], set()
     for address, spec in addresses.items():
+        # Checked first: the errors below name the address.
+        refuse_uncarriable("a key of Request.Addresses", address, one_line=True)
         channel = spec.get("ChannelType") if isinstance(spec, dict) else None
         if channel not in MESSAGE_BLOCKS:
             raise PermanentError(
                 INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(MESSAGE_BLOCKS)}"
             )
-        _check_address(address, channel)
-        for fallback in _fallbacks(address, spec.get("Fallback", [])):
-            _check_address(fallback["Address"], fallback["ChannelType"])
-        deliveries.append({"Address": address, **spec})
+        _check_address(address, channel, "a key of Request.Addresses")
+        fallbacks = _fallbacks(address, spec.get("Fallback", []))
+        canonical = _canonical(address, channel)
+        if (channel, canonical) in planned:
+            continue
+        planned.add((channel, canonical))
+        delivery = {"Address": canonical} | {k: v for k, v in spec.items() if k != "Address"}
+        if "Fallback" in spec:
+            delivery["Fallback"] = fallbacks
+        deliveries.append(delivery)
     return deliveries
 
 
 def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:
+    """The recipient's fallbacks, checked, each address in canonical form."""
     if not isinstance(fallbacks, list) or not all(
         isinstance(f, dict)
         and f.get("ChannelType") in MESSAGE_BLOCKS
@@ -241,10 +297,26 @@ def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:
         raise PermanentError(
             INVALID_MESSAGE, f"{address}: each Fallback needs a ChannelType and an Address"
         )
-    return fallbacks
+    for fallback in fallbacks:
+        _check_address(fallback["Address"], fallback["ChannelType"], f"a Fallback of {address}")
+    return [f | {"Address": _canonical(f["Address"], f["ChannelType"])} for f in fallbacks]
 
 
-def _check_address(address: str, channel: str) -> None:
+def _canonical(address: str, channel: str) -> str:
+    """The address as its provider is given it, or as written when it is invalid."""
+    try:
+        return _NORMALIZE[channel](address)
+    except PermanentError:
+        return address
+
+
+def _check_address(address: str, channel: str, label: str) -> None:
+    """PermanentError(INVALID_MESSAGE) for an address that cannot be a key nor be sent.
+
+    What no provider can carry (a lone surrogate, NUL, a control character) would also
+    fail the trace's writes; a key is at most 1 KB.
+    """
+    refuse_uncarriable(label, address, one_line=True)
     if len(address) > ADDRESS_LIMITS[channel]:
         raise PermanentError(
             INVALID_MESSAGE,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from notify.domain.errors import DeliveryError
+from notify.domain.errors import DeliveryError, TransientError
 from notify.domain.outcomes import (
     CANCELLED,
     COMPLETED,
@@ -39,19 +39,27 @@ DONE = (SENT, REJECTED, CANCELLED)
 
 @dataclass(frozen=True)
 class Execution:
-    """What DescribeExecution says of a Delivery execution."""
+    """What DescribeExecution and the history say of a Delivery execution.
+
+    `sends_started`: each send task the execution started and never saw end, as
+    (ChannelType, Address, the instant its Lambda's time is up at the latest). Stopping an
+    execution does not stop a Lambda it invoked: until then, such a send may still land.
+    """
 
     arn: str
     status: str
     input: str
     error: str | None = None
     cause: str | None = None
+    sends_started: tuple[tuple[str, str, str], ...] = ()
 
     def reason(self) -> str:
         if self.status == "ABORTED":
             return "the execution was stopped before this recipient was sent"
         if self.status == "TIMED_OUT":
             return "the execution timed out before this recipient was sent"
+        if self.status == "SUCCEEDED":
+            return "the execution ended without recording this recipient"
         return self.cause or self.error or "the execution failed"
 
 
@@ -59,12 +67,15 @@ class Traces(Protocol):
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The owner's header item and recipient items."""
 
+    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> str:
+        """CLAIMED for `execution` (new, or already its own), else HELD or DONE."""
+
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
         """End the run of `execution`; False when the trace is not in that run."""
 
     def record(
         self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
-    ) -> str:
+    ) -> Any:
         """Write recipients' outcomes."""
 
 
@@ -85,18 +96,55 @@ def reconcile(
     dead_letters: DeadLetters,
     sleep: Callable[[float], None] = time.sleep,
     is_scheduled: Callable[[str, str], bool] | None = None,
+    swept: bool = False,
 ) -> str:
     """Dead-letter what `execution` left unsent of each request it was given; say what was done.
 
-    `is_scheduled(owner, trace_id)` says whether a SCHEDULED trace's schedule exists.
+    Each request alone: one that cannot be reconciled (a bug, a value a service refuses)
+    is dead-lettered as it arrived, and the others go on. `is_scheduled(owner, trace_id)`
+    says whether a SCHEDULED trace's schedule exists. `swept`: found by the sweep, RUNNING
+    past the timeout; then even a SUCCEEDED execution left that trace unfinished.
     """
-    if execution.status not in ENDED_BADLY:
+    if execution.status not in ENDED_BADLY and not (swept and execution.status == "SUCCEEDED"):
         return f"nothing to do: the execution is {execution.status}"
-    records = json.loads(execution.input)  # the pipe's batch of SQS records
-    return "; ".join(
-        reconcile_record(record, execution, traces, dead_letters, sleep, is_scheduled)
-        for record in records
-    )
+    results, transient = [], None
+    for record in json.loads(execution.input):  # the pipe's batch of SQS records
+        try:
+            results.append(
+                reconcile_record(record, execution, traces, dead_letters, sleep, is_scheduled)
+            )
+        except TransientError as exc:  # this record again on the retry; the others are done
+            transient = exc
+        except Exception as exc:  # about this request alone: it is dead-lettered, once
+            cause = f"{type(exc).__name__}: {exc}"
+            error = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
+            dead_letter_once(record, error, cause, execution.arn, traces, dead_letters)
+            results.append(f"dead-lettered the request as it arrived ({cause})")
+    if transient is not None:
+        raise transient
+    return "; ".join(results)
+
+
+def dead_letter_once(
+    record: dict[str, Any],
+    error: str,
+    cause: str,
+    execution: str,
+    traces: Traces,
+    dead_letters: DeadLetters,
+) -> bool:
+    """Dead-letter a queued record as it arrived, once however often this is retried.
+
+    A marker under the record's SQS message id says it was: claimed before the letter is
+    sent, ended after. Plan, a retried Plan and the reconciler of the same execution share
+    it; another execution given the same message (at-least-once) finds it taken.
+    """
+    marker = unreadable_trace_id(record["messageId"])
+    if traces.claim(marker, UNREADABLE_OWNER, execution, "") != "CLAIMED":
+        return False
+    dead_letters.send(as_it_arrived(record["body"], error, cause, execution))
+    traces.finish(marker, UNREADABLE_OWNER, COMPLETED, execution)
+    return True
 
 
 def reconcile_record(
@@ -121,29 +169,30 @@ def reconcile_record(
     try:
         planned = plan(body)
     except DeliveryError as exc:
-        marker = unreadable_trace_id(record["messageId"])
-        header, _ = traces.read(marker, UNREADABLE_OWNER)
-        if header is not None and header.get("Status") == COMPLETED:
-            return "the unreadable request was dead-lettered by Plan"
-        dead_letters.send(as_it_arrived(body, _error(execution), str(exc), execution.arn))
-        traces.finish(marker, UNREADABLE_OWNER, COMPLETED, execution.arn)  # if Plan claimed it
+        if not dead_letter_once(
+            record, _error(execution), str(exc), execution.arn, traces, dead_letters
+        ):
+            return "the unreadable request was dead-lettered already"
         return "dead-lettered the unreadable request as it arrived"
     trace_id, owner = planned["TraceId"], planned["Owner"]
     header, items = traces.read(trace_id, owner)
     if header is None:
         # The execution failed before its claim landed: nothing of it was sent.
-        dead_letters.send(as_it_arrived(body, _error(execution), execution.reason(), execution.arn))
+        if not dead_letter_once(
+            record, _error(execution), execution.reason(), execution.arn, traces, dead_letters
+        ):
+            return "the unclaimed request was dead-lettered already"
         return "dead-lettered the unclaimed request as it arrived"
     if header.get("Status") == SCHEDULED and is_scheduled and not is_scheduled(owner, trace_id):
         # Plan kept it, then failed before its schedule was made. A redrive schedules it
         # (Plan's scheduling is idempotent) and sends nothing before its time.
         cause = f"the execution ended before it was scheduled for {header.get('SendAt')}"
-        dead_letters.send(as_it_arrived(body, _error(execution), cause, execution.arn))
+        dead_letter_once(record, _error(execution), cause, execution.arn, traces, dead_letters)
         return "dead-lettered the request being scheduled as it arrived"
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
     unsent = unsent_outcomes(planned["Deliveries"], items, execution)
-    while (in_flight := seconds_in_flight(items, unsent)) > 0:
+    while (in_flight := seconds_in_flight(items, unsent, execution.sends_started)) > 0:
         sleep(min(in_flight, RECHECK_SECONDS))
         _, items = traces.read(trace_id, owner)
         unsent = unsent_outcomes(planned["Deliveries"], items, execution)
@@ -193,18 +242,27 @@ def _done(delivery: dict[str, Any], recorded: dict[Any, dict[str, Any]]) -> bool
 
 
 def seconds_in_flight(
-    items: list[dict[str, Any]], unsent: list[dict[str, Any]], now: datetime | None = None
+    items: list[dict[str, Any]],
+    unsent: list[dict[str, Any]],
+    sends_started: tuple[tuple[str, str, str], ...] = (),
+    *,
+    now: datetime | None = None,
 ) -> float:
     """How long until no unsent recipient's attempt can still be at the provider (0: none).
 
     A send marks its attempt in progress until its function's time runs out, and clears
-    the mark when the attempt ends (SENT, or failed).
+    the mark when the attempt ends (SENT, or failed). Before it wrote that mark it is known
+    only from the execution's history: a send task started that never ended.
     """
     wanted = {(o["Recipient"]["ChannelType"], o["Recipient"]["Address"]) for o in unsent}
     until = [
         datetime.fromisoformat(item["InProgressUntil"])
         for item in items
         if (item.get("ChannelType"), item.get("Address")) in wanted and item.get("InProgressUntil")
+    ] + [
+        datetime.fromisoformat(deadline)
+        for channel, address, deadline in sends_started
+        if (channel, address) in wanted
     ]
     if not until:
         return 0.0

@@ -52,12 +52,15 @@ def due_by(now: datetime) -> str:
     return stamp(now + DUE_TOLERANCE)
 
 
-def schedule_name(owner: str, trace_id: str) -> str:
+def schedule_name(owner: str, trace_id: str, continued_at: str = "") -> str:
     """One name per (owner, TraceId): a retried Plan finds its schedule instead of a second.
 
-    Scheduler names allow 64 characters of [0-9A-Za-z._-]; TraceIds hold more, so a hash.
+    A fallback's continuation is named by its time too (`continued_at`): a trace may wait
+    for receipts more than once. Scheduler names allow 64 characters of [0-9A-Za-z._-];
+    TraceIds hold more, so a hash.
     """
-    digest = hashlib.sha256(f"{owner}\n{trace_id}".encode()).hexdigest()
+    key = f"{owner}\n{trace_id}" + (f"\n{continued_at}" if continued_at else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"send-{digest[:56]}"
 
 

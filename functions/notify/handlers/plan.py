@@ -8,11 +8,10 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError
-from notify.domain.lanes import is_small_request
-from notify.domain.outcomes import COMPLETED, as_it_arrived
+from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError, TransientError
+from notify.domain.fallback import unreceived
+from notify.domain.outcomes import FAILED
 from notify.domain.plan import (
-    UNREADABLE_OWNER,
     chain,
     check_fallback_after,
     execution_plan,
@@ -20,9 +19,8 @@ from notify.domain.plan import (
     plan,
     recipient_keys,
     rejected_all,
-    unreadable_trace_id,
 )
-from notify.domain.reconcile import stale_before
+from notify.domain.reconcile import dead_letter_once, stale_before
 from notify.domain.schedule import (
     at_expression,
     pointer_body,
@@ -53,51 +51,66 @@ schedules = SendSchedules(
 )
 
 
+class Batch:
+    """What Plan found for the records of one execution, request by request."""
+
+    def __init__(self) -> None:
+        self.claimed: list[dict[str, Any]] = []
+        self.already_handled: list[dict[str, str]] = []
+        self.held: list[dict[str, str]] = []
+        self.refused: list[dict[str, Any]] = []
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     execution = event["ExecutionArn"]
-    stale = stale_before(settings.execution_timeout_seconds)
-    now = datetime.now(UTC)
-    claimed, already_handled, held, refused = [], [], [], []
+    batch = Batch()
     for record in event["Records"]:
         try:
-            body = queued_body(record["body"])
-            planned = plan(body)
-        except DeliveryError as exc:  # the batch's other requests go on
-            dead_letter_unreadable(record, str(exc), execution, stale)
-            continue
-        logger.set_correlation_id(planned["TraceId"])
-        claim, rejected = take(planned, body, execution, stale, now)
-        if claim is Claim.CLAIMED:
-            if rejected is None:
-                claimed.append(planned)
-            refused += rejected or []
-            continue
-        already_handled.append({"TraceId": planned["TraceId"], "Owner": planned["Owner"]})
-        if claim is Claim.HELD:
-            # A synchronous (EXPRESS) pipe gives it back to the queue: if the execution
-            # holding it dies, the request is still there. STANDARD ignores this.
-            held.append({"itemIdentifier": record["messageId"]})
+            plan_record(record, execution, datetime.now(UTC), batch)
+        except TransientError:
+            raise  # Plan is retried whole: every claim is idempotent for its execution
+        except Exception as exc:  # about this request alone: the batch's others go on
+            logger.exception("request dead-lettered alone")
+            settle_alone(record, exc, execution)
     # Every recipient's opt-out in one read; a STOP that lands while this execution
     # runs holds from the next message on (Twilio refuses WhatsApp sends after it too).
-    keys = [opt_out_key(c) for p in claimed for r in p["Deliveries"] for c in chain(r)]
+    keys = [opt_out_key(c) for p in batch.claimed for r in p["Deliveries"] for c in chain(r)]
     opted_out = opt_outs.opted_out(key for key in keys if key)
-    planned = execution_plan(claimed, settings.send_functions, opted_out)
-    planned["Rejected"] += refused
+    planned = execution_plan(batch.claimed, settings.send_functions, opted_out)
+    planned["Rejected"] += batch.refused
     logger.info(
         "requests planned",
         extra={
-            "claimed": len(claimed),
-            "already_handled": len(already_handled),
+            "claimed": len(batch.claimed),
+            "already_handled": len(batch.already_handled),
             "rejected": len(planned["Rejected"]),
         },
     )
-    return planned | {"AlreadyHandled": already_handled, "batchItemFailures": held}
+    return planned | {"AlreadyHandled": batch.already_handled, "batchItemFailures": batch.held}
+
+
+def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Batch) -> None:
+    """Plan one queued record into `batch`; it touches `batch` only once it has succeeded."""
+    logger.set_correlation_id(None)
+    planned = plan(queued_body(record["body"]))
+    logger.set_correlation_id(planned["TraceId"])
+    claim, rejected = take(planned, record["body"], execution, now)
+    if claim is Claim.CLAIMED:
+        if rejected is None:
+            batch.claimed.append(awaited_only(planned))
+        batch.refused += rejected or []
+        return
+    batch.already_handled.append({"TraceId": planned["TraceId"], "Owner": planned["Owner"]})
+    if claim is Claim.HELD:
+        # A synchronous (EXPRESS) pipe gives it back to the queue: if the execution
+        # holding it dies, the request is still there. STANDARD ignores this.
+        batch.held.append({"itemIdentifier": record["messageId"]})
 
 
 def take(
-    planned: dict[str, Any], body: str, execution: str, stale: str, now: datetime
+    planned: dict[str, Any], body: str, execution: str, now: datetime
 ) -> tuple[Claim, list[dict[str, Any]] | None]:
     """Claim one request for this execution, or schedule it: (the claim, what it refused).
 
@@ -105,15 +118,25 @@ def take(
     (every recipient REJECTED for a SendAt out of range; none for a scheduled request).
     """
     trace_id, owner = planned["TraceId"], planned["Owner"]
+    stale = stale_before(settings.execution_timeout_seconds, now)
+    keys = recipient_keys(planned)
     try:
         when = send_at(planned["SendAt"], now)
-        check_fallback_after(planned, settings.execution_timeout_seconds)
+        check_fallback_after(planned)
     except PermanentError as exc:
-        claim = store.claim(trace_id, owner, execution, stale, recipient_keys(planned))
-        return claim, rejected_all(planned, exc)
+        return store.claim(trace_id, owner, execution, stale, keys), rejected_all(planned, exc)
     if when is not None:
         return schedule_send(planned, body, when), []
-    return store.claim(trace_id, owner, execution, stale, recipient_keys(planned)), None
+    return store.claim(trace_id, owner, execution, stale, keys), None
+
+
+def awaited_only(planned: dict[str, Any]) -> dict[str, Any]:
+    """A fallback's continuation keeps only recipients whose earlier channel had no receipt."""
+    awaited = planned.get("AwaitedReceipts")
+    if not awaited:
+        return planned
+    _, items = store.read(planned["TraceId"], planned["Owner"])
+    return planned | {"Deliveries": unreceived(planned["Deliveries"], awaited, items)}
 
 
 def queued_body(body: str) -> str:
@@ -132,19 +155,20 @@ def schedule_send(planned: dict[str, Any], body: str, when: datetime) -> Claim:
     trace_id, owner = planned["TraceId"], planned["Owner"]
     claim = store.schedule(trace_id, owner, stamp(when), body, recipient_keys(planned))
     if claim is Claim.CLAIMED:
-        small = is_small_request(json.loads(body)["Request"])  # the lane the API chose
-        queue = settings.message_queue_arn if small else settings.large_message_queue_arn
         name = schedule_name(owner, trace_id)
+        queue = settings.queue_for(json.loads(body)["Request"])  # the lane the API chose
         schedules.create(name, at_expression(when), queue, pointer_body(trace_id, owner))
         logger.info("request scheduled", extra={"send_at": stamp(when)})
     return claim
 
 
-def dead_letter_unreadable(record: dict, reason: str, execution: str, stale: str) -> None:
-    """Dead-letter a queued body nothing can be read from, once (a retried Plan skips it)."""
-    marker = unreadable_trace_id(record["messageId"])
-    if store.claim(marker, UNREADABLE_OWNER, execution, stale) is not Claim.CLAIMED:
-        return
-    logger.warning("unreadable request dead-lettered", extra={"reason": reason})
-    dead_letters.send(as_it_arrived(record["body"], INVALID_MESSAGE, reason, execution))
-    store.finish(marker, UNREADABLE_OWNER, COMPLETED, execution)
+def settle_alone(record: dict[str, Any], exc: Exception, execution: str) -> None:
+    """Dead-letter one record that could not be planned, once, and end its trace if claimed."""
+    error = exc.reason if isinstance(exc, DeliveryError) else type(exc).__name__
+    cause = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    dead_letter_once(record, error, cause, execution, store, dead_letters)
+    try:
+        planned = plan(queued_body(record["body"]))
+        store.finish(planned["TraceId"], planned["Owner"], FAILED, execution)  # if this run held it
+    except Exception:  # unreadable, or never claimed: the dead letter is what counts
+        logger.exception("the trace of the dead-lettered request was not ended")

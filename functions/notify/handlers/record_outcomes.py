@@ -1,45 +1,126 @@
 """After each Map: record the outcomes on each trace, count them, flag the exhausted."""
 
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from notify.domain.errors import TransientError
+from notify.domain.fallback import AWAITING, Continuation, continuation, due_after
 from notify.domain.outcomes import (
+    COMPLETED,
+    FAILED,
+    RUNNING,
     RecipientsExhausted,
     by_trace,
     count_by_channel,
+    dead_letter,
     exhausted,
     with_tried,
 )
-from notify.handlers.settings import TraceSettings
+from notify.domain.schedule import at_expression, pointer_body, schedule_name, stamp
+from notify.handlers.settings import RecordSettings
 from notify.integration.dynamodb_table import DynamoTable
+from notify.integration.executions import DeadLetterQueue
+from notify.integration.schedules import SendSchedules
 from notify.integration.trace_store import TraceStore
 
-settings = TraceSettings.from_env()
+settings = RecordSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 store = TraceStore(
     DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
+)
+dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
+schedules = SendSchedules(
+    boto3.client("scheduler"),
+    settings.schedule_group,
+    settings.scheduler_role_arn,
+    settings.dead_letter_queue_arn,
 )
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
+    execution = event["ExecutionArn"]
+    requests = {(r["TraceId"], r["Owner"]): r for r in event.get("Requests", [])}
     outcomes = with_tried(event["Outcomes"]) + event.get("Rejected", [])
-    for (trace_id, owner), recorded in by_trace(outcomes).items():
+    traces = by_trace(outcomes)
+    if not event.get("Retried"):  # every claimed request ends here, even one with no outcome
+        traces = {key: [] for key in requests} | traces
+    unrecorded = []
+    for (trace_id, owner), recorded in traces.items():
         logger.set_correlation_id(trace_id)
-        status = store.record(trace_id, owner, recorded, event["ExecutionArn"])
-        logger.info("outcomes recorded", extra={"status": status, "recipients": len(recorded)})
-    for (channel, outcome), count in count_by_channel(outcomes).items():
-        # One metric set per channel (its dimension); honours POWERTOOLS_METRICS_DISABLED.
-        metrics = EphemeralMetrics(namespace=settings.metrics_namespace)
-        metrics.add_dimension(name="Channel", value=channel)
-        metrics.add_metric(name=f"Recipients{outcome.title()}", unit=MetricUnit.Count, value=count)
-        metrics.flush_metrics()
-    failed = exhausted(outcomes)
+        try:
+            record_trace(requests.get((trace_id, owner)), trace_id, owner, recorded, execution)
+        except TransientError:
+            raise  # Record is retried whole: its writes are idempotent
+        except Exception:  # about this request alone: the batch's others go on
+            logger.exception("outcomes not recorded: the request is dead-lettered alone")
+            settle_alone(requests.get((trace_id, owner)), recorded, execution)
+            unrecorded.append((trace_id, owner))
+    count(outcomes)
+    failed = exhausted([o for o in outcomes if (o["TraceId"], o["Owner"]) not in unrecorded])
     if failed:
         raise RecipientsExhausted(f"{len(failed)} recipient(s) exhausted their retries")
     # The execution's output: what a synchronous (EXPRESS) pipe must give back to the queue.
     return {"batchItemFailures": event.get("BatchItemFailures", [])}
+
+
+def record_trace(
+    request: dict[str, Any] | None,
+    trace_id: str,
+    owner: str,
+    recorded: list[dict[str, Any]],
+    execution: str,
+) -> None:
+    """One trace's outcomes; recipients waiting for a receipt get their next channel scheduled."""
+    awaiting = [o for o in recorded if o["Status"] == AWAITING]
+    kept = None
+    if awaiting and request is not None:
+        due = stamp(due_after(request["FallbackAfterSeconds"], datetime.now(UTC)))
+        kept = continuation(request, awaiting, due)
+    status, scheduled = store.record(trace_id, owner, recorded, execution, kept)
+    if scheduled is not None:
+        schedule_continuation(trace_id, owner, scheduled)
+    logger.info("outcomes recorded", extra={"status": status, "recipients": len(recorded)})
+
+
+def schedule_continuation(trace_id: str, owner: str, kept: Continuation) -> None:
+    """The one-time schedule that queues a trace's next channels once their wait is over."""
+    due = datetime.fromisoformat(kept.due)
+    queue = settings.queue_for(json.loads(kept.body)["Request"])  # its lane
+    name = schedule_name(owner, trace_id, kept.due)
+    schedules.create(name, at_expression(due), queue, pointer_body(trace_id, owner))
+    logger.info("fallback scheduled", extra={"send_at": kept.due})
+
+
+def settle_alone(
+    request: dict[str, Any] | None, recorded: list[dict[str, Any]], execution: str
+) -> None:
+    """Dead-letter what one request left unsent (its trace ends FAILED), once."""
+    if not recorded or request is None:
+        return
+    trace_id, owner = request["TraceId"], request["Owner"]
+    header, _ = store.read(trace_id, owner)
+    if not header or header.get("ExecutionArn") != execution or header.get("Status") != RUNNING:
+        return  # ended already (a retried Record): its letter, if any, was sent then
+    unsent = [o for o in recorded if o["Status"] == FAILED and not o.get("FellBack")]
+    letter = dead_letter(trace_id, request["Caller"], request["Messages"], unsent, execution)
+    if letter is not None:
+        dead_letters.send(letter)
+    store.finish(trace_id, owner, FAILED if letter else COMPLETED, execution)
+
+
+def count(outcomes: list[dict[str, Any]]) -> None:
+    for (channel, outcome), number in count_by_channel(outcomes).items():
+        # One metric set per channel (its dimension); honours POWERTOOLS_METRICS_DISABLED.
+        metrics = EphemeralMetrics(namespace=settings.metrics_namespace)
+        metrics.add_dimension(name="Channel", value=channel)
+        metrics.add_metric(name=f"Recipients{outcome.title()}", unit=MetricUnit.Count, value=number)
+        metrics.flush_metrics()

@@ -8,9 +8,11 @@ one loader, `FromEnvironment.from_env`, reads and converts them by the field's t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar, get_args, get_type_hints
 
+from notify.domain.lanes import is_small_request
 from notify.domain.senders import UNLISTED_MODES
 
 T = TypeVar("T", bound="FromEnvironment")
@@ -62,22 +64,37 @@ class SendSettings(FromEnvironment):
 
 
 @dataclass(frozen=True)
-class PlanSettings(FromEnvironment):
+class DeliveryStepSettings(FromEnvironment):
+    """What Plan and Record share: the traces, the DLQ and the one-time schedules."""
+
     traces_table: str = env("TRACES_TABLE")
     retention_days: int = env("TRACE_RETENTION_DAYS")
-    execution_timeout_seconds: int = env("EXECUTION_TIMEOUT_SECONDS")
-    opt_outs_table: str = env("OPT_OUTS_TABLE")
-    send_email_function: str = env("SEND_EMAIL_FUNCTION_ARN")
-    send_sms_function: str = env("SEND_SMS_FUNCTION_ARN")
-    send_whatsapp_function: str = env("SEND_WHATSAPP_FUNCTION_ARN")
     dead_letter_queue_url: str = env("DEAD_LETTER_QUEUE_URL")
-    # Scheduled sends: the stack's schedule group, the role Scheduler sends with, and
-    # the queues a schedule may send to (small and large requests) or dead-letter to.
+    # Scheduled sends and fallbacks: the stack's schedule group, the role Scheduler sends
+    # with, and the queues a schedule may send to (small and large requests) or dead-letter to.
     schedule_group: str = env("SCHEDULE_GROUP")
     scheduler_role_arn: str = env("SCHEDULER_ROLE_ARN")
     message_queue_arn: str = env("MESSAGE_QUEUE_ARN")
     large_message_queue_arn: str = env("LARGE_MESSAGE_QUEUE_ARN")
     dead_letter_queue_arn: str = env("DEAD_LETTER_QUEUE_ARN")
+
+    def queue_for(self, request: Mapping[str, Any]) -> str:
+        """The queue a request takes (its lane, as the API chose it)."""
+        return self.message_queue_arn if is_small_request(request) else self.large_message_queue_arn
+
+
+@dataclass(frozen=True)
+class RecordSettings(DeliveryStepSettings):
+    metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
+
+
+@dataclass(frozen=True)
+class PlanSettings(DeliveryStepSettings):
+    execution_timeout_seconds: int = env("EXECUTION_TIMEOUT_SECONDS")
+    opt_outs_table: str = env("OPT_OUTS_TABLE")
+    send_email_function: str = env("SEND_EMAIL_FUNCTION_ARN")
+    send_sms_function: str = env("SEND_SMS_FUNCTION_ARN")
+    send_whatsapp_function: str = env("SEND_WHATSAPP_FUNCTION_ARN")
 
     @property
     def send_functions(self) -> dict[str, str]:
@@ -116,13 +133,6 @@ class TriggerSettings(FromEnvironment):
     tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
     message_queue_url: str = env("MESSAGE_QUEUE_URL")
     large_message_queue_url: str = env("LARGE_MESSAGE_QUEUE_URL")
-
-
-@dataclass(frozen=True)
-class TraceSettings(FromEnvironment):
-    traces_table: str = env("TRACES_TABLE")
-    retention_days: int = env("TRACE_RETENTION_DAYS")
-    metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,79 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
-from notify.domain.reconcile import Execution
+from notify.domain.reconcile import ENDED_BADLY, Execution
 from notify.integration.aws_errors import aws_errors
+
+# A send task's TimeoutSeconds in the ASL, and a margin for the Lambda to see its own end.
+SEND_TASK_SECONDS = 60 + 5
+_TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
+_TASK_NOT_STARTED = ("TaskStartFailed", "TaskSubmitFailed")
 
 
 def describe_execution(sfn: Any, arn: str) -> Execution:
     with aws_errors():
         described = sfn.describe_execution(executionArn=arn)
+    status = described["status"]
     return Execution(
         arn=arn,
-        status=described["status"],
+        status=status,
         input=described.get("input", "[]"),
         error=described.get("error"),
         cause=described.get("cause"),
+        sends_started=sends_started(_history(sfn, arn)) if status in ENDED_BADLY else (),
     )
+
+
+def sends_started(events: list[dict[str, Any]]) -> tuple[tuple[str, str, str], ...]:
+    """(ChannelType, Address, latest end) of each send task started that never ended.
+
+    Events name what they follow (`previousEventId`): an end follows its TaskStarted,
+    which follows its TaskScheduled, whose parameters hold the recipient.
+    """
+    scheduled: dict[int, tuple[str, str, str]] = {}
+    started: dict[int, int] = {}
+    for event in events:
+        kind, previous = event["type"], event.get("previousEventId")
+        if kind == "TaskScheduled":
+            recipient = _recipient(event["taskScheduledEventDetails"].get("parameters", ""))
+            if recipient:
+                until = _instant(event["timestamp"]) + timedelta(seconds=SEND_TASK_SECONDS)
+                scheduled[event["id"]] = (*recipient, until.isoformat())
+        elif kind == "TaskStarted":
+            started[event["id"]] = previous
+        elif kind in _TASK_ENDS:
+            scheduled.pop(started.get(previous, -1), None)
+        elif kind in _TASK_NOT_STARTED:
+            scheduled.pop(previous, None)
+    return tuple(scheduled.values())
+
+
+def _recipient(parameters: str) -> tuple[str, str] | None:
+    try:
+        recipient = json.loads(parameters)["Payload"]["Recipient"]
+        return recipient["ChannelType"], recipient["Address"]
+    except (ValueError, KeyError, TypeError):
+        return None  # Plan, Record: not a send
+
+
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    with aws_errors():
+        while True:
+            page = sfn.get_execution_history(**query)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            query["nextToken"] = page["nextToken"]
 
 
 class DeadLetterQueue:

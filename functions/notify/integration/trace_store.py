@@ -10,7 +10,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from notify.domain import cancel
+from notify.domain.content import storable
 from notify.domain.errors import SEND_IN_PROGRESS, TransientError
+from notify.domain.fallback import AWAITING, Continuation
 from notify.domain.outcomes import (
     CANCELLED,
     COMPLETED,
@@ -354,26 +356,103 @@ class TraceStore:
         return Cancel.IN_FLIGHT if refused.get("Status") in (None, FAILED) else Cancel.ENDED
 
     def record(
-        self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
-    ) -> str:
-        """Write the outcomes not SENT; COMPLETED the trace when none exhausted its retries.
+        self,
+        trace_id: str,
+        owner: str,
+        outcomes: list[dict[str, Any]],
+        execution: str,
+        continuation: Continuation | None = None,
+    ) -> tuple[str, Continuation | None]:
+        """Write the outcomes not SENT; end the trace when none exhausted its retries.
 
         A SENT or CANCELLED outcome is already on its item: the send function wrote it
-        (`complete_send`), or the cancel did. Returns the trace's status: RUNNING while a
-        recipient is FAILED, because the execution retries those once more and, if they
-        fail again, the execution fails and is reconciled; CANCELLED when a cancel stopped
-        some recipient. Recipient items are updated, not replaced: the send functions'
-        attempt counts and the providers' delivery statuses live on the same items.
+        (`complete_send`), or the cancel did; an AWAITING one was SENT too. Returns the
+        trace's status and the continuation to schedule, if any: RUNNING while a recipient
+        is FAILED, because the execution retries those once more (a `continuation` is kept
+        on the header meanwhile, for whoever ends the trace); SCHEDULED when recipients
+        wait for their receipts; CANCELLED when a cancel stopped some recipient; else
+        COMPLETED. Recipient items are updated, not replaced: the send functions' attempt
+        counts and the providers' delivery statuses live on the same items.
         """
         now = datetime.now(UTC).isoformat()
         expires = int(time.time()) + self._retention_seconds
-        for outcome in (o for o in outcomes if o["Status"] not in (SENT, CANCELLED)):
+        for outcome in (o for o in outcomes if o["Status"] not in (SENT, CANCELLED, AWAITING)):
             self._write_outcome(trace_id, owner, outcome, execution, now, expires)
         if any(o["Status"] == FAILED and not o.get("FellBack") for o in outcomes):
-            return RUNNING
-        status = CANCELLED if any(o["Status"] == CANCELLED for o in outcomes) else COMPLETED
-        self.finish(trace_id, owner, status, execution)
-        return status
+            if continuation is not None:
+                self._keep_continuation(trace_id, owner, execution, continuation)
+            return RUNNING, None
+        if any(o["Status"] == CANCELLED for o in outcomes):
+            self.finish(trace_id, owner, CANCELLED, execution)
+            return CANCELLED, None
+        if continuation is None:
+            continuation = self._complete_unless_continued(trace_id, owner, execution)
+            if continuation is None:
+                return COMPLETED, None
+        if self._continue_later(trace_id, owner, execution, continuation):
+            return SCHEDULED, continuation
+        return COMPLETED, None  # this run had already ended (a retried Record)
+
+    def _keep_continuation(
+        self, trace_id: str, owner: str, execution: str, continuation: Continuation
+    ) -> None:
+        """Keep a continuation on a trace that is still running its retries."""
+        self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET Continuation = :body, ContinueAt = :due",
+            ConditionExpression="ExecutionArn = :execution AND #status = :running",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":body": continuation.body,
+                ":due": continuation.due,
+                ":execution": execution,
+                ":running": RUNNING,
+            },
+        )
+
+    def _complete_unless_continued(
+        self, trace_id: str, owner: str, execution: str
+    ) -> Continuation | None:
+        """COMPLETED, unless the run keeps a continuation: then that continuation."""
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :completed, UpdatedAt = :now REMOVE Running",
+            ConditionExpression="ExecutionArn = :execution AND #status IN (:running, :failed) "
+            "AND attribute_not_exists(Continuation)",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":completed": COMPLETED,
+                ":now": _now(),
+                ":execution": execution,
+                ":running": RUNNING,
+                ":failed": FAILED,
+            },
+        )
+        if refused and refused.get("Continuation") and refused.get("ExecutionArn") == execution:
+            return Continuation(refused["Continuation"], refused["ContinueAt"])
+        return None
+
+    def _continue_later(
+        self, trace_id: str, owner: str, execution: str, continuation: Continuation
+    ) -> bool:
+        """End this run SCHEDULED: the continuation is the request its schedule sends."""
+        refused = self._update_unless_refused(
+            Key={"TraceId": trace_id, "Sk": owner},
+            UpdateExpression="SET #status = :scheduled, SendAt = :due, ScheduledRequest = :body, "
+            "UpdatedAt = :now REMOVE Running, Continuation, ContinueAt",
+            ConditionExpression="ExecutionArn = :execution AND #status IN (:running, :failed)",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":scheduled": SCHEDULED,
+                ":due": continuation.due,
+                ":body": continuation.body,
+                ":now": _now(),
+                ":execution": execution,
+                ":running": RUNNING,
+                ":failed": FAILED,
+            },
+        )
+        return refused is None
 
     def _write_outcome(
         self,
@@ -384,16 +463,21 @@ class TraceStore:
         now: str,
         expires: int,
     ) -> None:
-        """One outcome on its item, unless a cancel got there first (it stays CANCELLED)."""
+        """One outcome on its item, if it moves the recipient forward.
+
+        A status only moves forward: FAILED or REJECTED lands on an item with no status yet
+        or FAILED (a later try's verdict), never on SENT (a send that finished after the
+        outcome was decided), REJECTED or CANCELLED.
+        """
         recipient = outcome["Recipient"]
         update = self._outcome_update(owner, outcome, execution, now, expires)
-        update["ExpressionAttributeValues"][":cancelled"] = CANCELLED
-        self._update_unless_refused(  # refused: a cancel got there first
+        update["ExpressionAttributeValues"][":failed"] = FAILED
+        self._update_unless_refused(  # refused: the recipient has moved on already
             Key={
                 "TraceId": trace_id,
                 "Sk": recipient_key(owner, recipient["ChannelType"], recipient["Address"]),
             },
-            ConditionExpression="attribute_not_exists(#status) OR #status <> :cancelled",
+            ConditionExpression="attribute_not_exists(#status) OR #status = :failed",
             **update,
         )
 
@@ -472,8 +556,8 @@ class TraceStore:
             ":address": recipient["Address"],
             ":channel": recipient["ChannelType"],
             ":status": outcome["Status"],
-            ":error": outcome.get("Error", ""),
-            ":reason": failure_reason(outcome),
+            ":error": storable(outcome.get("Error") or ""),
+            ":reason": storable(failure_reason(outcome)),
             ":execution": execution,
             ":now": now,
             ":expires": expires,

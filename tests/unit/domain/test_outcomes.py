@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from notify.domain.outcomes import (
     MAX_CAUSE_CHARS,
     REJECTED,
     SENT,
+    as_it_arrived,
     count_by_channel,
     dead_letter,
     exhausted,
     failure_reason,
+    sqs_text,
     with_tried,
 )
 from notify.domain.plan import plan
@@ -249,6 +252,55 @@ def test_the_dead_letter_cause_is_capped() -> None:
     assert len(json.loads(letter["MessageBody"])["Request"]["Addresses"]) == 10
 
 
+# What SQS accepts (XML 1.0's characters): #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+# #x10000-#x10FFFF. Anything else makes SendMessage answer 400: the letter would be lost.
+SQS_TEXT = re.compile("[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+POISON = "p\ud800@example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("p\ud800@example.com", "p\\ud800@example.com"),
+        ("NUL\x00 VT\x0b", "NUL\\u0000 VT\\u000b"),
+        ("\ufffe\uffff", "\\ufffe\\uffff"),
+        ("tab\t é 日本 \U0001f600 \ufffd", "tab\t é 日本 \U0001f600 \ufffd"),
+    ],
+    ids=["lone-surrogate", "control-characters", "non-characters", "allowed-unchanged"],
+)
+def test_text_sqs_refuses_is_written_as_json_escapes(text, sent) -> None:
+    assert sqs_text(text) == sent
+
+
+def test_a_dead_letter_whose_request_and_cause_hold_a_lone_surrogate_holds_only_sqs_text():
+    failed = caught_outcome(
+        FAILED,
+        {"Address": POISON, "ChannelType": "EMAIL"},
+        "TransientError",
+        lambda_cause(f"cannot encode {POISON}"),
+    )
+
+    letter = dead_letter(TRACE_ID, CALLER, MESSAGES, [failed], EXECUTION_ARN + "\ud800")
+
+    assert letter is not None
+    values = [a["StringValue"] for a in letter["MessageAttributes"].values()]
+    assert all(SQS_TEXT.fullmatch(text) for text in [letter["MessageBody"], *values])
+    assert letter["MessageAttributes"]["Cause"]["StringValue"] == (
+        "p\\ud800@example.com: cannot encode p\\ud800@example.com"
+    )
+    assert list(json.loads(letter["MessageBody"])["Request"]["Addresses"]) == [POISON]
+
+
+def test_a_body_dead_lettered_as_it_arrived_holds_only_sqs_text_and_the_same_json() -> None:
+    body = json.dumps({"Request": {"Addresses": {POISON: {}}}}, ensure_ascii=False)
+
+    letter = as_it_arrived(body, "InvalidMessage", f"bad {POISON}", EXECUTION_ARN)
+
+    assert SQS_TEXT.fullmatch(letter["MessageBody"])
+    assert json.loads(letter["MessageBody"]) == json.loads(body)
+    assert letter["MessageAttributes"]["Cause"]["StringValue"] == "bad p\\ud800@example.com"
+
+
 def test_the_channels_fallen_back_from_are_recorded_and_never_count_as_exhausted():
     whatsapp = {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"}
     email = {"Address": "jane@example.com", "ChannelType": "EMAIL"}
@@ -266,20 +318,4 @@ def test_the_channels_fallen_back_from_are_recorded_and_never_count_as_exhausted
         ("WHATSAPP", "REJECTED"),
     ]
     assert "Tried" not in flat[0]
-    assert exhausted(flat) == []
-
-
-def test_a_channel_sent_but_not_delivered_in_time_stays_sent_when_the_next_one_takes_over():
-    whatsapp = {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"}
-    sms = {"Address": "+447835065013", "ChannelType": "SMS"}
-    no_receipt = {"Error": "NoDeliveryReceipt", "Cause": "NoDeliveryReceipt: sent, not delivered"}
-    sent = {"TraceId": "t", "Owner": "o", "Recipient": sms, "Status": "SENT"}
-    sent["Tried"] = [whatsapp, no_receipt, []]
-
-    flat = with_tried([sent])
-
-    assert [(o["Recipient"]["ChannelType"], o["Status"]) for o in flat] == [
-        ("SMS", "SENT"),
-        ("WHATSAPP", "SENT"),  # Record writes no SENT outcome: its item keeps its own
-    ]
     assert exhausted(flat) == []

@@ -16,6 +16,8 @@ from notify.domain.plan import (
     plan,
     recipient_keys,
 )
+from notify.domain.tenants import api_key_caller
+from notify.domain.tokens import Caller
 
 EVENTS = Path(__file__).parents[3] / "events"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
@@ -129,10 +131,10 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
             {"sub": "user123", "customer_id": "cust456"}, "customer:cust456", id="customer"
         ),
         pytest.param({"sub": "user123"}, "user:user123", id="no-customer-id"),
-        pytest.param({"sub": "user123", "customer_id": ""}, "user:user123", id="empty-customer-id"),
         pytest.param(
-            {"sub": "user123", "customer_id": None}, "user:user123", id="null-customer-id"
+            {"sub": "user123", "email": "u@example.com"}, "user:user123", id="with-an-email"
         ),
+        pytest.param({"sub": "k1", "api_key_id": "k1"}, "key:k1", id="an-api-key"),
         pytest.param({"sub": "cust456"}, "user:cust456", id="a-sub-never-owns-a-customers-traces"),
     ],
 )
@@ -149,7 +151,6 @@ def test_the_owner_is_the_customer_else_the_user(caller, owner) -> None:
         pytest.param({"sub": "user123", "customer_id": "acme#eu"}, id="hash-in-customer"),
         pytest.param({"sub": "user:123"}, id="colon-in-sub"),
         pytest.param({"sub": "user#1", "customer_id": "acme"}, id="bad-sub-beside-a-customer"),
-        pytest.param({"sub": "user123", "customer_id": 7}, id="customer-not-a-string"),
         pytest.param({"sub": "x" * 129}, id="too-long"),
     ],
 )
@@ -285,6 +286,284 @@ def test_an_address_too_long_to_be_a_key_is_refused_before_anything_is_claimed(
     assert "at most" in refused.value.detail
 
 
+# ---------------------------------------------------------------- the envelope, read strictly
+def refused(body: str) -> PermanentError:
+    with pytest.raises(PermanentError) as caught:
+        plan(body)
+    assert caught.value.reason == INVALID_MESSAGE
+    str(caught.value).encode()  # the reason travels on to a dead letter's attributes
+    return caught.value
+
+
+def test_a_caller_repeated_in_the_envelope_is_refused_not_resolved_to_the_last() -> None:
+    request = json.dumps(EMAIL_ONLY)
+    body = (
+        f'{{"Caller": {{"sub": "attacker"}}, "Request": {request}, "Caller": {{"sub": "victim"}}}}'
+    )
+
+    assert refused(body).detail == "the queued body repeats the key 'Caller' in one object"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            queued(EMAIL_ONLY).replace('"TraceId": "12345"', '"TraceId": "a", "TraceId": "b"'),
+            id="in-the-request",
+        ),
+        pytest.param(
+            queued(EMAIL_ONLY).replace(
+                '"ChannelType": "EMAIL"}', '"ChannelType": "EMAIL", "ChannelType": "SMS"}'
+            ),
+            id="in-a-recipient",
+        ),
+        pytest.param(
+            queued(EMAIL_ONLY).replace('"sub": "user123"', '"sub": "user123", "sub": "other"'),
+            id="in-the-caller",
+        ),
+    ],
+)
+def test_a_key_repeated_anywhere_in_the_queued_body_is_refused(body) -> None:
+    assert "repeats the key" in refused(body).detail
+
+
+def test_a_repeated_key_is_named_in_a_form_a_dead_letter_can_carry() -> None:
+    body = '{"Caller": {"sub": "u"}, "\\ud800": 1, "\\ud800": 2}'
+
+    assert refused(body).detail == "the queued body repeats the key '\\ud800' in one object"
+
+
+def test_a_key_beside_caller_and_request_is_refused() -> None:
+    body = json.dumps({"Caller": CALLER, "Request": EMAIL_ONLY, "Owner": "customer:victim"})
+
+    assert refused(body).detail == (
+        "the queued message has keys beside Caller and Request: ['Owner']"
+    )
+
+
+@pytest.mark.parametrize(
+    ("caller", "detail"),
+    [
+        pytest.param(
+            {"sub": "u1", "customer_id": ""},
+            "the queued Caller's customer_id must be a non-empty string",
+            id="empty-customer-id",
+        ),
+        pytest.param(
+            {"sub": "u1", "customer_id": None},
+            "the queued Caller's customer_id must be a non-empty string",
+            id="null-customer-id",
+        ),
+        pytest.param(
+            {"sub": "u1", "customer_id": 7},
+            "the queued Caller's customer_id must be a non-empty string",
+            id="customer-id-not-a-string",
+        ),
+        pytest.param(
+            {"sub": "u1", "email": ["a@example.com"]},
+            "the queued Caller's email must be a non-empty string",
+            id="email-not-a-string",
+        ),
+        pytest.param(
+            {"sub": "u1", "role": "admin"},
+            "the queued Caller has claims the API never writes: ['role']",
+            id="a-claim-the-authorizer-never-writes",
+        ),
+        pytest.param(
+            {"sub": "k1", "api_key_id": "k2"},
+            "an API key's queued Caller is {sub, api_key_id}, both the key's id",
+            id="api-key-sub-not-its-key",
+        ),
+        pytest.param(
+            {"sub": "k1", "api_key_id": "k1", "customer_id": "acme"},
+            "an API key's queued Caller is {sub, api_key_id}, both the key's id",
+            id="api-key-beside-a-customer",
+        ),
+        pytest.param(
+            {"sub": "u1", "email": "u\ud800@example.com"},
+            "the queued Caller's email has an unpaired UTF-16 surrogate U+D800 at character 2, "
+            "which no provider can carry",
+            id="email-lone-surrogate",
+        ),
+    ],
+)
+def test_a_caller_neither_the_api_nor_a_trigger_writes_is_refused(caller, detail) -> None:
+    assert refused(queued(EMAIL_ONLY, caller)).detail == detail
+
+
+@pytest.mark.parametrize(
+    "caller_json",
+    [
+        pytest.param(Caller("u1").to_context()["caller"], id="a-token-with-sub-alone"),
+        pytest.param(
+            Caller("u1", "u1@example.com", "acme").to_context()["caller"], id="a-full-token"
+        ),
+        pytest.param(json.dumps(api_key_caller("k1")), id="a-trigger"),
+    ],
+)
+def test_what_the_api_and_a_trigger_queue_is_read(caller_json) -> None:
+    # As the API's mapping template splices it: {"Caller":<context.caller>,"Request":<body>}.
+    body = '{"Caller":' + caller_json + ',"Request":' + json.dumps(EMAIL_ONLY) + "}"
+
+    assert plan(body)["Caller"] == json.loads(caller_json)
+
+
+def test_a_body_nested_too_deeply_to_parse_is_invalid() -> None:
+    assert refused("[" * 100_000).detail == "the queued body is nested too deeply"
+
+
+def test_a_trace_id_no_provider_can_carry_is_refused() -> None:
+    detail = refused(queued(EMAIL_ONLY | {"TraceId": "t\x00"})).detail
+
+    assert detail.startswith("Request.TraceId has NUL (U+0000) at character 2")
+
+
+# ---------------------------------------------------------------- canonical addresses
+SMS_ONLY = {"TraceId": "t-1", "SMSMessage": {"MessageBody": "Hi"}}
+
+
+def planned_addresses(addresses: dict[str, Any]) -> list[dict[str, Any]]:
+    request = SMS_ONLY | {
+        "EmailMessage": {"FromAddress": "a@example.com", "Subject": "Hi", "TextBody": "Hi"},
+        "WhatsAppMessage": {"FromNumber": "+14155238886", "MessageBody": "Hi"},
+        "Addresses": addresses,
+    }
+    return plan(queued(request))["Deliveries"]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "channel", "canonical"),
+    [
+        pytest.param(
+            ["+16045550111", "+1 604 555 0111", "+1-604-555-0111"], "SMS", "+16045550111", id="sms"
+        ),
+        pytest.param(
+            ["whatsapp:+447835065013", "whatsapp:+44 7835 065013", "+447835065013"],
+            "WHATSAPP",
+            "whatsapp:+447835065013",
+            id="whatsapp",
+        ),
+        pytest.param(
+            ["User@Example.COM", "User@example.com"], "EMAIL", "User@example.com", id="email"
+        ),
+    ],
+)
+def test_spellings_of_one_recipient_are_one_delivery_to_its_canonical_address_the_first_wins(
+    spellings, channel, canonical
+) -> None:
+    addresses = {
+        spelling: {"ChannelType": channel, "Substitutions": {"n": str(n)}}
+        for n, spelling in enumerate(spellings)
+    }
+
+    assert planned_addresses(addresses) == [
+        {"Address": canonical, "ChannelType": channel, "Substitutions": {"n": "0"}}
+    ]
+
+
+def test_an_email_keeps_its_local_parts_case_so_two_local_parts_are_two_recipients() -> None:
+    deliveries = planned_addresses(
+        {"User@EXAMPLE.com": {"ChannelType": "EMAIL"}, "user@example.com": {"ChannelType": "EMAIL"}}
+    )
+
+    assert [d["Address"] for d in deliveries] == ["User@example.com", "user@example.com"]
+
+
+def test_one_number_on_two_channels_is_two_recipients() -> None:
+    deliveries = planned_addresses(
+        {"+1 604 555 0111": {"ChannelType": "SMS"}, "+16045550111": {"ChannelType": "WHATSAPP"}}
+    )
+
+    assert [(d["ChannelType"], d["Address"]) for d in deliveries] == [
+        ("SMS", "+16045550111"),
+        ("WHATSAPP", "whatsapp:+16045550111"),
+    ]
+
+
+def test_fallback_addresses_are_canonical_and_so_is_the_headers_recipient_list() -> None:
+    request = WHATSAPP_FIRST | {
+        "Addresses": {
+            "whatsapp:+44 7835 065013": {
+                "ChannelType": "WHATSAPP",
+                "Fallback": [
+                    {"ChannelType": "SMS", "Address": "+44 (7835) 065-013"},
+                    {"ChannelType": "EMAIL", "Address": "Jane@Example.COM"},
+                ],
+            }
+        }
+    }
+
+    planned = plan(queued(request))
+
+    assert recipient_keys(planned) == [
+        ["WHATSAPP#whatsapp:+447835065013", "SMS#+447835065013", "EMAIL#Jane@example.com"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("address", "channel"),
+    [
+        pytest.param("+1604", "SMS", id="a-short-number"),
+        pytest.param("+1-800-FLOWERS", "SMS", id="a-vanity-number"),
+        pytest.param("not-an-address", "EMAIL", id="no-at-sign"),
+    ],
+)
+def test_an_invalid_address_is_planned_as_written_for_its_send_to_reject(address, channel):
+    assert planned_addresses({address: {"ChannelType": channel}})[0]["Address"] == address
+
+
+def test_an_opt_out_of_the_canonical_address_stops_another_spelling() -> None:
+    planned = plan(queued(SMS_ONLY | {"Addresses": {"+1 (604) 555-0111": {"ChannelType": "SMS"}}}))
+
+    result = execution_plan([planned], FUNCTIONS, {("+16045550111", "SMS")})
+
+    assert result["Deliveries"] == []
+    assert [r["Cause"] for r in result["Rejected"]] == [
+        "OptedOut: +16045550111 has opted out of SMS"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("addresses", "detail"),
+    [
+        pytest.param(
+            {"p\ud800@example.com": {"ChannelType": "EMAIL"}},
+            "a key of Request.Addresses has an unpaired UTF-16 surrogate U+D800 at character 2",
+            id="a-lone-surrogate-in-a-key",
+        ),
+        pytest.param(
+            {"p\ud800@example.com": {"ChannelType": "FAX"}},
+            "a key of Request.Addresses has an unpaired UTF-16 surrogate U+D800 at character 2",
+            id="before-the-errors-that-name-the-address",
+        ),
+        pytest.param(
+            {"+1604555\x000111": {"ChannelType": "SMS"}},
+            "a key of Request.Addresses has NUL (U+0000) at character 9",
+            id="nul-in-a-key",
+        ),
+        pytest.param(
+            {"user@example.com\r\nBcc: x@example.net": {"ChannelType": "EMAIL"}},
+            "a key of Request.Addresses has the control character U+000D at character 17",
+            id="a-line-break-in-a-key",
+        ),
+        pytest.param(
+            {
+                "+16045550111": {
+                    "ChannelType": "SMS",
+                    "Fallback": [{"ChannelType": "EMAIL", "Address": "\udc00@example.com"}],
+                }
+            },
+            "a Fallback of +16045550111 has an unpaired UTF-16 surrogate U+DC00 at character 1",
+            id="a-lone-surrogate-in-a-fallback",
+        ),
+    ],
+)
+def test_an_address_no_provider_can_carry_is_an_invalid_message(addresses, detail) -> None:
+    request = SMS_ONLY | {"EmailMessage": EMAIL_MESSAGE, "Addresses": addresses}
+
+    assert refused(queued(request)).detail.startswith(detail)
+
+
 FUNCTIONS = {"EMAIL": "arn:email", "SMS": "arn:sms", "WHATSAPP": "arn:whatsapp"}
 
 
@@ -295,7 +574,7 @@ def test_the_execution_plan_holds_each_request_once_and_one_delivery_per_recipie
     planned = execution_plan([first, second], FUNCTIONS)
 
     assert planned["Requests"] == [
-        {key: request[key] for key in ("TraceId", "Owner", "Messages")}
+        {key: request[key] for key in ("TraceId", "Owner", "Caller", "Messages")}
         for request in (first, second)
     ]
     assert [
@@ -429,14 +708,24 @@ def test_fallback_after_seconds_makes_each_channel_with_a_next_wait_for_its_rece
     assert waits == [30, 30, None]  # the last channel has nothing to fall back to
 
 
-@pytest.mark.parametrize("seconds", [0, 1801, 1.5, True, "30"])
-def test_a_fallback_wait_longer_than_half_the_timeout_or_not_whole_is_refused(seconds):
+@pytest.mark.parametrize("seconds", [0, 86401, 1.5, True, "30"])
+def test_a_fallback_wait_longer_than_a_day_or_not_whole_is_refused(seconds):
     planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": seconds}))
 
-    with pytest.raises(PermanentError, match=r"FallbackAfterOutOfRange: .* from 1 to 1800"):
-        check_fallback_after(planned, execution_timeout_seconds=3600)
+    with pytest.raises(PermanentError, match=r"FallbackAfterOutOfRange: .* from 1 to 86400"):
+        check_fallback_after(planned)
 
 
-def test_no_fallback_wait_or_one_within_half_the_timeout_is_accepted():
-    for seconds in (None, 1, 1800):
-        check_fallback_after(plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": seconds})), 3600)
+def test_no_fallback_wait_or_one_up_to_a_day_is_accepted_whatever_the_execution_timeout():
+    for seconds in (None, 1, 1800, 86400):
+        check_fallback_after(plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": seconds})))
+
+
+def test_a_request_that_waits_for_receipts_keeps_what_its_continuation_needs():
+    planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": 30}))
+
+    [request] = execution_plan([planned], FUNCTIONS)["Requests"]
+
+    assert (request["FallbackAfterSeconds"], request["FallbackOnOptOut"]) == (30, False)
+    assert request["Caller"] == planned["Caller"]
+

@@ -50,9 +50,20 @@ class FakeTraces:
         assert (trace_id, owner) == ("t-1", OWNER)
         return self.header, self.items
 
+    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> str:
+        assert owner == UNREADABLE_OWNER  # the reconciler claims only dead-letter markers
+        marker = self.markers.setdefault(trace_id, {"Status": "RUNNING", "ExecutionArn": execution})
+        if marker["Status"] != "RUNNING":
+            return "DONE"
+        return "CLAIMED" if marker["ExecutionArn"] == execution else "HELD"
+
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
         if owner == UNREADABLE_OWNER:
-            return False
+            marker = self.markers.get(trace_id)
+            if marker is None or marker["ExecutionArn"] != execution:
+                return False
+            marker["Status"] = status
+            return True
         if self.header is None or self.header["ExecutionArn"] != execution:
             return False
         self.finished.append((status, execution))
@@ -245,10 +256,10 @@ def test_only_unsent_recipients_with_an_attempt_in_progress_are_waited_for():
     busy = item("+16048621234", InProgressUntil="2026-11-27T12:00:40+00:00")
     lapsed = item("+16048621234", InProgressUntil="2026-11-27T12:00:20+00:00")
 
-    assert seconds_in_flight([busy], unsent, now) == 10
-    assert seconds_in_flight([lapsed], unsent, now) == 0
-    assert seconds_in_flight([item("+16048621234")], unsent, now) == 0  # its attempt ended
-    assert seconds_in_flight([busy], [], now) == 0  # a sent recipient is not waited for
+    assert seconds_in_flight([busy], unsent, now=now) == 10
+    assert seconds_in_flight([lapsed], unsent, now=now) == 0
+    assert seconds_in_flight([item("+16048621234")], unsent, now=now) == 0  # its attempt ended
+    assert seconds_in_flight([busy], [], now=now) == 0  # a sent recipient is not waited for
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,7 @@ def test_plan_claims_the_trace_and_lists_each_recipient_with_its_function(steps,
         {
             "TraceId": trace_id,
             "Owner": "user:user-1",
+            "Caller": {"sub": "user-1"},
             "Messages": {"SMSMessage": {"MessageBody": "Hi"}},
         }
     ]

@@ -164,7 +164,7 @@ def test_a_recipient_not_sent_has_its_error_and_reason(
 def test_the_trace_completes_when_no_recipient_exhausted_its_retries(
     table, store, outcomes, status
 ) -> None:
-    assert store.record(TRACE_ID, OWNER, outcomes, EXECUTION_ARN) == status
+    assert store.record(TRACE_ID, OWNER, outcomes, EXECUTION_ARN) == (status, None)
 
     header = items(table)[OWNER]
     assert header["Status"] == status
@@ -434,7 +434,7 @@ def test_an_outcome_recorded_after_a_cancel_leaves_it_cancelled(table, store) ->
     store.cancel_recipient(TRACE_ID, OWNER, "EMAIL", "bad@example")
     cancelled = {"Recipient": REJECTED_EMAIL["Recipient"], "Status": "CANCELLED"}
 
-    status = store.record(TRACE_ID, OWNER, [REJECTED_EMAIL, cancelled], EXECUTION_ARN)
+    status, _ = store.record(TRACE_ID, OWNER, [REJECTED_EMAIL, cancelled], EXECUTION_ARN)
 
     assert status == "CANCELLED"
     assert items(table)["customer:cust456#EMAIL#bad@example"]["Status"] == "CANCELLED"
