@@ -14,8 +14,10 @@ from cli.aws import Unsupported, attempt, describe_client_error
 from cli.errors import CommandError
 from cli.output import cause_text, to_json
 from cli.target import Context, Target
+from notify.domain.outcomes import sqs_text
 
-PEEK_CALLS = 5  # receive_message returns a sample: a few calls see (nearly) everything
+LIST_VISIBILITY = 60  # seconds each dead letter is hidden while the queue is read through
+LIST_WAIT_SECONDS = 1  # a long poll: an empty answer means nothing is left to read
 MOVE_VISIBILITY = 30  # seconds a message is hidden while being copied to the main queue
 EMPTY = "the dead-letter queue is empty"
 
@@ -33,30 +35,63 @@ def summarise(message: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(request, dict):
         request = {}
     addresses = request.get("Addresses")
+    trace_id = request.get("TraceId")
+    # A lone surrogate in a request cannot be printed: show it escaped, as the letter holds it.
     return {
         "MessageId": message.get("MessageId"),
-        "TraceId": request.get("TraceId"),
-        "Recipients": list(addresses) if isinstance(addresses, dict) else [],
+        "TraceId": sqs_text(trace_id) if isinstance(trace_id, str) else trace_id,
+        "Recipients": [sqs_text(a) for a in addresses] if isinstance(addresses, dict) else [],
         "Error": attributes.get("Error"),
         "Cause": cause_text(attributes.get("Cause")) or None,
         "ExecutionArn": attributes.get("ExecutionArn"),
     }
 
 
-def peek(sqs: Any, queue_url: str, calls: int = PEEK_CALLS) -> list[dict[str, Any]]:
-    """The messages seen in a few receives that leave them visible (VisibilityTimeout 0)."""
+def read_all(
+    sqs: Any,
+    queue_url: str,
+    visibility: int = LIST_VISIBILITY,
+    wait_seconds: int = LIST_WAIT_SECONDS,
+) -> list[dict[str, Any]]:
+    """Every message in the queue, each once, left in it.
+
+    A receive returns at most 10 messages, and one that leaves them visible
+    (VisibilityTimeout 0) may return the same ones again: on the local stack always the
+    10 oldest. So each one read is hidden for `visibility` seconds while the rest are
+    read, until a long poll (which asks every SQS server, unlike a short one) finds
+    nothing new; then all are made visible again. Were the reading to take longer than
+    `visibility`, the first ones would come back and end it early: a dead-letter queue
+    is read far faster than that.
+    """
     seen: dict[str, dict[str, Any]] = {}
-    for _ in range(calls):
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            break
-        seen.update((message["MessageId"], message) for message in messages)
+    try:
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=visibility,
+                WaitTimeSeconds=wait_seconds,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            new = [message for message in messages if message["MessageId"] not in seen]
+            # A message received again has a new receipt handle: only the latest one works.
+            seen.update((message["MessageId"], message) for message in messages)
+            if not new:
+                break
+    finally:
+        make_visible(sqs, queue_url, [message["ReceiptHandle"] for message in seen.values()])
     return list(seen.values())
+
+
+def make_visible(sqs: Any, queue_url: str, receipt_handles: list[str]) -> None:
+    """End the hiding of messages received (10 a call, as SQS allows)."""
+    for start in range(0, len(receipt_handles), 10):
+        entries = [
+            {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+            for n, handle in enumerate(receipt_handles[start : start + 10])
+        ]
+        # An entry that fails (its hiding already over) is visible anyway.
+        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
 
 
 def render_summary(summary: dict[str, Any]) -> list[str]:
@@ -73,7 +108,7 @@ def render_summary(summary: dict[str, Any]) -> list[str]:
 def list_messages(args: argparse.Namespace, ctx: Context) -> int:
     target = ctx.target()
     summaries = [
-        summarise(m) for m in peek(target.client("sqs"), target.output("DeadLetterQueueUrl"))
+        summarise(m) for m in read_all(target.client("sqs"), target.output("DeadLetterQueueUrl"))
     ]
     if args.json:
         print(to_json(summaries))

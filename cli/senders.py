@@ -164,12 +164,17 @@ def _items(ctx: Context, owner: str | None) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item["Tenant"])
 
 
+_UNLISTED_MAY_USE = {
+    senders.DEFAULTS: "only the stack's DefaultSenders",
+    senders.ANY: "any sender",
+    senders.NONE: "no sender",
+}
+
+
 def _unlisted(ctx: Context) -> str:
     mode = ctx.target().outputs.get("UnlistedTenantSenders")
-    if mode in senders.UNLISTED_MODES:
-        return (
-            f"{'any sender' if mode == senders.ANY else 'no sender'} (UnlistedTenantSenders={mode})"
-        )
+    if mode in _UNLISTED_MAY_USE:
+        return f"{_UNLISTED_MAY_USE[mode]} (UnlistedTenantSenders={mode})"
     return "what the stack's UnlistedTenantSenders allows"
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 
 from emulator.local import LOCAL_JWT_SECRET, LocalStack, parameter_overrides
+from emulator.stack import RuleViolation
 from notify.domain.tokens import mint_token
 
 PORT = 4566
@@ -26,6 +27,7 @@ def banner(local: LocalStack) -> str:
     token = mint_token(LOCAL_JWT_SECRET, "local-user", "dev@example.com", "local-customer")
     api = local.http.url + "/" if local.http else ""
     workflow, batch = (local.stack.resolve({"Ref": k}) for k in ("WorkflowType", "PipeBatchSize"))
+    timeout = execution_timeout(local)
     return f"""
 Local stack '{local.stack.name}' is up (127.0.0.1 only).
   API           {api}   (API key {local.api_key})
@@ -34,6 +36,7 @@ Local stack '{local.stack.name}' is up (127.0.0.1 only).
   DLQ           {outputs["DeadLetterQueueUrl"]}
   large queue   {outputs["LargeMessageQueueUrl"]}
   delivery      {outputs["StateMachineArn"]} ({workflow}, up to {batch} requests each)
+                executions time out after {timeout} s (ExecutionTimeoutSeconds)
 
 Send the original README's first example (the token is valid for 1 h):
   curl -X POST {api} -H 'Content-Type: application/json' \\
@@ -51,6 +54,12 @@ AWS CLI: export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_
 
 Sent messages are printed here. Ctrl-C stops everything.
 """
+
+
+def execution_timeout(local: LocalStack) -> str:
+    """The Delivery state machine's TimeoutSeconds (ExecutionTimeoutSeconds, or its default)."""
+    machine = local.stack.template["Resources"]["DeliveryStateMachine"]["Properties"]
+    return str(local.stack.resolve(machine["DefinitionSubstitutions"]["ExecutionTimeoutSeconds"]))
 
 
 def print_outbox(local: LocalStack, stop: threading.Event) -> None:
@@ -77,7 +86,11 @@ def main() -> int:
     log_level = os.environ.get("LOG_LEVEL", "WARNING")
     # Template parameters, as `sam deploy --parameter-overrides` takes them.
     parameters = parameter_overrides(sys.argv[1:])
-    local = LocalStack.start(port=PORT, api_port=API_PORT, LogLevel=log_level, **parameters)
+    try:
+        local = LocalStack.start(port=PORT, api_port=API_PORT, LogLevel=log_level, **parameters)
+    except RuleViolation as refused:
+        print(f"Not started: {refused}")
+        return 1
     local.seed_demo()
     local.serve()
     stop = threading.Event()

@@ -12,7 +12,7 @@ import socket
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from emulator import moto_patches
+from emulator import clock, moto_patches
 
 REGION = "us-east-1"
 
@@ -50,6 +50,10 @@ class EmulatedAws:
         self._mock.start()  # first: starting the mock resets the backends
         self._server.start()
         return self
+
+    def pass_time(self, seconds: float) -> None:
+        """Fast-forward queues and tables by `seconds` (emulator/clock.py), not sleep."""
+        clock.pass_time(seconds)
 
     def stop(self) -> None:
         self._server.stop()

@@ -2,9 +2,10 @@
 
 `Type: EventBridgeRule` events are matched against every event the local stack emits
 (Step Functions execution status changes, for now) and invoke their function
-asynchronously, retried like Lambda's asynchronous invocations; `Type: Schedule` events
-invoke theirs at the declared rate. moto's own rules cannot target these functions:
-its Lambda needs Docker.
+asynchronously, retried like Lambda's asynchronous invocations (the function's
+`EventInvokeConfig`: its retries, then an invocation record to its SQS on-failure
+destination); `Type: Schedule` events invoke theirs at the declared rate. moto's own rules
+cannot target these functions: its Lambda needs Docker.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from moto.events.models import EventPattern
 from emulator.lambdas import LambdaRuntime
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
-# Lambda retries a failed asynchronous invocation twice; locally after 1 s and 2 s.
-ASYNC_ATTEMPTS = 3
+# Lambda retries a failed asynchronous invocation twice unless told otherwise; locally after
+# 1 s and 2 s.
+DEFAULT_ASYNC_RETRIES = 2
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -43,6 +45,58 @@ class RuleTarget:
 class ScheduleTarget:
     function: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's `EventInvokeConfig`: how often a failed event is retried, then where it goes."""
+
+    function_arn: str
+    retries: int = DEFAULT_ASYNC_RETRIES
+    on_failure: str | None = None  # an SQS queue's ARN
+
+
+def async_configs(stack: Any) -> dict[str, AsyncInvokeConfig]:
+    """The `EventInvokeConfig` of every function that has one, by function name."""
+    configs = {}
+    for logical_id, resource in stack.resources():
+        properties = resource.get("Properties", {})
+        if resource["Type"] != "AWS::Serverless::Function" or "EventInvokeConfig" not in properties:
+            continue
+        config = stack.resolve(properties["EventInvokeConfig"])
+        on_failure = config.get("DestinationConfig", {}).get("OnFailure", {})
+        if on_failure.get("Type", "SQS") != "SQS":
+            raise ValueError(f"{logical_id}: only an SQS on-failure destination runs locally")
+        function = stack.physical(logical_id)
+        configs[function["Ref"]] = AsyncInvokeConfig(
+            function_arn=function["Arn"],
+            retries=int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)),
+            on_failure=on_failure.get("Destination"),
+        )
+    return configs
+
+
+def invocation_record(
+    config: AsyncInvokeConfig, event: Any, error: Any, attempts: int
+) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination once an event's retries are exhausted."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{config.function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": error,
+    }
 
 
 def rule_targets(stack: Any) -> list[RuleTarget]:
@@ -98,11 +152,18 @@ class LocalEventBridge:
     """The default bus's rules that target functions, and the schedules; asynchronous."""
 
     def __init__(
-        self, runtime: LambdaRuntime, rules: list[RuleTarget], schedules: list[ScheduleTarget]
+        self,
+        runtime: LambdaRuntime,
+        rules: list[RuleTarget],
+        schedules: list[ScheduleTarget],
+        configs: dict[str, AsyncInvokeConfig] | None = None,
+        sqs: Any = None,
     ) -> None:
         self._runtime = runtime
         self._rules = rules
         self._schedules = schedules
+        self._configs = configs or {}
+        self._sqs = sqs  # a client for the on-failure destinations
         self._in_flight = 0
         self._idle = threading.Condition()
         self._stopping = threading.Event()
@@ -156,15 +217,27 @@ class LocalEventBridge:
         threading.Thread(target=self._deliver, args=(function, event), daemon=True).start()
 
     def _deliver(self, function: str, event: dict[str, Any]) -> None:
+        config = self._configs.get(function)
+        attempts = 1 + (config.retries if config else DEFAULT_ASYNC_RETRIES)
         try:
-            for attempt in range(ASYNC_ATTEMPTS):
-                _, error = self._runtime.invoke(function, event)
-                if error is None or self._stopping.wait(2**attempt):
+            for attempt in range(attempts):
+                result, error = self._runtime.invoke(function, event)
+                if error is None:
                     return
+                if attempt + 1 < attempts and self._stopping.wait(2**attempt):
+                    return
+            if config and config.on_failure:
+                self._give_up(config, event, result, attempts)
         finally:
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
+
+    def _give_up(self, config: AsyncInvokeConfig, event: Any, error: Any, attempts: int) -> None:
+        queue_name = config.on_failure.rsplit(":", 1)[1]
+        queue_url = self._sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        record = invocation_record(config, event, error, attempts)
+        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 
 
 def scheduled_event(function: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from emulator.api_gateway import ApiGateway
 from emulator.aws import REGION, EmulatedAws, client_environment, free_port
 from emulator.event_rules import (
     LocalEventBridge,
+    async_configs,
     rule_targets,
     schedule_targets,
     status_change_event,
@@ -29,7 +30,7 @@ from emulator.priority import ApiFirst
 from emulator.providers import Providers
 from emulator.schedules import LocalScheduler
 from emulator.sms_api import SmsApi
-from emulator.stack import ACCOUNT_ID, Stack
+from emulator.stack import ACCOUNT_ID, Stack, load_template
 from emulator.stream_sources import STREAMS_CLIENT_CONFIG, StreamPoller, stream_event_sources
 from emulator.twilio_api import TwilioApi
 from notify.domain.tenants import key_owner
@@ -47,8 +48,21 @@ LOCAL_FUNCTION_ENVIRONMENT = {
     # Callbacks to 127.0.0.1 (plain http too), so tests and developers can receive them.
     "CALLBACK_ALLOW_LOOPBACK": "true",
 }
+# The senders of the demo requests (events/, the README, the registration bot) and of the
+# tests: what a tenant without a list may use here (UnlistedTenantSenders=defaults).
+LOCAL_DEFAULT_SENDERS = (
+    f"@{DEMO_SENDER_DOMAIN}",
+    "whatsapp:+14155238886",  # Twilio's WhatsApp sandbox
+    "your-pool-id",
+    "pool-1",
+    "+18005550100",
+    "+16045550000",
+)
 # Template parameters the local stack sets: failed callbacks are retried after 1, 2, 4 ... s.
-LOCAL_PARAMETERS = {"CallbackRetryBaseSeconds": "1"}
+LOCAL_PARAMETERS = {
+    "CallbackRetryBaseSeconds": "1",
+    "DefaultSenders": ",".join(LOCAL_DEFAULT_SENDERS),
+}
 SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -98,8 +112,20 @@ class LocalStack:
     ) -> LocalStack:
         """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel).
 
-        `api_port` is where serve() will listen (default: a free port).
+        `api_port` is where serve() will listen (default: a free port). Parameters that the
+        template's `Rules` refuse raise RuleViolation before anything starts.
         """
+        parameters = (
+            LOCAL_PARAMETERS
+            | {
+                "JwtSecretValue": LOCAL_JWT_SECRET,
+                "TwilioAccountSid": LOCAL_TWILIO_ACCOUNT_SID,
+                "TwilioAuthToken": LOCAL_TWILIO_AUTH_TOKEN,
+            }
+            | parameters
+        )
+        template = load_template()
+        Stack(None, name, parameters, template=template).check_rules()
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment())
         providers = Providers()
@@ -126,12 +152,7 @@ class LocalStack:
         # boto3's per-service endpoint variable: the SMS client finds the local SMS API.
         os.environ[SMS_ENDPOINT_VARIABLE] = sms_server.url
         api_port = api_port or free_port()
-        local_parameters = LOCAL_PARAMETERS | {
-            "JwtSecretValue": LOCAL_JWT_SECRET,
-            "TwilioAccountSid": LOCAL_TWILIO_ACCOUNT_SID,
-            "TwilioAuthToken": LOCAL_TWILIO_AUTH_TOKEN,
-        }
-        stack = Stack(session, name, local_parameters | parameters).deploy()
+        stack = Stack(session, name, parameters, template=template).deploy()
         endpoints = {
             "TWILIO_API_URL": twilio_server.url,
             "STATUS_CALLBACK_URL": f"http://127.0.0.1:{api_port}/webhook",
@@ -145,7 +166,9 @@ class LocalStack:
         stream_pollers = [
             StreamPoller(source, streams, sqs, runtime) for source in stream_event_sources(stack)
         ]
-        events = LocalEventBridge(runtime, rule_targets(stack), schedule_targets(stack))
+        events = LocalEventBridge(
+            runtime, rule_targets(stack), schedule_targets(stack), async_configs(stack), sqs
+        )
         local = cls(
             aws,
             stack,

@@ -9,6 +9,7 @@ tests/unit/emulator/test_moto_patches.py shows each one takes effect.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.exceptions import InvalidParameterValue, SQSException
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -51,6 +53,7 @@ def apply() -> None:
     first_end_wins()
     empty_filters_match_nothing()
     atomic_dynamodb_writes()
+    refuse_what_sqs_refuses()
 
 
 def memoise_asl_parser() -> None:
@@ -246,3 +249,76 @@ def atomic_dynamodb_writes() -> None:
 
         atomic.atomic = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, atomic)
+
+
+# The characters SQS accepts in a message body or a String attribute value (XML 1.0's).
+_SQS_TEXT = re.compile("[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+# SendMessage's answer to a body holding any other character (AWS's wording).
+INVALID_BODY = (
+    "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | "
+    "#x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+)
+
+
+class InvalidMessageContents(SQSException):
+    def __init__(self) -> None:
+        super().__init__("InvalidMessageContents", INVALID_BODY)
+
+
+def _check_contents(body: str, attributes: dict[str, Any] | None) -> None:
+    if not _SQS_TEXT.fullmatch(body):
+        raise InvalidMessageContents()
+    for name, value in (attributes or {}).items():
+        if not _SQS_TEXT.fullmatch(value.get("StringValue") or ""):
+            raise InvalidParameterValue(
+                f"Message (user) attribute '{name}' contains characters outside the allowed "
+                "set: a String value has the same restrictions as the message body."
+            )
+
+
+def refuse_what_sqs_refuses() -> None:
+    """Refuse a message holding characters SQS refuses, as SendMessage does (400).
+
+    moto stores it, then fails (500) on every receive that returns it, and the
+    SendMessage itself fails after storing when it computes the attributes' MD5: a
+    retried send stores it again. AWS answers InvalidMessageContents for the body (the
+    API reference's error); a String attribute has the body's restrictions, refused here
+    with InvalidParameterValue, SQS's code for an attribute it refuses. A batch refuses
+    such entries one by one, as failed entries, and sends the others.
+    """
+    original_send = SQSBackend.send_message
+    if getattr(original_send, "checks_contents", False):
+        return
+    original_batch = SQSBackend.send_message_batch
+
+    def send_message(
+        self: SQSBackend,
+        queue_name: str,
+        message_body: str,
+        message_attributes: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        _check_contents(message_body, message_attributes)
+        return original_send(self, queue_name, message_body, message_attributes, *args, **kwargs)
+
+    def send_message_batch(
+        self: SQSBackend, queue_name: str, entries: dict[str, dict[str, Any]]
+    ) -> tuple[list[Any], list[dict[str, Any]]]:
+        valid, refused = {}, []
+        for key, entry in entries.items():
+            try:
+                _check_contents(entry["MessageBody"], entry.get("MessageAttributes"))
+            except SQSException as exc:
+                refused.append(
+                    {"Id": entry["Id"], "SenderFault": True, "Code": exc.code}
+                    | {"Message": exc.message}
+                )
+            else:
+                valid[key] = entry
+        messages, failed = original_batch(self, queue_name, valid) if valid else ([], [])
+        return messages, [*failed, *refused]
+
+    send_message.checks_contents = True  # type: ignore[attr-defined]
+    SQSBackend.send_message = send_message
+    SQSBackend.send_message_batch = send_message_batch

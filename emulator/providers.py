@@ -55,6 +55,8 @@ _FAULTS: dict[str, dict[str, Any]] = {
     # it landed. `address` is matched against the item's key (a TraceId, say).
     "DYNAMODB": {
         "lost-response": (500, "InternalServerError"),
+        # The write waits `seconds` before it is sent (a Lambda slow to reach it).
+        SLOW: None,
     },
     # EventBridge Scheduler refusing to create a scheduled send's schedule.
     "SCHEDULER": {
@@ -73,7 +75,9 @@ class Fault:
     rate: float = 1.0
     times: int | None = None  # fail this many times, then stop; None = until cleared
     seconds: float = 0.0  # how long a slow provider takes
+    after: int = 0  # let this many matching calls through first
     fired: int = 0
+    passed: int = 0
 
     def matches(self, channel: str, address: str, rng: random.Random) -> bool:
         if channel != self.channel:
@@ -84,6 +88,9 @@ class Fault:
         elif self.address not in (None, address):
             return False
         if self.times is not None and self.fired >= self.times:
+            return False
+        if self.passed < self.after:
+            self.passed += 1
             return False
         return rng.random() < self.rate
 
@@ -191,20 +198,35 @@ class Providers:
                 {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, "CreateSchedule"
             )
 
-    @staticmethod
-    def _remember_key(params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
-        context["fault_key"] = json.dumps(json.loads(params["body"]).get("Key", {}))
+    def _remember_key(self, params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
+        context["fault_key"] = key = json.dumps(json.loads(params["body"]).get("Key", {}))
+        slow = self._dynamodb_fault(key, SLOW)
+        if slow is not None:
+            time.sleep(slow.seconds)
+
+    def _dynamodb_fault(self, key: str, error: str) -> Fault | None:
+        """The first DynamoDB fault of this kind that matches the item's key, counted."""
+        with self._lock:
+            fault = next(
+                (
+                    f
+                    for f in self.faults
+                    if f.error == error and f.matches("DYNAMODB", key, self._rng)
+                ),
+                None,
+            )
+            if fault is not None:
+                fault.fired += 1
+        return fault
 
     def _after_write(self, http_response: Any, context: dict[str, Any], **kwargs: Any) -> None:
         # Only in-process calls pass here; the write itself has landed.
         if http_response.status_code != 200 or not self.faults:
             return
-        with self._lock:
-            key = context.get("fault_key", "")
-            fault = next((f for f in self.faults if f.matches("DYNAMODB", key, self._rng)), None)
-            if fault is None:
-                return
-            fault.fired += 1
+        key = context.get("fault_key", "")
+        fault = self._dynamodb_fault(key, "lost-response")
+        if fault is None:
+            return
         status, code = _FAULTS["DYNAMODB"][fault.error]
         error = {"Code": code, "Message": f"injected {fault.error} after the write to {key}"}
         raise ClientError(

@@ -208,9 +208,11 @@ def parse_and_validate(
     """Decode and check a request body against `model`: (body, []) when valid, else (None, why)."""
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
-    except ValueError:  # not JSON, empty, undecodable bytes, NaN/Infinity
+        reasons = _default_validator().errors(body, model)
+    # Not JSON, empty, undecodable bytes, NaN/Infinity; or nested past Python's recursion
+    # limit (100000 `[`), which API Gateway's parser refuses as well: a 400, not a 500.
+    except (ValueError, RecursionError):
         return None, [UNPARSABLE_BODY]
-    reasons = _default_validator().errors(body, model)
     return (None if reasons else body), reasons
 
 

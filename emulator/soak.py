@@ -1,10 +1,17 @@
-"""`make soak`: break the providers and stop executions, then count what was lost or sent twice.
+"""`make soak`: throttle half the provider calls, stop executions, poison a request; count the harm.
 
-Starts a private local stack, makes 30 % of the sends on every channel fail (throttling
-or 5xx), queues requests of 3 to 5 recipients, stops some executions mid-flight, and
-waits for every execution to end and be reconciled. Then it compares the dead-letter
-queue with what was really not delivered, clears the faults, redrives the DLQ as an
-operator would, and counts recipients lost (neither sent nor rejected) and sent twice.
+Starts a private local stack and throttles half the sends on every channel. Queues 50
+requests of 20 recipients (most by e-mail, a few of those with an SMS fallback, the rest
+by SMS or WhatsApp) and, among them, one poisoned request: an address key holding a lone
+surrogate, put straight onto the queue past the API, as a hand-edited dead letter would
+be. Stops some executions mid-flight, waits for every execution to end and be
+reconciled, and compares the dead-letter queue with what was really not sent. Then it
+clears the faults, redrives this run's dead letters as `messaging dlq redrive` does,
+waits for the redriven executions to end, and counts recipients lost (neither sent nor
+rejected), sent twice, dead-lettered although sent, and traces left RUNNING. The
+poisoned request ends as one dead letter `InvalidMessage`, sending nothing: its redrive
+is dead-lettered again, alone. The requests, the poison's place and the stops follow the
+seed; which calls are throttled depends on the order concurrent sends reach the provider.
 """
 
 from __future__ import annotations
@@ -18,121 +25,239 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import redirect_stdout
-from dataclasses import asdict, dataclass
+from contextlib import redirect_stdout, suppress
+from dataclasses import dataclass, field
 from io import StringIO
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from emulator.api import queued_body
 from emulator.local import LocalStack
 from emulator.providers import Fault
 from notify.domain.addresses import WHATSAPP_PREFIX
+from notify.domain.errors import INVALID_MESSAGE
+from notify.domain.lanes import is_small_request
+from notify.domain.plan import unreadable_trace_id
 
 CALLER = {"sub": "soak"}
-CHANNELS = {
+POISON_ADDRESS = "p\ud800@example.com"  # no service can store it; the API's schema refuses it
+DEADLINE_SECONDS = 900
+RUNNING = "RUNNING"
+# Most recipients by e-mail, as a busy user sends; some by SMS and WhatsApp.
+CHANNEL_WEIGHTS = {"EMAIL": 0.7, "SMS": 0.15, "WHATSAPP": 0.15}
+FALLBACK_SHARE = 0.15  # of the e-mail recipients: an SMS fallback, tried once e-mail gives up
+ADDRESSES = {
     "EMAIL": lambda n: f"soak{n}@example.com",
     "SMS": lambda n: f"+1604555{n:04d}",
-    "WHATSAPP": lambda n: f"whatsapp:+1604666{n:04d}",
+    "WHATSAPP": lambda n: f"{WHATSAPP_PREFIX}+1604666{n:04d}",
+    "FALLBACK": lambda n: f"+1604777{n:04d}",
 }
-DEADLINE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # as the request's Addresses names it
+    channels: tuple[str, ...]  # every address it may be sent on: its own, then its fallback
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    trace_id: str
+    addresses: tuple[str, ...]
+    error: str
+    body: str
 
 
 @dataclass
 class SoakResult:
-    requests: int
+    requests: int  # besides the poisoned one
     recipients: int
+    with_fallback: int
+    throttled: float  # the share of provider calls throttled, on every channel
+    executions: int
     stopped: int
-    failed_executions: int
-    dead_letters: int
-    requests_with_undelivered: int
-    dead_letters_exactly_undelivered: int  # name exactly their request's undelivered
-    dead_lettered_but_sent: int  # in flight at a stop: the provider took it after all
+    failed_executions: int  # FAILED or TIMED_OUT
+    dead_letters: int  # before the redrive, the poisoned request's apart
+    dead_lettered_recipients: int
+    requests_with_unsent: int
+    dead_letters_exactly_unsent: int  # naming exactly their request's unsent recipients
+    dead_lettered_but_sent: int  # must be 0: a dead letter means "not sent"
+    redriven_executions: int
+    dead_letters_after_redrive: int  # the poisoned request's apart
     lost: int
     duplicated: int
+    traces_running: int
+    poison_errors_before: list[str] = field(default_factory=list)  # its letters' Error
+    poison_errors_after: list[str] = field(default_factory=list)
+    poison_sent: int = 0
+    seconds: float = 0.0
+
+    def problems(self) -> list[str]:
+        found = [
+            f"{name} = {value}"
+            for name, value in (
+                ("lost", self.lost),
+                ("duplicated", self.duplicated),
+                ("dead_lettered_but_sent", self.dead_lettered_but_sent),
+                ("traces_running", self.traces_running),
+                ("poison_sent", self.poison_sent),
+            )
+            if value
+        ]
+        if len(self.poison_errors_before) != 1:
+            found.append(f"poisoned request: {self.poison_errors_before} dead-lettered")
+        if self.poison_errors_after != [INVALID_MESSAGE]:
+            found.append(f"poisoned request redriven: {self.poison_errors_after} dead-lettered")
+        return found
 
 
-def soak(local: LocalStack, requests: int = 120, stop_every: int = 4, seed: int = 7) -> SoakResult:
+def soak(
+    local: LocalStack,
+    requests: int = 50,
+    recipients: int = 20,
+    throttled: float = 0.5,
+    stop_every: int = 3,
+    seed: int = 7,
+) -> SoakResult:
+    if (requests + 1) * recipients > 10_000:
+        raise ValueError("addresses are numbered in 4 digits: 10,000 recipients at most")
+    started = time.monotonic()
     rng = random.Random(seed)
-    for channel in CHANNELS:
-        # 15 % throttled, then 15 % of the rest... about 30 % fail in all.
-        local.providers.add_fault(Fault(channel=channel, error="throttle", rate=0.15))
-        local.providers.add_fault(Fault(channel=channel, error="5xx", rate=0.1765))
+    for channel in CHANNEL_WEIGHTS:
+        local.providers.add_fault(Fault(channel=channel, error="throttle", rate=throttled))
     prefix = f"soak-{uuid.uuid4().hex[:8]}-"
-    wanted = _queue(local, prefix, requests, rng)
-    executions = _start_all(local, stop_every)
+    poisoned = f"{prefix}poisoned"
+    message_ids: set[str] = set()  # a request dead-lettered as it arrived is marked by its id
+    wanted = _queue(local, prefix, requests, recipients, rng, message_ids)
+    executions = _start_all(local, stop_every, rng)
     _wait(local, executions)
+
     letters = _take_dead_letters(local, prefix)
-    delivered = _delivered(local)
-    undelivered = {
+    sends = _sends(local)
+    rejected = _rejected(local)
+    unsent = {
         trace: left
-        for trace, addresses in wanted.items()
-        if (left := {a for a in addresses if (trace, a) not in delivered})
+        for trace, people in wanted.items()
+        if (left := {r.key for r in people if not _done(trace, r, sends, rejected)})
     }
-    dead_lettered = {(t, a) for t, addresses, _ in letters for a in addresses}
+    ordinary = [letter for letter in letters if letter.trace_id != poisoned]
+    dead_lettered = {(letter.trace_id, a) for letter in ordinary for a in letter.addresses}
+    by_key = {(trace, r.key): r for trace, people in wanted.items() for r in people}
+    dead_lettered_but_sent = sum(
+        1
+        for trace, key in dead_lettered
+        if (trace, key) in by_key and _count(trace, by_key[(trace, key)], sends)
+    )
+    statuses = _statuses(local, executions)
 
     local.providers.clear_faults()
-    _redrive(local, letters)
-    delivered = _delivered(local)
-    sent = Counter((m.trace_id, m.to) for m in local.providers.sent() if m.trace_id in wanted)
-    statuses = Counter(
-        local.client("stepfunctions").describe_execution(executionArn=arn)["status"]
-        for arn in executions
-    )
+    redriven = _redrive(local, letters, message_ids)
+    running = _wait_for_traces(local, prefix, message_ids)
+    after = _take_dead_letters(local, prefix)
+    sends = _sends(local)
+    rejected = _rejected(local)
     return SoakResult(
         requests=requests,
-        recipients=sum(len(a) for a in wanted.values()),
+        recipients=len(by_key),
+        with_fallback=sum(1 for r in by_key.values() if len(r.channels) > 1),
+        throttled=throttled,
+        executions=len(executions),
         stopped=statuses["ABORTED"],
         failed_executions=statuses["FAILED"] + statuses["TIMED_OUT"],
-        dead_letters=len(letters),
-        requests_with_undelivered=len(undelivered),
-        dead_letters_exactly_undelivered=sum(
-            1 for trace, addresses, _ in letters if set(addresses) == undelivered.get(trace)
+        dead_letters=len(ordinary),
+        dead_lettered_recipients=len(dead_lettered),
+        requests_with_unsent=len(unsent),
+        dead_letters_exactly_unsent=sum(
+            1 for letter in ordinary if set(letter.addresses) == unsent.get(letter.trace_id)
         ),
-        dead_lettered_but_sent=sum(
-            1 for t, a in dead_lettered if (t, a) not in _undelivered_pairs(undelivered)
-        ),
-        lost=sum(
-            1 for t, addresses in wanted.items() for a in addresses if (t, a) not in delivered
-        ),
-        duplicated=sum(count - 1 for count in sent.values() if count > 1),
+        dead_lettered_but_sent=dead_lettered_but_sent,
+        redriven_executions=len(redriven),
+        dead_letters_after_redrive=sum(1 for letter in after if letter.trace_id != poisoned),
+        lost=sum(1 for (trace, _), r in by_key.items() if not _done(trace, r, sends, rejected)),
+        duplicated=sum(max(0, _count(trace, r, sends) - 1) for (trace, _), r in by_key.items()),
+        traces_running=running,
+        poison_errors_before=[letter.error for letter in letters if letter.trace_id == poisoned],
+        poison_errors_after=[letter.error for letter in after if letter.trace_id == poisoned],
+        poison_sent=len(local.providers.sent(poisoned)),
+        seconds=round(time.monotonic() - started, 1),
     )
 
 
-def _undelivered_pairs(undelivered: dict[str, set[str]]) -> set[tuple[str, str]]:
-    return {(trace, address) for trace, addresses in undelivered.items() for address in addresses}
-
-
+# ---------------------------------------------------------------- queueing
 def _queue(
-    local: LocalStack, prefix: str, requests: int, rng: random.Random
-) -> dict[str, set[str]]:
-    sqs, url = local.client("sqs"), local.stack.physical("MessageQueue")["QueueUrl"]
+    local: LocalStack,
+    prefix: str,
+    requests: int,
+    recipients: int,
+    rng: random.Random,
+    message_ids: set[str],
+) -> dict[str, list[Recipient]]:
+    """Queue the requests, the poisoned one among them; each one's recipients by TraceId."""
     wanted = {}
-    for n in range(requests):
+    poison_at = rng.randrange(requests + 1)
+    for n in range(requests + 1):
+        if n == poison_at:
+            poisoned = _request(f"{prefix}poisoned", {POISON_ADDRESS: {"ChannelType": "EMAIL"}})
+            message_ids.add(_put(local, poisoned, "MessageQueue"))  # past the API
+            continue
         trace_id = f"{prefix}{n}"
-        channels = [rng.choice(list(CHANNELS)) for _ in range(rng.randint(3, 5))]
-        addresses = {CHANNELS[c](n * 10 + i): {"ChannelType": c} for i, c in enumerate(channels)}
-        request = {
-            "TraceId": trace_id,
-            "EmailMessage": {"FromAddress": "soak@example.com", "Subject": "S", "TextBody": "T"},
-            "SMSMessage": {"MessageBody": "Soak"},
-            "WhatsAppMessage": {"FromNumber": "whatsapp:+14155238886", "MessageBody": "Soak"},
-            "Addresses": addresses,
-        }
-        sqs.send_message(
-            QueueUrl=url, MessageBody=json.dumps({"Caller": CALLER, "Request": request})
-        )
-        wanted[trace_id] = set(addresses)
+        addresses: dict[str, Any] = {}
+        people = []
+        for i in range(recipients):
+            number = n * recipients + i
+            channel = rng.choices(list(CHANNEL_WEIGHTS), weights=list(CHANNEL_WEIGHTS.values()))[0]
+            address = ADDRESSES[channel](number)
+            spec: dict[str, Any] = {"ChannelType": channel}
+            channels = [address]
+            if channel == "EMAIL" and rng.random() < FALLBACK_SHARE:
+                fallback = ADDRESSES["FALLBACK"](number)
+                spec["Fallback"] = [{"ChannelType": "SMS", "Address": fallback}]
+                channels.append(fallback)
+            addresses[address] = spec
+            people.append(Recipient(address, tuple(channels)))
+        request = _request(trace_id, addresses)
+        lane = "MessageQueue" if is_small_request(request) else "LargeMessageQueue"
+        message_ids.add(_put(local, request, lane))
+        wanted[trace_id] = people
     return wanted
 
 
-def _start_all(local: LocalStack, stop_every: int) -> list[str]:
-    """Run the pipes until the queues are empty; stop every `stop_every`-th execution soon after."""
+def _request(trace_id: str, addresses: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "TraceId": trace_id,
+        "EmailMessage": {"FromAddress": "soak@example.com", "Subject": "S", "TextBody": "T"},
+        "SMSMessage": {"MessageBody": "Soak"},
+        "WhatsAppMessage": {"FromNumber": "whatsapp:+14155238886", "MessageBody": "Soak"},
+        "Addresses": addresses,
+    }
+
+
+def _put(local: LocalStack, request: dict[str, Any], queue: str) -> str:
+    """Queue a request as the API's SQS integration does; its SQS message id."""
+    sqs = local.client("sqs")
+    body = queued_body(json.dumps(CALLER, separators=(",", ":")), json.dumps(request))
+    url = local.stack.physical(queue)["QueueUrl"]
+    return str(sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"])
+
+
+# ---------------------------------------------------------------- running
+def _start_all(local: LocalStack, stop_every: int, rng: random.Random) -> list[str]:
+    """Run the pipes until the queues are empty; stop every `stop_every`-th execution mid-flight."""
     sfn = local.client("stepfunctions")
     started: list[str] = []
     for arn in _drain(local):
         started.append(arn)
         if len(started) % stop_every == 0:
-            threading.Timer(0.3, sfn.stop_execution, kwargs={"executionArn": arn}).start()
+            # Between Plan and the last sends: some sends in flight when it stops.
+            delay = rng.uniform(0.5, 3.0)
+            threading.Timer(delay, _stop, args=(sfn, arn)).start()
     return started
+
+
+def _stop(sfn: Any, arn: str) -> None:
+    with suppress(ClientError):  # it ended first: counted as what it ended as
+        sfn.stop_execution(executionArn=arn)
 
 
 def _drain(local: LocalStack) -> Iterator[str]:
@@ -159,42 +284,71 @@ def _wait(local: LocalStack, executions: list[str]) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(set(executions) - local.ended)} executions still running")
         time.sleep(0.2)
-    local.events.wait_idle(timeout=120)
+    local.events.wait_idle(timeout=120)  # the reconciler of those that ended badly
 
 
-def _take_dead_letters(local: LocalStack, prefix: str) -> list[tuple[str, list[str], str]]:
-    """This soak's dead letters as (TraceId, addresses, body), taken off the DLQ."""
+def _statuses(local: LocalStack, executions: list[str]) -> Counter[str]:
+    sfn = local.client("stepfunctions")
+    return Counter(sfn.describe_execution(executionArn=arn)["status"] for arn in executions)
+
+
+# ---------------------------------------------------------------- the dead-letter queue
+def _take_dead_letters(local: LocalStack, prefix: str) -> list[DeadLetter]:
+    """This run's dead letters, taken off the DLQ (any other run's are left there)."""
     sqs, url = local.client("sqs"), local.stack.physical("DeadLetterQueue")["QueueUrl"]
     letters = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+    while messages := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages"):
         for message in messages:
             request = json.loads(message["Body"]).get("Request") or {}
             if not str(request.get("TraceId")).startswith(prefix):
                 continue  # another run's: left for its owner once visible again
-            letters.append((request["TraceId"], list(request["Addresses"]), message["Body"]))
+            error = message.get("MessageAttributes", {}).get("Error", {}).get("StringValue", "")
+            letters.append(
+                DeadLetter(request["TraceId"], tuple(request["Addresses"]), error, message["Body"])
+            )
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return letters
 
 
-def _redrive(local: LocalStack, letters: list[tuple[str, list[str], str]]) -> None:
-    """What `messaging dlq redrive` does: every dead letter back to the main queue."""
-    sqs, url = local.client("sqs"), local.stack.physical("MessageQueue")["QueueUrl"]
-    for _, _, body in letters:
-        sqs.send_message(QueueUrl=url, MessageBody=body)
-    _wait(local, list(_drain(local)))
+def _redrive(local: LocalStack, letters: list[DeadLetter], message_ids: set[str]) -> list[str]:
+    """What `messaging dlq redrive` does: each dead letter to the unbatched queue, then run."""
+    sqs, url = local.client("sqs"), local.stack.physical("LargeMessageQueue")["QueueUrl"]
+    for letter in letters:
+        message_ids.add(sqs.send_message(QueueUrl=url, MessageBody=letter.body)["MessageId"])
+    executions = list(_drain(local))
+    _wait(local, executions)
+    return executions
 
 
-def _delivered(local: LocalStack) -> set[tuple[str, str]]:
-    """(TraceId, address) of every recipient sent, or rejected with a reason."""
-    sent = {(m.trace_id, _address(m.to, m.channel)) for m in local.providers.sent()}
-    return sent | _rejected(local)
+# ---------------------------------------------------------------- what reached whom
+def _sends(local: LocalStack) -> Counter[tuple[str | None, str]]:
+    """How often each (TraceId, address) was sent."""
+    return Counter((m.trace_id, _address(m.to, m.channel)) for m in local.providers.sent())
 
 
 def _address(to: str, channel: str) -> str:
     return to if channel != "WHATSAPP" or to.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + to
 
 
-def _rejected(local: LocalStack) -> set[tuple[str, str]]:
+def _count(trace_id: str, recipient: Recipient, sends: Counter[tuple[str | None, str]]) -> int:
+    """Sends to the recipient, on all its channels."""
+    return sum(sends[(trace_id, address)] for address in recipient.channels)
+
+
+def _done(
+    trace_id: str,
+    recipient: Recipient,
+    sends: Counter[tuple[str | None, str]],
+    rejected: set[tuple[str, str]],
+) -> bool:
+    return _count(trace_id, recipient, sends) > 0 or any(
+        (trace_id, address) in rejected for address in recipient.channels
+    )
+
+
+def _trace_items(local: LocalStack) -> list[dict[str, Any]]:
     table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
     items: list[dict[str, Any]] = []
     scan: dict[str, Any] = {}
@@ -202,9 +356,70 @@ def _rejected(local: LocalStack) -> set[tuple[str, str]]:
         page = table.scan(**scan)
         items += page["Items"]
         if "LastEvaluatedKey" not in page:
-            break
+            return items
         scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return {(i["TraceId"], i["Address"]) for i in items if i.get("Status") == "REJECTED"}
+
+
+def _rejected(local: LocalStack) -> set[tuple[str, str]]:
+    return {
+        (i["TraceId"], i["Address"]) for i in _trace_items(local) if i.get("Status") == "REJECTED"
+    }
+
+
+def _running_traces(local: LocalStack, prefix: str, message_ids: set[str]) -> list[str]:
+    """This run's traces whose header says RUNNING: its requests' and its messages' markers."""
+    markers = {unreadable_trace_id(message_id) for message_id in message_ids}
+    return [
+        item["TraceId"]
+        for item in _trace_items(local)
+        if "#" not in item["Sk"]  # the header (its owner), not a recipient (owner#channel#address)
+        and (item["TraceId"].startswith(prefix) or item["TraceId"] in markers)
+        and item.get("Status") == RUNNING
+    ]
+
+
+def _wait_for_traces(
+    local: LocalStack, prefix: str, message_ids: set[str], seconds: float = 30
+) -> int:
+    """How many of this run's traces are still RUNNING once `seconds` have passed (0 sooner)."""
+    deadline = time.monotonic() + seconds
+    while (running := _running_traces(local, prefix, message_ids)) and time.monotonic() < deadline:
+        time.sleep(1)
+    return len(running)
+
+
+# ---------------------------------------------------------------- the report
+def table(result: SoakResult) -> str:
+    """The figures, one a line, each check beside what it must be."""
+    poison_before = ", ".join(result.poison_errors_before) or "none"
+    poison_after = ", ".join(result.poison_errors_after) or "none"
+    rows = [
+        ("requests (+ 1 poisoned)", result.requests, ""),
+        ("recipients", result.recipients, ""),
+        ("  with an SMS fallback", result.with_fallback, ""),
+        ("calls throttled", f"{result.throttled:.0%}", ""),
+        ("executions", result.executions, ""),
+        ("  stopped", result.stopped, ""),
+        ("  failed or timed out", result.failed_executions, ""),
+        ("dead letters", result.dead_letters, ""),
+        ("  recipients in them", result.dead_lettered_recipients, ""),
+        ("  requests with unsent recipients", result.requests_with_unsent, ""),
+        ("  naming exactly their unsent", result.dead_letters_exactly_unsent, ""),
+        ("  dead-lettered but sent", result.dead_lettered_but_sent, 0),
+        ("poisoned request: dead letters", poison_before, "1"),
+        ("redriven executions", result.redriven_executions, ""),
+        ("dead letters after the redrive", result.dead_letters_after_redrive, ""),
+        ("  poisoned request's", poison_after, INVALID_MESSAGE),
+        ("  poisoned request's sends", result.poison_sent, 0),
+        ("lost", result.lost, 0),
+        ("sent twice", result.duplicated, 0),
+        ("traces RUNNING", result.traces_running, 0),
+        ("seconds", result.seconds, ""),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"{'':<{width}}  {'figure':>16}  must be", "-" * (width + 28)]
+    lines += [f"{name:<{width}}  {value!s:>16}  {must!s}".rstrip() for name, value, must in rows]
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -212,12 +427,12 @@ def main() -> int:
     local = LocalStack.start(LogLevel="WARNING")
     try:
         local.seed_demo()
-        started = time.monotonic()
         with redirect_stdout(StringIO()):  # the handlers' metrics lines
             result = soak(local)
-        print(json.dumps(asdict(result) | {"seconds": round(time.monotonic() - started)}, indent=2))
-        ok = result.lost == 0 and result.duplicated == 0
-        return 0 if ok else 1
+        print(table(result))
+        problems = result.problems()
+        print("\n" + ("FAILED: " + "; ".join(problems) if problems else "OK"))
+        return 1 if problems else 0
     finally:
         local.stop()
 

@@ -23,6 +23,18 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 _NO_VALUE = object()
 
 
+class RuleViolation(ValueError):
+    """Parameters that an assertion of the template's `Rules` refuses.
+
+    CloudFormation refuses them before it creates anything; so does the local stack.
+    """
+
+    def __init__(self, rule: str, description: str) -> None:
+        super().__init__(f"template rule {rule} refuses these parameters: {description}")
+        self.rule = rule
+        self.description = description
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template with each local `AWS::Include` replaced by the file it names, as
     CloudFormation does once `sam deploy` has uploaded it (the Api's api/openapi.yaml)."""
@@ -68,10 +80,23 @@ class Stack:
 
     # ------------------------------------------------------------------ public
     def deploy(self) -> Stack:
+        self.check_rules()
         for logical_id, resource in self.resources():
             if resource["Type"] in self._creators():
                 self.physical(logical_id)
         return self
+
+    def check_rules(self) -> None:
+        """Raise RuleViolation for the first assertion of the template's `Rules` that fails.
+
+        A rule whose RuleCondition is false is skipped, as in CloudFormation.
+        """
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self.resolve(assertion["Assert"]):
+                    raise RuleViolation(name, assertion.get("AssertDescription", ""))
 
     def resources(self) -> list[tuple[str, dict[str, Any]]]:
         """(logical id, resource) of every resource whose Condition holds."""
@@ -174,6 +199,15 @@ class Stack:
 
     def _condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
+
+    def _find_in_map(self, argument: list[Any]) -> Any:
+        mapping, key, name = (self.resolve(item) for item in argument)
+        return self.template["Mappings"][mapping][key][name]
+
+    def _contains(self, argument: list[Any]) -> bool:
+        # A rule function: CloudFormation compares the value with each member as strings.
+        members, value = argument
+        return str(self.resolve(value)) in {str(member) for member in self.resolve(members)}
 
     # ------------------------------------------------------------------ resources
     def _creators(self) -> dict[str, Any]:
@@ -356,6 +390,10 @@ _INTRINSICS = {
     "Fn::GetAtt": Stack._get_att,
     "Fn::Sub": Stack._sub,
     "Fn::If": Stack._if,
+    "Fn::FindInMap": Stack._find_in_map,
+    "Fn::Contains": Stack._contains,
+    "Fn::And": lambda stack, args: all(stack.resolve(arg) for arg in args),
+    "Fn::Or": lambda stack, args: any(stack.resolve(arg) for arg in args),
     "Fn::Equals": lambda stack, args: stack.resolve(args[0]) == stack.resolve(args[1]),
     "Fn::Not": lambda stack, args: not stack.resolve(args[0]),
     "Condition": lambda stack, name: stack._condition(name),

@@ -81,7 +81,10 @@ def test_senders_allowed_with_the_cli_bind_the_tenants_sends(local, post, messag
     code, out, _ = messaging("senders", "list")
     assert code == 0
     assert f"customer:{acme}  example.com" in out
-    assert out.endswith("tenants not listed may use any sender (UnlistedTenantSenders=any)\n")
+    assert out.endswith(
+        "tenants not listed may use only the stack's DefaultSenders "
+        "(UnlistedTenantSenders=defaults)\n"
+    )
 
     listed, unlisted = example("email-only.json"), example("email-only.json")
     unlisted["EmailMessage"]["FromAddress"] = "ceo@evil.example"

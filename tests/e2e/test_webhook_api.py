@@ -183,6 +183,21 @@ def test_a_signed_form_sent_as_another_type_is_415_and_never_processed(
     assert bus.for_message(message["MessageSid"]) == []
 
 
+def test_a_form_that_is_not_utf8_is_415_with_the_reason_and_never_processed(local, webhook, bus):
+    message = inbound(f"whatsapp:{new_number()}", "caf\u00e9")
+    url = f"{local.http.url}/webhook"
+    signature = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN).compute_signature(url, message)
+    latin1 = urlencode(message, encoding="latin-1").replace("%E9", "\xe9").encode("latin-1")
+    headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+
+    response = requests.post(url, data=latin1, headers=headers, timeout=10)
+
+    assert response.status_code == 415
+    assert response.json()["reason"].startswith("a body that is not UTF-8: ")
+    processed_after(webhook, bus)
+    assert bus.for_message(message["MessageSid"]) == []
+
+
 def test_a_body_over_256_kib_is_413_and_never_processed(webhook, bus):
     message = inbound(f"whatsapp:{new_number()}", "x" * (256 * 1024))
 

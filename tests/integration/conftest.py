@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from cli.dlq import read_all
 from emulator.api import queued_body
 from emulator.local import LocalStack
 from emulator.providers import SentMessage
@@ -26,10 +27,20 @@ reconciled = pytest.mark.standard_only("EXPRESS has no reconciler")
 
 @pytest.fixture(scope="session", params=["STANDARD", "EXPRESS"])
 def local(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    """Every delivery test runs against both workflow types of the one template."""
-    stack = LocalStack.start(
-        ExecutionTimeoutSeconds=str(EXECUTION_TIMEOUT_SECONDS), WorkflowType=request.param
-    )
+    """Every delivery test runs against both workflow types of the one template.
+
+    A test that needs other template parameters parametrizes `local` indirectly with a
+    tuple of (name, value) pairs (hashable, so pytest groups its tests): the shared stack
+    is stopped while a stack with just those parameters runs them.
+    """
+    if isinstance(request.param, tuple):
+        parameters = dict(request.param)
+    else:
+        parameters = {
+            "ExecutionTimeoutSeconds": str(EXECUTION_TIMEOUT_SECONDS),
+            "WorkflowType": request.param,
+        }
+    stack = LocalStack.start(**parameters)
     stack.seed_demo()
     yield stack
     stack.stop()
@@ -149,21 +160,14 @@ def trace_items(local: LocalStack, trace_id: str) -> dict[str, dict[str, Any]]:
 
 
 def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
-    """This trace's messages in the DLQ, peeked without hiding other tests' messages."""
+    """This trace's messages in the DLQ (every other test's left in it)."""
     return [message for message in all_dead_letters(local) if _trace_id(message) == trace_id]
 
 
 def all_dead_letters(local: LocalStack) -> list[dict[str, Any]]:
-    """Every message in the DLQ, peeked (several receives: SQS samples its hosts)."""
-    sqs = local.client("sqs")
+    """Every message in the DLQ, as `messaging dlq list` reads them (left visible after)."""
     url = local.stack.physical("DeadLetterQueue")["QueueUrl"]
-    found: dict[str, dict[str, Any]] = {}
-    for _ in range(5):
-        for message in sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
-        ).get("Messages", []):
-            found[message["MessageId"]] = message
-    return list(found.values())
+    return read_all(local.client("sqs"), url, wait_seconds=0)
 
 
 def _trace_id(message: dict[str, Any]) -> str | None:

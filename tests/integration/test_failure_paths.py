@@ -287,13 +287,19 @@ def age_claim(local, trace_id: str, seconds: int) -> None:
 def test_a_small_fault_soak_loses_nothing_sends_nothing_twice_and_dead_letters_only_the_unsent(
     local, providers
 ):
-    # `make soak` runs 120 requests; CI runs 30 (batches of up to 10), every second batch stopped.
-    result = soak(local, requests=30, stop_every=2)
+    # `make soak` runs 50 requests of 20; CI runs 30 of 4 (batches of up to 10) and the
+    # poisoned one, half the calls throttled, every second batch stopped.
+    result = soak(local, requests=30, recipients=4, stop_every=2)
 
     assert result.stopped >= 1
-    assert (result.lost, result.duplicated) == (0, 0)
-    assert result.dead_letters == result.requests_with_undelivered
-    assert result.dead_letters_exactly_undelivered == result.dead_letters
+    assert result.problems() == []
+    assert (result.lost, result.duplicated, result.dead_lettered_but_sent) == (0, 0, 0)
+    assert result.traces_running == 0
+    assert result.dead_letters == result.requests_with_unsent
+    assert result.dead_letters_exactly_unsent == result.dead_letters
+    assert len(result.poison_errors_before) == 1
+    assert result.poison_errors_after == ["InvalidMessage"]
+    assert result.poison_sent == 0
 
 
 @pytest.mark.express_only("a synchronous pipe returns a failed execution's requests to the queue")

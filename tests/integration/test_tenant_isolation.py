@@ -168,8 +168,26 @@ def test_a_sender_on_the_tenants_list_sends(client, local, trace_id, event):
     }
 
 
+def test_a_tenant_without_a_list_cannot_send_as_another_tenant(client, local, trace_id):
+    # UnlistedTenantSenders=defaults: only the stack's DefaultSenders, not ceo@acme.example.
+    owner = f"user:{unique('mallory')}"
+    request = example("email-only.json", trace_id)
+    request["EmailMessage"]["FromAddress"] = "ceo@acme.example"
+
+    execution = client.send(request, {"sub": owner.split(":", 1)[1]})
+
+    assert (execution.status, execution.sent) == ("SUCCEEDED", [])
+    item = trace_items(local, trace_id)[f"{owner}#EMAIL#user@example.com"]
+    assert item["Status"] == "REJECTED"
+    assert item["Reason"].startswith(
+        f"SenderNotAllowed: tenant {owner} has no allowed senders, and EMAIL from "
+        "'ceo@acme.example' is not one of this stack's DefaultSenders"
+    )
+    assert dead_letters(local, trace_id) == []
+
+
 def test_a_customers_list_does_not_bind_a_user_of_the_same_id(client, local, trace_id):
-    # The local stack runs UnlistedTenantSenders=any: a tenant without a list sends.
+    # A tenant without a list sends from the local stack's DefaultSenders (example.com).
     acme = unique("acme")
     allow_senders(local, f"customer:{acme}", EmailDomains={"other.example"})
 

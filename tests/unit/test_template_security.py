@@ -170,3 +170,43 @@ def test_every_route_but_twilios_webhook_needs_the_jwt_or_the_api_key():
     ]
 
     assert open_routes == [("POST", "/webhook")]
+
+
+FUNCTIONS_DIR = TEMPLATE.parent / "functions"
+
+
+def _notify_modules(module: str, seen: set[str] | None = None) -> set[str]:
+    """`module` and every notify module it imports, directly or not (read, not run)."""
+    seen = set() if seen is None else seen
+    if module in seen:
+        return seen
+    seen.add(module)
+    base = FUNCTIONS_DIR / module.replace(".", "/")
+    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    for imported, names in re.findall(
+        r"^from (notify[\w.]*) import \(?([\w, ]+)", path.read_text(), re.M
+    ):
+        _notify_modules(imported, seen)
+        for name in (n.strip() for n in names.split(",")):  # `from notify.domain import senders`
+            if (FUNCTIONS_DIR / imported.replace(".", "/") / f"{name}.py").exists():
+                _notify_modules(f"{imported}.{name}", seen)
+    return seen
+
+
+def _skip_reason(function: str, check: str) -> str:
+    """The reason a function's `# checkov:skip=<check>:` comment gives (YAML keeps no comments)."""
+    block = re.search(rf"^  {function}:\n(.*?)(?=^  \w+:\n)", TEMPLATE.read_text(), re.M | re.S)
+    assert block is not None, function
+    found = re.search(rf"# checkov:skip={check}:(.*)$", block.group(1), re.M)
+    assert found is not None, f"{function} has no {check} skip"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_functions_no_vpc_reason_names_twilio_only_if_its_code_calls_twilio(function):
+    handler_module = FUNCTIONS[function]["Handler"].rsplit(".", 1)[0]
+    calls_twilio = "notify.integration.twilio_whatsapp" in _notify_modules(handler_module)
+
+    reason = _skip_reason(function, "CKV_AWS_117")
+
+    assert ("Twilio's Messages API" in reason) == calls_twilio, reason

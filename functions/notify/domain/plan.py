@@ -14,6 +14,7 @@ from notify.domain.errors import (
     OPTED_OUT,
     PermanentError,
 )
+from notify.domain.fallback import AWAITED_RECEIPTS
 from notify.domain.inbound import opt_out_address
 from notify.domain.recipients import channel_key
 from notify.domain.tenants import queued_owner
@@ -65,7 +66,19 @@ def plan(queued_body: str) -> dict[str, Any]:
         # Whether a recipient who opted out of its channel is tried on its fallbacks.
         "FallbackOnOptOut": request.get("FallbackOnOptOut") is True,
         "FallbackAfterSeconds": request.get("FallbackAfterSeconds"),
+        # A fallback's continuation: each next channel -> the channel whose receipt decides.
+        AWAITED_RECEIPTS: _awaited_receipts(request.get(AWAITED_RECEIPTS)),
     }
+
+
+def _awaited_receipts(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise PermanentError(INVALID_MESSAGE, f"{AWAITED_RECEIPTS} must map channels to channels")
+    return value
 
 
 def check_fallback_after(planned: Mapping[str, Any]) -> None:

@@ -10,8 +10,11 @@ allowed senders are listed (the tenants table's `SENDERS` item, managed with
   nothing listed has no sender for this tenant. An SMS without an OriginationNumber
   would go out from whatever identity End User Messaging picks for the account, so
   under a list it is refused: the request must name one of the tenant's identities.
-- A tenant without a list follows the stack's `UnlistedTenantSenders`: `any` (one
-  tenant, or tenants that trust each other) or `none` (every tenant must be listed).
+- A tenant without a list follows the stack's `UnlistedTenantSenders`: `defaults` (the
+  default: only the stack's own `DefaultSenders`, so no tenant can borrow another's
+  sender), `any` (one tenant, or tenants that trust each other) or `none` (every tenant
+  must be listed). Under `defaults` an SMS without an OriginationNumber goes out from the
+  identity End User Messaging picks for the account: the stack's own.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from notify.domain.addresses import normalize_whatsapp
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
 
 # What a tenant without a list may send from (the UnlistedTenantSenders parameter).
+DEFAULTS = "defaults"
 ANY = "any"
 NONE = "none"
-UNLISTED_MODES = (ANY, NONE)
+UNLISTED_MODES = (DEFAULTS, ANY, NONE)
 
 # The tenants table: key (Tenant = owner, Sk), and the SENDERS item's string sets.
 SENDERS_SK = "SENDERS"
@@ -134,20 +138,61 @@ class AllowedSenders:
         return address in self.emails or domain in self.email_domains
 
 
+NO_SENDERS = AllowedSenders()
+
+
+def default_senders(entries: Iterable[str]) -> AllowedSenders:
+    """The stack's DefaultSenders, each entry in the form that says what it is.
+
+    `name@domain` an e-mail address, `@domain` every address of a domain,
+    `whatsapp:+E164` a WhatsApp sender, anything else an SMS origination identity (a
+    number, pool, sender id or ARN). Blank entries are skipped; InvalidSender otherwise.
+    """
+    found: dict[str, set[str]] = {field: set() for field in SENDER_FIELDS}
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        if entry.lower().startswith("whatsapp:"):
+            found[WHATSAPP_NUMBERS].add(whatsapp_number(entry))
+        elif entry.startswith("@"):
+            found[EMAIL_DOMAINS].add(email_domain(entry[1:]))
+        elif "@" in entry:
+            found[EMAILS].add(email_address(entry))
+        else:
+            found[SMS_ORIGINATIONS].add(sms_origination(entry))
+    return AllowedSenders(
+        frozenset(found[EMAIL_DOMAINS]),
+        frozenset(found[EMAILS]),
+        frozenset(found[SMS_ORIGINATIONS]),
+        frozenset(found[WHATSAPP_NUMBERS]),
+    )
+
+
 def check_sender(
     owner: str,
     channel: str,
     sender: str | None,
     allowed: AllowedSenders | None,
     unlisted: str,
+    defaults: AllowedSenders = NO_SENDERS,
 ) -> None:
     """PermanentError(SenderNotAllowed) unless `owner` may send on `channel` from `sender`.
 
-    `allowed` is the tenant's list (None: it has none); `unlisted` is ANY or NONE.
+    `allowed` is the tenant's list (None: it has none); `unlisted` is DEFAULTS, ANY or
+    NONE; `defaults` the stack's DefaultSenders, what DEFAULTS allows.
     """
     if allowed is None:
         if unlisted == ANY:
             return
+        if unlisted == DEFAULTS:
+            if (channel == "SMS" and sender is None) or defaults.allows(channel, sender):
+                return
+            raise PermanentError(
+                SENDER_NOT_ALLOWED,
+                f"tenant {owner} has no allowed senders, and {channel} from {sender!r} is not "
+                "one of this stack's DefaultSenders; an operator lists the tenant's own with "
+                f"`messaging senders allow --tenant {owner} ...`",
+            )
         raise PermanentError(
             SENDER_NOT_ALLOWED,
             f"tenant {owner} has no allowed senders (this stack allows none by default); "

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 
 CUSTOMER = "customer"
@@ -25,6 +26,11 @@ API_KEY = "key"
 NAMESPACES = (CUSTOMER, USER, API_KEY)
 # The queued Caller of an API-key caller carries this claim (a token's never does).
 API_KEY_ID = "api_key_id"
+# What a queued Caller holds, nothing else: a token's claims as the authorizer writes them
+# (tokens.Caller.to_context: `sub`, with `customer_id` and `email` only when the token has
+# them), or what api_key_caller writes; every value a non-empty string.
+TOKEN_CALLER_CLAIMS = frozenset({"sub", "customer_id", "email"})
+API_KEY_CALLER_CLAIMS = frozenset({"sub", API_KEY_ID})
 TENANT_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ @ + -"
 _TENANT_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
 
@@ -76,11 +82,38 @@ def owner_of(caller: Mapping[str, Any]) -> str:
 
 
 def queued_owner(caller: Mapping[str, Any]) -> str:
-    """owner_of for a queued message, whose Caller can be edited by hand in the DLQ."""
+    """owner_of for a queued message, whose Caller can be edited by hand in the DLQ.
+
+    Only a Caller the API or the trigger function could have written is read: any other
+    claim, an empty or non-string value, or an API key's Caller whose `sub` is not its
+    key's id is PermanentError(INVALID_MESSAGE).
+    """
+    check_queued_caller(caller)
     try:
         return owner_of(caller)
     except InvalidTenant as exc:
         raise PermanentError(INVALID_MESSAGE, f"the queued Caller's {exc}") from exc
+
+
+def check_queued_caller(caller: Mapping[str, Any]) -> None:
+    """PermanentError(INVALID_MESSAGE) unless `caller` has the shape the API or trigger writes."""
+    claims = set(caller)
+    if API_KEY_ID in claims:
+        if claims != API_KEY_CALLER_CLAIMS or caller["sub"] != caller[API_KEY_ID]:
+            raise PermanentError(
+                INVALID_MESSAGE,
+                f"an API key's queued Caller is {{sub, {API_KEY_ID}}}, both the key's id",
+            )
+    elif unknown := sorted(claims - TOKEN_CALLER_CLAIMS):
+        raise PermanentError(
+            INVALID_MESSAGE, f"the queued Caller has claims the API never writes: {unknown}"
+        )
+    for claim, value in caller.items():
+        if not isinstance(value, str) or not value:
+            raise PermanentError(
+                INVALID_MESSAGE, f"the queued Caller's {claim} must be a non-empty string"
+            )
+        refuse_uncarriable(f"the queued Caller's {claim}", value, one_line=True)
 
 
 def parse_owner(text: str) -> str:

@@ -21,7 +21,13 @@ from botocore.config import Config
 from notify.domain.compose import Delivery
 from notify.domain.errors import AwaitingDelivery
 from notify.domain.outcomes import CANCELLED
-from notify.domain.senders import check_sender
+from notify.domain.senders import (
+    NO_SENDERS,
+    AllowedSenders,
+    InvalidSender,
+    check_sender,
+    default_senders,
+)
 from notify.handlers.settings import SendSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.template_store import DynamoTemplateStore
@@ -43,10 +49,15 @@ class SendResources:
     templates: DynamoTemplateStore
     traces: TraceStore
     tenants: TenantStore
+    default_senders: AllowedSenders = NO_SENDERS
 
     @classmethod
     def from_env(cls) -> SendResources:
         settings = SendSettings.from_env()
+        try:
+            defaults = default_senders((settings.default_senders or "").split(","))
+        except InvalidSender as exc:  # at cold start: a stack that cannot check senders stops
+            raise RuntimeError(f"environment variable DEFAULT_SENDERS: {exc}") from exc
         dynamodb = boto3.client("dynamodb")
         return cls(
             settings,
@@ -55,6 +66,7 @@ class SendResources:
             ),
             TraceStore(DynamoTable(dynamodb, settings.traces_table), settings.trace_retention_days),
             TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
+            defaults,
         )
 
     def refuse_unlisted_sender(self, delivery: Delivery, sender: str | None) -> None:
@@ -65,6 +77,7 @@ class SendResources:
             sender,
             self.tenants.senders(delivery.owner),
             self.settings.unlisted_tenant_senders,
+            self.default_senders,
         )
 
     def send_once(

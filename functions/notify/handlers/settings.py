@@ -61,6 +61,8 @@ class SendSettings(FromEnvironment):
     tenants_table: str = env("TENANTS_TABLE")
     tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
     unlisted_tenant_senders: str = env("UNLISTED_TENANT_SENDERS", choices=UNLISTED_MODES)
+    # Comma-separated (the DefaultSenders parameter); what `defaults` lets an unlisted tenant use.
+    default_senders: str | None = env("DEFAULT_SENDERS")
 
 
 @dataclass(frozen=True)

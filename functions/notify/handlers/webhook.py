@@ -35,6 +35,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not auth_token:
         logger.error("the Twilio secret has no AuthToken; refusing every webhook")
     if not request.is_signed_by(auth_token):
+        unverifiable = request.unverifiable()
+        if unverifiable:
+            return _refuse(unverifiable)
         logger.warning("webhook refused: bad or missing signature", extra={"url": request.url})
         return _response(403, "application/json", '{"message": "Invalid Twilio signature"}')
     try:

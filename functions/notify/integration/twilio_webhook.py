@@ -7,7 +7,8 @@ event carries every piece: `X-Forwarded-Proto` and `Host` headers, the path the 
 called (`requestContext.path`, with the stage prefix), the query and the raw body.
 
 A request is refused, in this order, when its body is too large (413), when it is not a
-form or JSON (415), or when its signature does not match (403); nothing refused is queued.
+form or JSON in UTF-8 (415), or when its signature does not match (403); nothing refused
+is queued.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ ACCEPTED_MEDIA_TYPES = (FORM, JSON)
 # Bodies and queued envelopes alike (Twilio's requests are a few KB): InboundFunction reads
 # batches of 10, and 10 x 256 KiB stays well inside Lambda's 6 MB invocation payload.
 MAX_BYTES = 256 * 1024
+# API Gateway hands a text body (no binaryMediaTypes) to the function decoded from UTF-8,
+# each byte that is not UTF-8 replaced by U+FFFD: the bytes themselves never arrive.
+REPLACEMENT = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class WebhookRequest:
             body, utf8 = data.decode("utf-8"), True
         except UnicodeDecodeError:  # refused with 415 by refusal(), never verified or parsed
             body, utf8 = data.decode("utf-8", errors="replace"), False
+        # A form's bytes are ASCII (every other one percent-encoded): U+FFFD in a form can
+        # only stand for a byte that was not UTF-8. In JSON it may be a character sent.
+        if content_type == FORM and REPLACEMENT in body:
+            utf8 = False
         return cls(
             url=request_url(event, headers),
             signature=headers.get(SIGNATURE_HEADER.lower()),
@@ -112,10 +120,20 @@ class WebhookRequest:
         elif self.charset not in (None, "utf-8", "utf8"):
             sent = f"charset {self.charset!r}"
         elif not self.utf8:
-            sent = "a body that is not UTF-8"
+            sent = NOT_UTF8
         else:
             return None
-        return Refusal(415, "Unsupported Media Type", f"{sent}: send {FORM} or {JSON}, in UTF-8")
+        return _unsupported(sent)
+
+    def unverifiable(self) -> Refusal | None:
+        """415 for a JSON body whose signature failed because it was not UTF-8, else None (403).
+
+        U+FFFD in JSON may be a character Twilio sent, and then the signature matches; when
+        it does not, the likelier cause is a body whose bytes API Gateway replaced.
+        """
+        if self.is_json and REPLACEMENT in self.body:
+            return _unsupported(NOT_UTF8)
+        return None
 
     def form(self) -> dict[str, list[str]]:
         params: dict[str, list[str]] = _Params()
@@ -148,6 +166,13 @@ class WebhookRequest:
                 raise ValueError("the JSON body is not an object")
             return parsed
         return {name: values[0] for name, values in self.form().items()}
+
+
+NOT_UTF8 = "a body that is not UTF-8"
+
+
+def _unsupported(sent: str) -> Refusal:
+    return Refusal(415, "Unsupported Media Type", f"{sent}: send {FORM} or {JSON}, in UTF-8")
 
 
 def request_url(event: dict[str, Any], headers: dict[str, str] | None = None) -> str:

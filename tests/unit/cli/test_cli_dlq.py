@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cli.dlq import move_by_hand, peek, render_summary, summarise
+from cli.dlq import move_by_hand, read_all, render_summary, summarise
 from cli.errors import CommandError
+from emulator.moto_patches import refuse_what_sqs_refuses
+from notify.domain.outcomes import as_it_arrived
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
 LAMBDA_CAUSE = json.dumps(
@@ -99,15 +101,54 @@ def count(sqs: Any, url: str, attribute: str = "ApproximateNumberOfMessages") ->
     return int(attributes["Attributes"][attribute])
 
 
-def test_peeking_leaves_the_messages_in_the_queue_and_lists_each_once(queues):
+def test_reading_lists_each_message_once_and_leaves_them_all_visible(queues):
     sqs, _, dlq = queues
     for trace_id in ("a", "b"):
         send(sqs, dlq, dead_letter(trace_id))
 
-    seen = peek(sqs, dlq)
+    seen = read_all(sqs, dlq, wait_seconds=0)
 
     assert sorted(summarise(m)["TraceId"] for m in seen) == ["a", "b"]
     assert count(sqs, dlq) == 2
+    assert count(sqs, dlq, "ApproximateNumberOfMessagesNotVisible") == 0
+
+
+def test_reading_lists_every_message_not_the_ten_a_receive_returns(queues):
+    sqs, main, dlq = queues
+    trace_ids = [f"t-{n:02d}" for n in range(25)]
+    for trace_id in trace_ids:
+        send(sqs, dlq, dead_letter(trace_id))
+
+    seen = read_all(sqs, dlq, wait_seconds=0)
+
+    assert sorted(summarise(m)["TraceId"] for m in seen) == trace_ids
+    assert count(sqs, dlq) == 25
+    assert move_by_hand(sqs, dlq, main, limit=25, wait_seconds=0) == 25
+    assert count(sqs, dlq) == 0
+
+
+POISON = "p\ud800@example.com"  # a lone surrogate: JSON can say it, SQS cannot hold it
+
+
+def test_a_letter_whose_cause_held_a_lone_surrogate_is_listed_and_redriven(queues):
+    refuse_what_sqs_refuses()  # the local stack answers such a SendMessage as AWS does: 400
+    sqs, main, dlq = queues
+    request = {"TraceId": "poison", "Addresses": {POISON: {}}}
+    body = json.dumps({"Caller": {"sub": "u"}, "Request": request}, ensure_ascii=False)
+    cause = f"'utf-8' codec can't encode character '\ud800': address {POISON}"
+    sqs.send_message(QueueUrl=dlq, **as_it_arrived(body, "InvalidMessage", cause, EXECUTION))
+    send(sqs, dlq, dead_letter("healthy"))
+
+    summaries = {s["TraceId"]: s for s in map(summarise, read_all(sqs, dlq, wait_seconds=0))}
+
+    assert sorted(summaries) == ["healthy", "poison"]
+    assert summaries["poison"]["Recipients"] == ["p\\ud800@example.com"]
+    assert summaries["poison"]["Cause"] == (
+        "'utf-8' codec can't encode character '\\ud800': address p\\ud800@example.com"
+    )
+    assert move_by_hand(sqs, dlq, main, limit=2, wait_seconds=0) == 2
+    moved = {json.loads(m["Body"])["Request"]["TraceId"]: m for m in receive_all(sqs, main)}
+    assert json.loads(moved["poison"]["Body"]) == json.loads(body)  # the same request
 
 
 def test_moving_by_hand_copies_body_and_attributes_then_empties_the_dlq(queues):

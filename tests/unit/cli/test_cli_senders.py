@@ -163,3 +163,24 @@ def test_a_mistake_is_one_clear_line_and_changes_nothing(tenants, capsys, argv, 
 
     assert capsys.readouterr().err == error + "\n"
     assert tenants.scan()["Items"] == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "may_use"),
+    [
+        ("defaults", "only the stack's DefaultSenders"),
+        ("any", "any sender"),
+        ("none", "no sender"),
+    ],
+)
+def test_an_unlisted_tenant_is_told_what_the_stacks_mode_lets_it_use(
+    tenants, monkeypatch, capsys, mode, may_use
+):
+    target = Context.target(Context.__new__(Context))
+    monkeypatch.setitem(target.outputs, "UnlistedTenantSenders", mode)
+
+    main(["senders", "list", "--tenant", "customer:other"])
+
+    assert capsys.readouterr().out == (
+        f"customer:other has no sender list: it may use {may_use} (UnlistedTenantSenders={mode})\n"
+    )

@@ -121,6 +121,7 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
         "SendAt": None,
         "FallbackOnOptOut": False,
         "FallbackAfterSeconds": None,
+        "AwaitedReceipts": None,
     }
 
 
@@ -728,4 +729,3 @@ def test_a_request_that_waits_for_receipts_keeps_what_its_continuation_needs():
 
     assert (request["FallbackAfterSeconds"], request["FallbackOnOptOut"]) == (30, False)
     assert request["Caller"] == planned["Caller"]
-

@@ -313,3 +313,59 @@ def test_a_request_scheduled_by_a_failed_execution_is_dead_lettered_only_without
     if dead_lettered:
         assert dead_letters.messages[0]["MessageBody"] == BODY
         assert "before it was scheduled" in attributes(dead_letters.messages[0])["Cause"]
+
+
+def test_reconciling_the_same_execution_twice_writes_one_dead_letter_per_request():
+    traces = FakeTraces(None, [])  # the execution failed before its claim landed
+    dead_letters = FakeDeadLetters()
+
+    for _ in range(2):  # the status-change event, then the sweep (or a retried invocation)
+        reconcile(execution("FAILED"), traces, dead_letters)
+
+    assert [m["MessageBody"] for m in dead_letters.messages] == [BODY]
+
+
+class BrokenTraces(FakeTraces):
+    """Reading one trace fails for a reason of its own (a bug, a value a service refuses)."""
+
+    def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        if trace_id == "poisoned":
+            raise RuntimeError("cannot read poisoned")
+        return super().read(trace_id, owner)
+
+
+def test_a_request_that_cannot_be_reconciled_is_dead_lettered_alone_and_the_others_go_on():
+    poisoned = json.dumps({"Caller": CALLER, "Request": REQUEST | {"TraceId": "poisoned"}})
+    records = [{"body": poisoned, "messageId": "m-0"}, {"body": BODY, "messageId": "m-1"}]
+    traces = BrokenTraces(running(), [item("+16048621234", "SENT"), item("+16048621235")])
+    dead_letters = FakeDeadLetters()
+
+    result = reconcile(Execution(ARN, "ABORTED", json.dumps(records)), traces, dead_letters)
+
+    first, second = dead_letters.messages
+    assert first["MessageBody"] == poisoned
+    assert attributes(first)["Cause"] == "RuntimeError: cannot read poisoned"
+    assert list(json.loads(second["MessageBody"])["Request"]["Addresses"]) == [
+        "+16048621235",
+        "+16048621236",
+    ]
+    assert "trace FAILED" in result
+
+
+def test_a_send_the_history_shows_started_is_waited_for_before_anything_is_dead_lettered():
+    # Its Lambda was invoked but had not yet marked its attempt when the execution stopped.
+    traces = FakeTraces(running(), [item("+16048621234", "SENT"), item("+16048621235")])
+    dead_letters = FakeDeadLetters()
+    until = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    stopped = execution("ABORTED", sends_started=(("SMS", "+16048621235", until),))
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # meanwhile, the send lands
+        waited.append(seconds)
+        traces.items = [item("+16048621234", "SENT"), item("+16048621235", "SENT")]
+
+    reconcile(stopped, traces, dead_letters, sleep=sleep)
+
+    assert waited
+    [message] = dead_letters.messages
+    assert list(json.loads(message["MessageBody"])["Request"]["Addresses"]) == ["+16048621236"]

@@ -7,10 +7,12 @@ import pytest
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
 from notify.domain.senders import (
     ANY,
+    DEFAULTS,
     NONE,
     AllowedSenders,
     InvalidSender,
     check_sender,
+    default_senders,
     email_address,
     email_domain,
     sms_origination,
@@ -130,6 +132,77 @@ def test_a_tenant_without_a_list_may_use_no_sender_in_none_mode():
         "tenant user:bob has no allowed senders (this stack allows none by default); "
         "an operator lists them with `messaging senders allow --tenant user:bob ...`"
     )
+
+
+STACK_DEFAULTS = default_senders(
+    ["@Example.com", " Notices@Stack.example", "whatsapp:+14155238886", "pool-stack", ""]
+)
+
+
+def test_default_senders_are_read_by_the_form_of_each_entry():
+    read = STACK_DEFAULTS
+
+    assert read == AllowedSenders(
+        email_domains=frozenset({"example.com"}),
+        emails=frozenset({"notices@stack.example"}),
+        sms_originations=frozenset({"pool-stack"}),
+        whatsapp_numbers=frozenset({"whatsapp:+14155238886"}),
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["@not a domain", "nobody@", "whatsapp:123", "two words"],
+    ids=["domain", "email", "whatsapp", "sms"],
+)
+def test_a_default_sender_in_no_form_is_refused(entry):
+    with pytest.raises(InvalidSender):
+        default_senders([entry])
+
+
+@pytest.mark.parametrize(
+    ("channel", "sender"),
+    [
+        pytest.param("EMAIL", "alerts@example.com", id="email-in-a-default-domain"),
+        pytest.param("EMAIL", "Notices <notices@stack.example>", id="a-default-address"),
+        pytest.param("SMS", "pool-stack", id="a-default-identity"),
+        pytest.param("SMS", None, id="sms-without-origination-the-accounts-own"),
+        pytest.param("WHATSAPP", "whatsapp:+14155238886", id="a-default-number"),
+    ],
+)
+def test_in_defaults_mode_a_tenant_without_a_list_uses_the_stacks_senders(channel, sender):
+    check_sender("user:bob", channel, sender, None, DEFAULTS, STACK_DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("channel", "sender"),
+    [
+        pytest.param("EMAIL", "ceo@acme.example", id="another-tenants-address"),
+        pytest.param("EMAIL", "alerts@mail.example.com", id="a-subdomain"),
+        pytest.param("SMS", "pool-acme", id="another-identity"),
+        pytest.param("WHATSAPP", "whatsapp:+14155550000", id="another-number"),
+    ],
+)
+def test_in_defaults_mode_a_tenant_without_a_list_cannot_borrow_another_sender(channel, sender):
+    with pytest.raises(PermanentError) as raised:
+        check_sender("user:bob", channel, sender, None, DEFAULTS, STACK_DEFAULTS)
+
+    assert raised.value.reason == SENDER_NOT_ALLOWED
+    assert raised.value.detail == (
+        f"tenant user:bob has no allowed senders, and {channel} from {sender!r} is not one "
+        "of this stack's DefaultSenders; an operator lists the tenant's own with "
+        "`messaging senders allow --tenant user:bob ...`"
+    )
+
+
+def test_in_defaults_mode_without_default_senders_an_unlisted_tenant_names_none():
+    with pytest.raises(PermanentError, match=SENDER_NOT_ALLOWED):
+        check_sender("user:bob", "EMAIL", "alerts@example.com", None, DEFAULTS)
+
+
+def test_in_defaults_mode_a_listed_tenant_keeps_to_its_own_list():
+    with pytest.raises(PermanentError, match=SENDER_NOT_ALLOWED):
+        check_sender(OWNER, "EMAIL", "notices@stack.example", ACME, DEFAULTS, STACK_DEFAULTS)
 
 
 def test_listed_values_in_no_canonical_form_match_nothing_and_break_nothing():

@@ -194,6 +194,7 @@ def test_an_api_key_route_names_the_key_and_its_id_in_the_proxy_event(runtime):
             id="nested",
         ),
         pytest.param('{"a": ', "[Unknown error parsing request body]", id="not-json"),
+        pytest.param("[" * 100_000, "[Unknown error parsing request body]", id="nested-deep"),
     ],
 )
 def test_an_api_key_route_validates_the_body_against_its_own_model(runtime, body, reason):
@@ -206,6 +207,31 @@ def test_an_api_key_route_validates_the_body_against_its_own_model(runtime, body
     assert response.status_code == 400
     assert response.get_json() == {"reason": reason}
     assert runtime.events == []
+
+
+def test_an_address_key_with_a_lone_surrogate_gets_400_naming_it_and_is_not_queued(runtime):
+    bad_body = {"statusCode": 400, "responseTemplates": {"application/json": VALIDATION}}
+    send = Route("POST", "/", frozenset({"JwtAuthorizer", "ApiKey"}), SqsIntegration("q", {}), True)
+    sqs = FakeSqs()
+    changes = {
+        "routes": [send],
+        "gateway_responses": GATEWAY_RESPONSES | {"BAD_REQUEST_BODY": bad_body},
+    }
+    gateway = ApiGateway(definition(**changes), runtime, sqs, {KEY: KEY_ID})
+    api = Client(lambda environ, start: gateway(_request(environ))(environ, start))
+    raw = (
+        '{"TraceId": "t1", "SMSMessage": {"MessageBody": "Hi"},'
+        ' "Addresses": {"p\\ud800@example.com": {"ChannelType": "EMAIL"}}}'
+    )
+
+    response = api.post("/", data=raw, headers={"Authorization": TOKEN, "x-api-key": KEY})
+
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "reason": "[object instance has properties which are not allowed by the schema: "
+        '["p\ud800@example.com"]]'
+    }
+    assert sqs.sent == []
 
 
 def test_an_api_key_route_without_the_key_gets_403(runtime):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 
 from emulator.event_rules import (
+    AsyncInvokeConfig,
     LocalEventBridge,
     RuleTarget,
+    async_configs,
     rate_seconds,
     rule_targets,
     schedule_targets,
@@ -94,6 +97,62 @@ def test_matching_events_invoke_the_function_asynchronously_and_failures_are_ret
     bus.wait_idle(timeout=10)
 
     assert [function for function, _ in runtime.calls] == ["fn", "fn"]  # once more after a failure
+
+
+def test_the_reconcilers_failed_events_go_to_its_dead_letter_queue_per_the_template(
+    stack, mocked_aws
+) -> None:
+    config = async_configs(stack)["messaging-ReconcileFunction"]
+
+    assert config.retries == 2
+    assert config.on_failure == stack.physical("ReconcileDeadLetterQueue")["Arn"]
+
+
+def test_an_event_whose_every_attempt_failed_lands_in_the_on_failure_queue(mocked_aws) -> None:
+    sqs = mocked_aws.client("sqs")
+    queue = sqs.create_queue(QueueName="fn-on-failure")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    config = AsyncInvokeConfig(arn, retries=1, on_failure="arn:aws:sqs:us-east-1:1:fn-on-failure")
+    runtime = FakeRuntime(failures=2)
+    bus = LocalEventBridge(
+        runtime, [RuleTarget("fn", {"source": ["aws.states"]})], [], {"fn": config}, sqs
+    )
+    event = ended("FAILED")
+
+    bus.put(event)
+    bus.wait_idle(timeout=10)
+
+    assert len(runtime.calls) == 2  # the first attempt and its one retry
+    [message] = sqs.receive_message(QueueUrl=queue["QueueUrl"])["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"] | {"requestId": "-"} == {
+        "requestId": "-",
+        "functionArn": f"{arn}:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 2,
+    }
+    assert record["requestPayload"] == event
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"] == {"errorMessage": "boom"}
+
+
+def test_an_event_that_succeeds_on_a_retry_goes_nowhere(mocked_aws) -> None:
+    sqs = mocked_aws.client("sqs")
+    queue = sqs.create_queue(QueueName="fn-on-failure-unused")["QueueUrl"]
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    config = AsyncInvokeConfig(arn, on_failure="arn:aws:sqs:us-east-1:1:fn-on-failure-unused")
+    bus = LocalEventBridge(
+        FakeRuntime(failures=1),
+        [RuleTarget("fn", {"source": ["aws.states"]})],
+        [],
+        {"fn": config},
+        sqs,
+    )
+
+    bus.put(ended("FAILED"))
+    bus.wait_idle(timeout=10)
+
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue)
 
 
 def test_events_put_while_losing_events_never_arrive() -> None:

@@ -15,6 +15,7 @@ from emulator.moto_patches import (
     atomic_dynamodb_writes,
     empty_filters_match_nothing,
     first_end_wins,
+    refuse_what_sqs_refuses,
 )
 
 
@@ -121,6 +122,52 @@ def test_an_execution_stopped_inside_a_map_ends_aborted(aws):
     assert run(aws, definition, stop_after=0.5)["status"] == "ABORTED"
 
 
+@pytest.mark.parametrize(
+    ("body", "cause", "code"),
+    [
+        ("p\ud800@example.com", "ok", "InvalidMessageContents"),
+        ("NUL \x00", "ok", "InvalidMessageContents"),
+        ("ok", "lone \ud800", "InvalidParameterValue"),
+        ("ok", "\ufffe", "InvalidParameterValue"),
+    ],
+    ids=["surrogate-in-body", "nul-in-body", "surrogate-in-attribute", "non-character"],
+)
+def test_a_message_with_a_character_sqs_refuses_is_refused_and_not_stored(aws, body, cause, code):
+    refuse_what_sqs_refuses()
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="refuses")["QueueUrl"]
+    attributes = {"Cause": {"DataType": "String", "StringValue": cause}}
+
+    with pytest.raises(sqs.exceptions.ClientError) as refused:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
+
+    assert refused.value.response["Error"]["Code"] == code
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])
+
+
+def test_a_batch_refuses_only_its_entries_that_hold_such_characters(aws):
+    refuse_what_sqs_refuses()
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="refuses-batch")["QueueUrl"]
+    allowed = "tab\t, é, \U0001f600 and \ufffd"
+
+    answer = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "good", "MessageBody": allowed},
+            {"Id": "bad", "MessageBody": "\udfff"},
+        ],
+    )
+
+    assert [entry["Id"] for entry in answer["Successful"]] == ["good"]
+    assert [(e["Id"], e["Code"], e["SenderFault"]) for e in answer["Failed"]] == [
+        ("bad", "InvalidMessageContents", True)
+    ]
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["Body"] == allowed
+
+
 def test_the_patches_refuse_a_moto_version_they_were_not_written_for(monkeypatch):
     monkeypatch.setattr(moto_patches.moto, "__version__", "9.9.9")
 
@@ -142,3 +189,4 @@ def test_every_patch_marks_what_it_replaced():
     assert hasattr(json_path.parse, "cache_info")
     assert moto_patches.DynamoDBStreamsHandler.get_records.plain
     assert moto_patches.SQSBackend.is_message_valid_based_on_retention_period.cheap
+    assert moto_patches.SQSBackend.send_message.checks_contents

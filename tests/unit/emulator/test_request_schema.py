@@ -366,6 +366,12 @@ MALFORMED = [
     pytest.param(b"\xff\xfe{", ["Unknown error parsing request body"], id="not-utf8"),
     pytest.param(b"", ["Unknown error parsing request body"], id="body-empty"),
     pytest.param("  \n", ["Unknown error parsing request body"], id="body-blank"),
+    pytest.param("[" * 100_000, ["Unknown error parsing request body"], id="nested-100000-deep"),
+    pytest.param(
+        '{"TraceId": "1", "Addresses": ' + '{"a": ' * 100_000,
+        ["Unknown error parsing request body"],
+        id="objects-nested-100000-deep",
+    ),
 ]
 
 
@@ -770,10 +776,71 @@ def test_an_address_key_over_its_limit_is_not_allowed(validator, address, length
     assert validator.errors(request) == [not_allowed(address)]
 
 
+def raw_address_key(key: str) -> str:
+    """BASE with its e-mail recipient's key replaced by `key` as written into the JSON text."""
+    return json.dumps(BASE).replace('"user@example.com":', f'"{key}":')
+
+
+@pytest.mark.parametrize(
+    ("raw_key", "key"),
+    [
+        pytest.param(f"p{LONE}@example.com", "p\ud800@example.com", id="lone-high-surrogate"),
+        pytest.param("p\\udc00@example.com", "p\udc00@example.com", id="lone-low-surrogate"),
+        pytest.param(f"{EMOJI_ESCAPED[:6]}@example.com", "\ud83d@example.com", id="half-an-emoji"),
+        pytest.param("p\\u0000@example.com", "p\x00@example.com", id="nul-in-an-email"),
+        pytest.param("+1604\\u00008621234", "+1604\x008621234", id="nul-in-a-phone-number"),
+        pytest.param("user@example.com\\r\\n", "user@example.com\r\n", id="line-break"),
+        pytest.param("+1604862\\t1234", "+1604862\t1234", id="tab-in-a-phone-number"),
+    ],
+)
+def test_an_address_key_that_cannot_be_stored_is_not_allowed_naming_it(raw_key, key):
+    raw = raw_address_key(raw_key)
+
+    assert key in json.loads(raw)["Addresses"]
+    # Named as a JSON string: a control character escaped, a lone surrogate as it is.
+    named = json.dumps(key, ensure_ascii=False)[1:-1]
+    assert parse_and_validate(raw) == (None, [not_allowed(named)])
+
+
+@pytest.mark.parametrize(
+    "raw_key",
+    [
+        pytest.param(f"{EMOJI_ESCAPED}@example.com", id="escaped-emoji-local-part"),
+        pytest.param("\U0001f600@example.com", id="raw-emoji-local-part"),
+        pytest.param("jos\u00e9@b\u00fccher.de", id="accented"),
+    ],
+)
+def test_an_email_key_with_a_surrogate_pair_or_accents_is_valid(raw_key):
+    assert parse_and_validate(raw_address_key(raw_key))[1] == []
+
+
+def test_a_fallback_address_that_cannot_be_stored_fails_its_pattern():
+    fallback = [{"ChannelType": "EMAIL", "Address": "@@"}]
+    raw = (
+        raw_body(f"Addresses/{PHONE}/Fallback", "@@")
+        .replace('"@@"', json.dumps(fallback))
+        .replace('"Address": "@@"', f'"Address": "p{LONE}@example.com"')
+    )
+    pattern = load_components()["Recipient"]["properties"]["Fallback"]["items"]["properties"][
+        "Address"
+    ]["pattern"]
+
+    assert parse_and_validate(raw) == (None, [no_match(pattern, "p\ud800@example.com")])
+
+
+def test_a_fallback_address_has_the_address_keys_pattern():
+    components = load_components()
+    [key_pattern] = components["SendRequest"]["properties"]["Addresses"]["patternProperties"]
+    fallback = components["Recipient"]["properties"]["Fallback"]["items"]["properties"]
+
+    assert fallback["Address"]["pattern"] == key_pattern
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node for an ECMA 262 engine")
 def test_the_address_key_pattern_behaves_alike_in_an_ecma_262_engine():
     [pattern] = load_components()["SendRequest"]["properties"]["Addresses"]["patternProperties"]
     samples = [LONGEST_EMAIL, "x" + LONGEST_EMAIL, LONGEST_PHONE, LONGEST_PHONE + "1", "a@b"]
+    samples += ["p\ud800@example.com", "a\x00@b.c", "+1604\n1234", "\U0001f600@example.com"]
     script = """
     const [pattern, samples] = JSON.parse(require("fs").readFileSync(0, "utf8"));
     console.log(JSON.stringify(samples.map(s => new RegExp(pattern).test(s))));
@@ -787,7 +854,7 @@ def test_the_address_key_pattern_behaves_alike_in_an_ecma_262_engine():
         timeout=30,
     )
 
-    assert json.loads(answer.stdout) == [True, False, True, False, True]
+    assert json.loads(answer.stdout) == [True, False, True, False, True, False, False, False, True]
 
 
 # ---------------------------------------------------------------- the trigger routes' records

@@ -262,3 +262,76 @@ def test_a_send_at_more_than_a_year_ahead_rejects_every_recipient(steps, lambda_
     assert planned["Deliveries"] == []
     [rejected] = planned["Rejected"]
     assert rejected["Cause"].startswith("SendAtOutOfRange: SendAt")
+
+
+def drain(steps, sqs) -> None:
+    """Empty the DLQ (PurgeQueue is allowed once a minute)."""
+    while messages := sqs.receive_message(QueueUrl=steps["dlq"], MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        for message in messages:
+            sqs.delete_message(QueueUrl=steps["dlq"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def fail_for(trace_id: str, method: Any) -> Any:
+    """A store method that fails (a bug, a value a service refuses) for one trace alone."""
+
+    def failing(trace: str, *args: Any, **kwargs: Any) -> Any:
+        if trace == trace_id:
+            raise RuntimeError(f"cannot store {trace}")
+        return method(trace, *args, **kwargs)
+
+    return failing
+
+
+def test_a_request_that_cannot_be_claimed_is_dead_lettered_alone_and_once(
+    steps, mocked_aws, lambda_context, monkeypatch
+):
+    sqs = mocked_aws.client("sqs")
+    drain(steps, sqs)
+    poisoned, fine = f"t-{uuid.uuid4()}", f"t-{uuid.uuid4()}"
+    module = sys.modules["notify.handlers.plan"]
+    monkeypatch.setattr(module.store, "claim", fail_for(poisoned, module.store.claim))
+    records = [
+        record(trace_id, {"+16048621234": {"ChannelType": "SMS"}}) for trace_id in (poisoned, fine)
+    ]
+    batch = {"Records": records, "ExecutionArn": EXECUTION}
+
+    planned = steps["plan"](batch, lambda_context)
+    steps["plan"](batch, lambda_context)  # retried after a lost answer
+
+    assert [request["TraceId"] for request in planned["Requests"]] == [fine]
+    [letter] = dead_letters(steps, sqs)
+    assert letter["Body"] == records[0]["body"]
+
+
+def test_a_trace_whose_outcomes_cannot_be_written_is_dead_lettered_alone(
+    steps, mocked_aws, lambda_context, monkeypatch
+):
+    sqs = mocked_aws.client("sqs")
+    drain(steps, sqs)
+    poisoned, fine = claimed(steps, lambda_context), claimed(steps, lambda_context)
+    module = sys.modules["notify.handlers.record_outcomes"]
+    monkeypatch.setattr(module.store, "record", fail_for(poisoned, module.store.record))
+    requests = [
+        {"TraceId": t, "Owner": "user:user-1", "Caller": {"sub": "user-1"}, "Messages": {}}
+        for t in (poisoned, fine)
+    ]
+    event = {
+        "Outcomes": [outcome(poisoned, "+1604", "FAILED"), outcome(fine, "+1604", "REJECTED")],
+        "Requests": requests,
+        "ExecutionArn": EXECUTION,
+    }
+
+    # Its exhausted recipient is dead-lettered rather than retried: nothing is exhausted.
+    assert steps["record_outcomes"](event, lambda_context) == {"batchItemFailures": []}
+    steps["record_outcomes"](event, lambda_context)  # retried: no second letter
+
+    headers = {
+        i["TraceId"]: i["Status"]
+        for i in steps["traces"].scan()["Items"]
+        if i["Sk"] == "user:user-1"
+    }
+    assert (headers[poisoned], headers[fine]) == ("FAILED", "COMPLETED")
+    [letter] = dead_letters(steps, sqs)
+    assert list(json.loads(letter["Body"])["Request"]["Addresses"]) == ["+1604"]

@@ -1,7 +1,8 @@
 """A send function refuses a sender its tenant may not use, before anything is sent.
 
-The stack's "none" mode (UnlistedTenantSenders=none) is tested here, on the real email
-handler over moto: the local stack of the integration tests runs the default, "any".
+The stack's "none" and "defaults" modes (UnlistedTenantSenders) are tested here, on the
+real email handler over moto; the local stack of the integration tests runs "defaults"
+with the demo's senders as its DefaultSenders.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
+from notify.handlers.sending import SendResources
 from notify.handlers.settings import SendSettings
 
 MODULE = "notify.handlers.send_email"
@@ -98,13 +100,70 @@ def test_a_listed_tenant_is_refused_a_sender_off_its_list(stack, lambda_context)
     assert raised.value.reason == SENDER_NOT_ALLOWED
 
 
+@pytest.fixture
+def defaults_mode(stack, mocked_aws, monkeypatch) -> Iterator[Any]:
+    """The email handler in "defaults" mode, the stack's own senders an address and a domain."""
+    mocked_aws.client("sesv2").create_email_identity(EmailIdentity="notices@stack.example")
+    environment = ENVIRONMENT | {
+        "UNLISTED_TENANT_SENDERS": "defaults",
+        "DEFAULT_SENDERS": "@example.com,notices@stack.example",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop(MODULE, None)
+    yield importlib.import_module(MODULE).handler
+    sys.modules.pop(MODULE, None)
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["alerts@example.com", "Notices <notices@stack.example>"],
+    ids=["in-a-default-domain", "a-default-address"],
+)
+def test_in_defaults_mode_a_tenant_without_a_list_sends_from_the_stacks_senders(
+    defaults_mode, lambda_context, sender
+):
+    outcome = defaults_mode(delivery("customer:unlisted", sender), lambda_context)
+
+    assert outcome["Status"] == "SENT"
+
+
+def test_in_defaults_mode_a_tenant_without_a_list_cannot_borrow_another_sender(
+    defaults_mode, lambda_context
+):
+    with pytest.raises(PermanentError) as raised:
+        defaults_mode(delivery("customer:unlisted", "ceo@acme.example"), lambda_context)
+
+    assert raised.value.reason == SENDER_NOT_ALLOWED
+    assert raised.value.detail.startswith(
+        "tenant customer:unlisted has no allowed senders, and EMAIL from 'ceo@acme.example' "
+        "is not one of this stack's DefaultSenders"
+    )
+
+
+def test_in_defaults_mode_a_listed_tenant_keeps_to_its_own_list(defaults_mode, lambda_context):
+    with pytest.raises(PermanentError) as raised:
+        defaults_mode(delivery("customer:listed", "notices@stack.example"), lambda_context)
+
+    assert raised.value.reason == SENDER_NOT_ALLOWED
+
+
+def test_a_default_sender_in_no_form_stops_the_function_at_start(mocked_aws, monkeypatch):
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DEFAULT_SENDERS", "@example.com,@not a domain")
+
+    with pytest.raises(RuntimeError, match="DEFAULT_SENDERS: email domain 'not a domain'"):
+        SendResources.from_env()
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         pytest.param(
             "UNLISTED_TENANT_SENDERS",
             "some",
-            "UNLISTED_TENANT_SENDERS must be one of ('any', 'none'), not 'some'",
+            "UNLISTED_TENANT_SENDERS must be one of ('defaults', 'any', 'none'), not 'some'",
             id="unknown-mode",
         ),
         pytest.param(

@@ -136,6 +136,26 @@ def test_a_signed_form_of_another_content_type_is_415_and_nothing_is_queued(
     assert queued(aws, queue_url) == []
 
 
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_a_form_that_was_not_utf8_is_415_with_the_reason_and_nothing_is_queued(
+    load, aws, queue_url, lambda_context, signed
+):
+    # API Gateway passes a text body decoded from UTF-8, each invalid byte as U+FFFD.
+    latin1 = urlencode(FORM).replace("STOP", "ST\xd6P").encode("latin-1")
+    request = event(FORM, RequestValidator(TOKEN).compute_signature(URL, FORM) if signed else None)
+    request["body"] = latin1.decode("utf-8", errors="replace")
+
+    response = load()(request, lambda_context)
+
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"]) == {
+        "message": "Unsupported Media Type",
+        "reason": "a body that is not UTF-8: send application/x-www-form-urlencoded or "
+        "application/json, in UTF-8",
+    }
+    assert queued(aws, queue_url) == []
+
+
 def test_a_body_over_256_kib_is_413_even_unsigned_and_nothing_is_queued(
     load, aws, queue_url, lambda_context
 ):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import TransientError
+from notify.domain.fallback import Continuation
 from notify.domain.outcomes import FAILED, REJECTED, SENT
 from notify.integration.trace_store import Cancel, Claim, TraceStore, recipient_key
 
@@ -439,3 +440,82 @@ def test_an_outcome_recorded_after_a_cancel_leaves_it_cancelled(table, store) ->
     assert status == "CANCELLED"
     assert items(table)["customer:cust456#EMAIL#bad@example"]["Status"] == "CANCELLED"
     assert items(table)[OWNER]["Status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "late", [FAILED_SMS, REJECTED_EMAIL | {"Recipient": FAILED_SMS["Recipient"]}]
+)
+def test_a_sent_recipient_is_never_marked_failed_or_rejected_afterwards(table, store, late) -> None:
+    # The send landed after the outcome was decided (a late SendAgain, a reconciler).
+    recipient = FAILED_SMS["Recipient"]
+    store.complete_send(TRACE_ID, OWNER, "SMS", recipient["Address"], "sms-1", SENT_AT)
+
+    store.record(TRACE_ID, OWNER, [late], EXECUTION_ARN)
+
+    item = items(table)[recipient_key(OWNER, "SMS", recipient["Address"])]
+    assert (item["Status"], item["ProviderMessageId"]) == ("SENT", "sms-1")
+    assert "Error" not in item
+
+
+def test_a_rejected_recipient_stays_rejected_and_a_failed_one_may_be_rejected(table, store) -> None:
+    failed_then_rejected = REJECTED_EMAIL | {"Recipient": FAILED_SMS["Recipient"]}
+    store.record(TRACE_ID, OWNER, [FAILED_SMS, REJECTED_EMAIL], EXECUTION_ARN)
+
+    store.record(
+        TRACE_ID, OWNER, [failed_then_rejected, REJECTED_EMAIL | {"Status": FAILED}], EXECUTION_ARN
+    )
+
+    statuses = {sk: item.get("Status") for sk, item in items(table).items() if sk != OWNER}
+    assert statuses == {
+        recipient_key(OWNER, "SMS", FAILED_SMS["Recipient"]["Address"]): REJECTED,
+        recipient_key(OWNER, "EMAIL", "bad@example"): REJECTED,
+    }
+
+
+def test_an_unstorable_reason_is_written_escaped_rather_than_failing_the_write(
+    table, store
+) -> None:
+    poisoned = FAILED_SMS | {"Cause": "provider said \ud800"}
+
+    store.record(TRACE_ID, OWNER, [poisoned], EXECUTION_ARN)
+
+    item = items(table)[recipient_key(OWNER, "SMS", FAILED_SMS["Recipient"]["Address"])]
+    assert item["Reason"] == "provider said \\ud800"
+
+
+CONTINUATION = Continuation('{"Caller": {}, "Request": {}}', "2026-11-24T10:01:00.000000+00:00")
+
+
+def test_recipients_awaiting_their_receipts_leave_the_trace_scheduled_with_its_continuation(
+    table, store
+) -> None:
+    awaiting = SENT_SMS | {"Status": "AWAITING"}
+
+    assert store.record(TRACE_ID, OWNER, [awaiting], EXECUTION_ARN, CONTINUATION) == (
+        "SCHEDULED",
+        CONTINUATION,
+    )
+
+    header = items(table)[OWNER]
+    assert (header["Status"], header["SendAt"], header["ScheduledRequest"]) == (
+        "SCHEDULED",
+        CONTINUATION.due,
+        CONTINUATION.body,
+    )
+    assert "Running" not in header
+    assert sorted(items(table)) == [OWNER]  # the awaiting recipient's SENT item is its own
+
+
+def test_a_continuation_kept_while_retries_run_is_scheduled_by_whoever_completes_the_trace(
+    table, store
+) -> None:
+    assert store.record(TRACE_ID, OWNER, [FAILED_SMS], EXECUTION_ARN, CONTINUATION) == (
+        "RUNNING",
+        None,
+    )
+    assert items(table)[OWNER]["Status"] == "RUNNING"
+
+    retried = SENT_SMS | {"Recipient": FAILED_SMS["Recipient"]}
+    assert store.record(TRACE_ID, OWNER, [retried], EXECUTION_ARN) == ("SCHEDULED", CONTINUATION)
+    assert items(table)[OWNER]["ScheduledRequest"] == CONTINUATION.body
+    assert "Continuation" not in items(table)[OWNER]

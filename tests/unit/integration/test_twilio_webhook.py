@@ -214,6 +214,47 @@ def test_a_body_that_is_not_utf8_is_415():
     assert (refusal.status, refusal.reason.split(":")[0]) == (415, "a body that is not UTF-8")
 
 
+# What API Gateway hands the function for "Body=café" sent in Latin-1: a text body decoded
+# from UTF-8, the byte that is not UTF-8 (0xE9) replaced by U+FFFD.
+AS_API_GATEWAY_PASSES_LATIN1 = b"Body=caf\xe9".decode("utf-8", errors="replace")
+
+
+def test_a_form_that_was_not_utf8_is_415_though_api_gateway_passed_it_as_text():
+    request = WebhookRequest.from_proxy_event(proxy_event(AS_API_GATEWAY_PASSES_LATIN1, None))
+
+    refusal = request.refusal()
+
+    assert refusal is not None
+    assert (refusal.status, refusal.reason) == (
+        415,
+        "a body that is not UTF-8: send application/x-www-form-urlencoded or "
+        "application/json, in UTF-8",
+    )
+
+
+def test_a_json_body_that_was_not_utf8_is_415_once_its_signature_fails():
+    sent = json.dumps({"MessageSid": "SM5", "Body": "caf\u00e9"}, ensure_ascii=False)
+    as_passed = sent.encode("latin-1").decode("utf-8", errors="replace")
+
+    request = json_request(as_passed, sent)
+
+    assert request.refusal() is None  # U+FFFD is a character JSON may carry
+    assert not request.is_signed_by(TOKEN)
+    refusal = request.unverifiable()
+    assert refusal is not None
+    assert (refusal.status, refusal.reason.split(":")[0]) == (415, "a body that is not UTF-8")
+
+
+def test_a_signed_json_body_holding_a_replacement_character_is_accepted():
+    body = json.dumps({"MessageSid": "SM5", "Body": "a \ufffd sent as such"}, ensure_ascii=False)
+
+    request = json_request(body, body)
+
+    assert request.refusal() is None
+    assert request.is_signed_by(TOKEN)
+    assert request.params()["Body"] == "a \ufffd sent as such"
+
+
 @pytest.mark.parametrize(
     ("size", "status"),
     [
