@@ -23,6 +23,7 @@ from conftest import (
 
 from emulator.providers import Fault
 from emulator.soak import soak
+from notify.domain.reconcile import SWEEP_GRACE_SECONDS
 
 EMAIL, SMS, SMS2 = "user@example.com", "+16048621234", "+16048621235"
 RECONCILER = "messaging-ReconcileFunction"
@@ -211,10 +212,14 @@ def test_a_lost_status_event_is_made_good_by_the_sweep(client, local, providers,
     assert dead_letters(local, trace_id) == []
     assert header(local, trace_id)["Status"] == "RUNNING"  # stuck, until the sweep
 
-    # A sweep before the timeout has passed leaves a claim that may still be running.
+    # A sweep before the timeout has passed leaves a claim that may still be running; just
+    # past it, the execution's own (late, retried) status event still has the grace.
     local.events.scheduled(RECONCILER)
     assert header(local, trace_id)["Status"] == "RUNNING"
     age_claim(local, trace_id, seconds=EXECUTION_TIMEOUT_SECONDS + 1)
+    local.events.scheduled(RECONCILER)
+    assert header(local, trace_id)["Status"] == "RUNNING"
+    age_claim(local, trace_id, seconds=SWEEP_GRACE_SECONDS)
     result, error = local.events.scheduled(RECONCILER)
 
     assert error is None, result

@@ -33,6 +33,10 @@ from notify.domain.schedule import read_pointer
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 # How often sends still in flight are looked at again while waiting for them.
 RECHECK_SECONDS = 2
+# The sweep looks only at traces this long past the timeout: by then the status-change
+# event of an execution that timed out has been handled (or all its retries failed), so
+# the two never reconcile one execution at the same time.
+SWEEP_GRACE_SECONDS = 900
 # Cancelled recipients are done too: never dead-lettered, never alarmed on.
 DONE = (SENT, REJECTED, CANCELLED)
 

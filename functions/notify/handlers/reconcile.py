@@ -9,7 +9,7 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.reconcile import reconcile, stale_before
+from notify.domain.reconcile import SWEEP_GRACE_SECONDS, reconcile, stale_before
 from notify.domain.schedule import schedule_name
 from notify.handlers.settings import ReconcileSettings
 from notify.integration.dynamodb_table import DynamoTable
@@ -37,14 +37,17 @@ def is_scheduled(owner: str, trace_id: str) -> bool:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    if event.get("detail-type") == STATUS_CHANGE:
+    swept = event.get("detail-type") != STATUS_CHANGE
+    if not swept:
         arns = [event["detail"]["executionArn"]]
     else:  # the scheduled sweep
-        stale = traces.running_before(stale_before(settings.execution_timeout_seconds))
-        arns = sorted({item["ExecutionArn"] for item in stale})
+        past = settings.execution_timeout_seconds + SWEEP_GRACE_SECONDS
+        arns = sorted({item["ExecutionArn"] for item in traces.running_before(stale_before(past))})
     results = {}
     for arn in arns:
         execution = describe_execution(sfn, arn)
-        results[arn] = reconcile(execution, traces, dead_letters, is_scheduled=is_scheduled)
+        results[arn] = reconcile(
+            execution, traces, dead_letters, is_scheduled=is_scheduled, swept=swept
+        )
         logger.info("execution reconciled", extra={"execution": arn, "result": results[arn]})
     return {"Reconciled": results}
