@@ -48,12 +48,14 @@ class LocalScheduler:
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # a poll and a test's fire_due never fire one twice
 
-    def fire_due(self, now: datetime | None = None) -> list[str]:
-        """Fire every schedule due at `now` (default: the clock); the names fired."""
+    def fire_due(self, now: datetime | None = None, only: str | None = None) -> list[str]:
+        """Fire every schedule due at `now` (default: the clock), or just `only`; the names fired."""
         moment = now or self._clock()
         fired = []
         with self._lock:
             for summary in self._all():
+                if only is not None and summary["Name"] != only:
+                    continue
                 schedule = self._scheduler.get_schedule(
                     Name=summary["Name"], GroupName=summary["GroupName"]
                 )

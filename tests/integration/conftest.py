@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from cli.dlq import read_all
 from emulator.api import queued_body
 from emulator.local import LocalStack
 from emulator.providers import SentMessage
+from notify.domain.schedule import schedule_name, stamp
 
 DEADLINE_SECONDS = 90
 # Short enough for a test to watch an execution time out; longer than any other test's.
@@ -177,3 +179,20 @@ def _trace_id(message: dict[str, Any]) -> str | None:
     except (ValueError, AttributeError):
         return None
     return request.get("TraceId") if isinstance(request, dict) else None
+
+
+def continuation_schedule(local: LocalStack, trace_id: str, owner: str) -> str:
+    """The name of the schedule of a trace waiting for receipts (named by its time)."""
+    return schedule_name(owner, trace_id, trace_items(local, trace_id)[owner]["SendAt"])
+
+
+def end_the_wait(local: LocalStack, trace_id: str, owner: str) -> None:
+    """A fallback's wait is over: its continuation falls due and its schedule fires."""
+    name = continuation_schedule(local, trace_id, owner)
+    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    table.update_item(
+        Key={"TraceId": trace_id, "Sk": owner},
+        UpdateExpression="SET SendAt = :now",
+        ExpressionAttributeValues={":now": stamp(datetime.now(UTC))},
+    )
+    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=name) == [name]

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from conftest import Client, all_dead_letters, dead_letters, reconciled, trace_items
+from conftest import (
+    Client,
+    all_dead_letters,
+    dead_letters,
+    end_the_wait,
+    reconciled,
+    trace_items,
+)
 
 from emulator.local import LocalStack
 from emulator.providers import Fault
-from notify.domain.schedule import stamp
 
 OWNER = "user:user-1"
 OTHER_TENANT = {"sub": "tenant-b", "customer_id": "tenant-b"}
@@ -97,17 +102,6 @@ def fallback_request(trace_id: str, recipients: int, seconds: int) -> dict[str, 
     }
 
 
-def fast_forward(local: LocalStack, trace_id: str, owner: str) -> None:
-    """The wait is over: its continuation is due now, and its schedule fires."""
-    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
-    table.update_item(
-        Key={"TraceId": trace_id, "Sk": owner},
-        UpdateExpression="SET SendAt = :now",
-        ExpressionAttributeValues={":now": stamp(datetime.now(UTC))},
-    )
-    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC))
-
-
 def test_a_fallback_wait_holds_neither_its_batch_mates_nor_its_own_other_recipients(
     client, local, trace_id
 ):
@@ -135,7 +129,7 @@ def test_a_fallback_wait_holds_neither_its_batch_mates_nor_its_own_other_recipie
         UpdateExpression="SET DeliveryStatus = :delivered",
         ExpressionAttributeValues={":delivered": "delivered"},
     )
-    fast_forward(local, trace_id, OWNER)
+    end_the_wait(local, trace_id, OWNER)
     continued = client.wait(client.start_next(), trace_id=trace_id)
 
     assert continued.status == "SUCCEEDED"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import dead_letters, trace_items
+from conftest import continuation_schedule, dead_letters, end_the_wait, trace_items
 
 from emulator.providers import Fault
-from notify.domain.schedule import stamp
 
 OWNER = "user:user-1"
 
@@ -133,14 +132,8 @@ def test_the_same_request_delivered_twice_sends_each_channel_at_most_once(
 
 
 def continue_after_the_wait(client, local, trace_id: str):
-    """The wait is over: the trace's continuation is due, its schedule fires, it runs."""
-    table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
-    table.update_item(
-        Key={"TraceId": trace_id, "Sk": OWNER},
-        UpdateExpression="SET SendAt = :now",
-        ExpressionAttributeValues={":now": stamp(datetime.now(UTC))},
-    )
-    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC))
+    """The wait is over: the trace's continuation runs."""
+    end_the_wait(local, trace_id, OWNER)
     return client.wait(client.start_next(), trace_id=trace_id)
 
 
@@ -202,3 +195,25 @@ def test_a_fallback_wait_past_a_day_is_refused_with_the_reason(client, local, tr
     assert item["Status"] == "REJECTED"
     assert item["Reason"].startswith("FallbackAfterOutOfRange")
     assert dead_letters(local, trace_id) == []
+
+
+def test_a_cancel_during_the_wait_stops_the_fallback(client, local, trace_id):
+    number = "+447835065110"
+    client.send(request(trace_id, number, FallbackAfterSeconds=30))
+    schedule = continuation_schedule(local, trace_id, OWNER)
+    event = {
+        "resource": "/messages/{TraceId}",
+        "path": f"/messages/{trace_id}",
+        "httpMethod": "DELETE",
+        "pathParameters": {"TraceId": trace_id},
+        "requestContext": {"authorizer": {"sub": "user-1", "customer_id": ""}, "requestId": "r"},
+        "headers": {},
+    }
+
+    response, error = local.runtime.invoke(f"{local.stack.name}-CancelFunction", event)
+
+    assert error is None, response
+    assert trace_items(local, trace_id)[OWNER]["Status"] == "CANCELLED"
+    # Its schedule is deleted: nothing fires.
+    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=schedule) == []
+    assert [m.channel for m in local.providers.sent(trace_id)] == ["WHATSAPP"]

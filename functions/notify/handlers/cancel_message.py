@@ -41,8 +41,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _response(404, not_found(trace_id))
     status = header.get("Status")
     if status == SCHEDULED and store.cancel_scheduled(trace_id, owner):
-        # Cancelled first: a schedule that fires meanwhile finds nothing to claim.
-        schedules.delete(schedule_name(owner, trace_id))
+        # Cancelled first: a schedule that fires meanwhile finds nothing to claim. A
+        # fallback's continuation has a schedule named by its time as well.
+        for name in {
+            schedule_name(owner, trace_id),
+            schedule_name(owner, trace_id, header.get("SendAt", "")),
+        }:
+            schedules.delete(name)
         status = CANCELLED
     elif status == SCHEDULED:  # its schedule fired meanwhile: cancel it as a running one
         header, items = store.read(trace_id, owner)
