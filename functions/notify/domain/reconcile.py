@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from notify.domain.errors import DeliveryError, TransientError
+from notify.domain.fallback import AWAITED_RECEIPTS, unreceived
 from notify.domain.outcomes import (
     CANCELLED,
     COMPLETED,
@@ -195,11 +196,11 @@ def reconcile_record(
         return "dead-lettered the request being scheduled as it arrived"
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
-    unsent = unsent_outcomes(planned["Deliveries"], items, execution)
+    unsent = unsent_outcomes(_due(planned, items), items, execution)
     while (in_flight := seconds_in_flight(items, unsent, execution.sends_started)) > 0:
         sleep(min(in_flight, RECHECK_SECONDS))
         _, items = traces.read(trace_id, owner)
-        unsent = unsent_outcomes(planned["Deliveries"], items, execution)
+        unsent = unsent_outcomes(_due(planned, items), items, execution)
     if not unsent:
         traces.finish(trace_id, owner, COMPLETED, execution.arn)
         return "every recipient was sent or rejected: trace COMPLETED"
@@ -208,6 +209,12 @@ def reconcile_record(
     if traces.finish(trace_id, owner, FAILED, execution.arn):
         traces.record(trace_id, owner, unsent, execution.arn)
     return f"dead-lettered {len(unsent)} unsent recipient(s): trace FAILED"
+
+
+def _due(planned: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deliveries the request owed: a continuation's, only where no receipt came."""
+    awaited = planned.get(AWAITED_RECEIPTS)
+    return unreceived(planned["Deliveries"], awaited, items) if awaited else planned["Deliveries"]
 
 
 def unsent_outcomes(

@@ -369,3 +369,21 @@ def test_a_send_the_history_shows_started_is_waited_for_before_anything_is_dead_
     assert waited
     [message] = dead_letters.messages
     assert list(json.loads(message["MessageBody"])["Request"]["Addresses"]) == ["+16048621236"]
+
+
+def test_a_fallbacks_continuation_dead_letters_only_next_channels_whose_receipt_never_came():
+    whatsapp = {"Sk": f"{OWNER}#WHATSAPP#whatsapp:+16048621234", "ChannelType": "WHATSAPP"}
+    receipts = {
+        "SMS#+16048621234": "WHATSAPP#whatsapp:+16048621234",
+        "SMS#+16048621235": "WHATSAPP#whatsapp:+16048621235",
+        "SMS#+16048621236": "WHATSAPP#whatsapp:+16048621236",
+    }
+    continued = json.dumps({"Caller": CALLER, "Request": REQUEST | {"AwaitedReceipts": receipts}})
+    delivered = whatsapp | {"Address": "whatsapp:+16048621234", "DeliveryStatus": "delivered"}
+    traces = FakeTraces(running(), [delivered, item("+16048621235", "SENT")])
+    dead_letters = FakeDeadLetters()
+
+    reconcile(execution("ABORTED", body=continued), traces, dead_letters)
+
+    [message] = dead_letters.messages
+    assert list(json.loads(message["MessageBody"])["Request"]["Addresses"]) == ["+16048621236"]
