@@ -424,6 +424,8 @@ def table(result: SoakResult) -> str:
 
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local APIs' request lines
+    # The interpreter logs every failed state at ERROR: here failures are the point.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     local = LocalStack.start(LogLevel="WARNING")
     try:
         local.seed_demo()

@@ -196,3 +196,23 @@ def end_the_wait(local: LocalStack, trace_id: str, owner: str) -> None:
         ExpressionAttributeValues={":now": stamp(datetime.now(UTC))},
     )
     assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=name) == [name]
+
+
+def messages_api(local: LocalStack, function: str, method: str, trace_id: str) -> tuple[int, dict]:
+    """GET or DELETE /messages/{TraceId} as the API's proxy integration invokes the function."""
+    event = {
+        "resource": "/messages/{TraceId}",
+        "path": f"/messages/{trace_id}",
+        "httpMethod": method,
+        "pathParameters": {"TraceId": trace_id},
+        "requestContext": {"authorizer": {"sub": "user-1", "customer_id": ""}, "requestId": "r"},
+        "headers": {},
+    }
+    response, error = local.runtime.invoke(f"{local.stack.name}-{function}", event)
+    assert error is None, response
+    return response["statusCode"], json.loads(response["body"])
+
+
+def cancel(local: LocalStack, trace_id: str) -> tuple[int, dict]:
+    """DELETE /messages/{TraceId} of user-1's trace."""
+    return messages_api(local, "CancelFunction", "DELETE", trace_id)

@@ -6,12 +6,10 @@ see the same form: E.164, `whatsapp:` + E.164, an e-mail with its domain lower-c
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from conftest import dead_letters, trace_items
+from conftest import messages_api, trace_items
 
 from emulator.local import LocalStack
 
@@ -31,61 +29,6 @@ def request(trace_id: str, channel: str, *spellings: str, **fields: Any) -> dict
 
 def recipient_items(local: LocalStack, trace_id: str) -> dict[str, dict[str, Any]]:
     return {sk: item for sk, item in trace_items(local, trace_id).items() if sk != OWNER}
-
-
-def api(local: LocalStack, function: str, method: str, trace_id: str) -> tuple[int, dict]:
-    """GET or DELETE /messages/{TraceId} as the API's proxy integration invokes the function."""
-    event = {
-        "resource": "/messages/{TraceId}",
-        "path": f"/messages/{trace_id}",
-        "httpMethod": method,
-        "pathParameters": {"TraceId": trace_id},
-        "requestContext": {"authorizer": {"sub": "user-1", "customer_id": ""}, "requestId": "r"},
-        "headers": {},
-    }
-    response, error = local.runtime.invoke(f"{local.stack.name}-{function}", event)
-    assert error is None, response
-    return response["statusCode"], json.loads(response["body"])
-
-
-@pytest.mark.parametrize(
-    ("channel", "spellings", "canonical"),
-    [
-        pytest.param(
-            "SMS",
-            ["+16045550111", "+1 604 555 0111", "+1-604-555-0111"],
-            "+16045550111",
-            id="three-phone-spellings-one-sms",
-        ),
-        pytest.param(
-            "WHATSAPP",
-            ["whatsapp:+44 7835 065021", "whatsapp:+447835065021"],
-            "whatsapp:+447835065021",
-            id="two-whatsapp-spellings-one-whatsapp",
-        ),
-        pytest.param(
-            "EMAIL",
-            ["User@Example.COM", "User@example.com"],
-            "User@example.com",
-            id="two-email-domain-cases-one-email",
-        ),
-    ],
-)
-def test_spellings_of_one_recipient_are_sent_once_and_traced_by_their_canonical_address(
-    client, local, trace_id, channel, spellings, canonical
-):
-    execution = client.send(request(trace_id, channel, *spellings))
-
-    assert execution.status == "SUCCEEDED"
-    assert [(m.channel, m.to) for m in execution.sent] == [(channel, canonical)]
-    assert list(recipient_items(local, trace_id)) == [f"{OWNER}#{channel}#{canonical}"]
-    assert trace_items(local, trace_id)[OWNER]["Recipients"] == [[f"{channel}#{canonical}"]]
-    code, view = api(local, "StatusFunction", "GET", trace_id)
-    assert code == 200
-    assert [(r["ChannelType"], r["Address"], r["Status"]) for r in view["Recipients"]] == [
-        (channel, canonical, "SENT")
-    ]
-    assert dead_letters(local, trace_id) == []
 
 
 def test_an_opt_out_stored_in_canonical_form_stops_a_differently_spelled_recipient(
@@ -112,7 +55,7 @@ def test_a_cancel_names_and_stops_the_recipient_by_its_canonical_address(client,
     send_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     client.send(request(trace_id, "SMS", "+1 604 555 0113", "+16045550113", SendAt=send_at))
 
-    code, body = api(local, "CancelFunction", "DELETE", trace_id)
+    code, body = messages_api(local, "CancelFunction", "DELETE", trace_id)
 
     assert (code, body["Status"]) == (200, "CANCELLED")
     assert body["Cancelled"] == [{"Address": "+16045550113", "ChannelType": "SMS"}]

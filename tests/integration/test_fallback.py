@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import continuation_schedule, dead_letters, end_the_wait, trace_items
+from conftest import cancel, continuation_schedule, dead_letters, end_the_wait, trace_items
 
 from emulator.providers import Fault
 
@@ -201,18 +201,9 @@ def test_a_cancel_during_the_wait_stops_the_fallback(client, local, trace_id):
     number = "+447835065110"
     client.send(request(trace_id, number, FallbackAfterSeconds=30))
     schedule = continuation_schedule(local, trace_id, OWNER)
-    event = {
-        "resource": "/messages/{TraceId}",
-        "path": f"/messages/{trace_id}",
-        "httpMethod": "DELETE",
-        "pathParameters": {"TraceId": trace_id},
-        "requestContext": {"authorizer": {"sub": "user-1", "customer_id": ""}, "requestId": "r"},
-        "headers": {},
-    }
+    code, _ = cancel(local, trace_id)
 
-    response, error = local.runtime.invoke(f"{local.stack.name}-CancelFunction", event)
-
-    assert error is None, response
+    assert code == 200
     assert trace_items(local, trace_id)[OWNER]["Status"] == "CANCELLED"
     # Its schedule is deleted: nothing fires.
     assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=schedule) == []

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import dead_letters, reconciled, trace_items
+from conftest import cancel, dead_letters, reconciled, trace_items
 
 from emulator.providers import Fault
 from notify.domain.schedule import DUE_TOLERANCE, schedule_name
@@ -31,21 +30,6 @@ def request(trace_id: str, send_at: datetime | None = None, *addresses: str) -> 
 
 def schedules(local) -> list[str]:
     return [s["Name"] for s in local.client("scheduler").list_schedules()["Schedules"]]
-
-
-def cancel(local, trace_id: str) -> tuple[int, dict]:
-    """DELETE /messages/{TraceId} as the API's proxy integration invokes the function."""
-    event = {
-        "resource": "/messages/{TraceId}",
-        "path": f"/messages/{trace_id}",
-        "httpMethod": "DELETE",
-        "pathParameters": {"TraceId": trace_id},
-        "requestContext": {"authorizer": {"sub": "user-1", "customer_id": ""}, "requestId": "r"},
-        "headers": {},
-    }
-    response, error = local.runtime.invoke(f"{local.stack.name}-CancelFunction", event)
-    assert error is None, response
-    return response["statusCode"], json.loads(response["body"])
 
 
 def test_a_request_to_send_later_is_scheduled_then_sent_once_at_its_time(client, local, trace_id):

@@ -55,9 +55,13 @@ def verdict(chain: list[Channel], known: Mapping[Channel, str | None], done: lis
 
 
 def answer(
-    trace_id: str, status: str, verdicts: list[tuple[Channel, str]]
+    trace_id: str, status: str, verdicts: list[tuple[Channel, str]], unscheduled: bool = False
 ) -> tuple[int, dict[str, Any]]:
-    """200 with what was cancelled and what was sent; 409 when nothing was left to cancel."""
+    """200 with what was cancelled and what was sent; 409 when nothing was left to cancel.
+
+    `unscheduled`: a schedule of the trace was cancelled (a SendAt, or the fallbacks of
+    recipients sent and waiting for their receipts): something was cancelled.
+    """
     lists: dict[str, list[dict[str, str]]] = {
         CANCELLED: [],
         SENT: [],
@@ -74,7 +78,7 @@ def answer(
         "InFlight": lists[IN_FLIGHT],
         "Ended": lists[ENDED],
     }
-    if lists[CANCELLED]:
+    if lists[CANCELLED] or unscheduled:
         return 200, body
     reason = f"nothing left to cancel in trace {trace_id!r}: every recipient was sent or has ended"
     return 409, {"message": "Conflict", "reason": reason} | body

@@ -39,8 +39,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     header, items = store.read(trace_id, owner)
     if header is None:
         return _response(404, not_found(trace_id))
-    status = header.get("Status")
+    status, unscheduled = header.get("Status"), False
     if status == SCHEDULED and store.cancel_scheduled(trace_id, owner):
+        unscheduled = True
         # Cancelled first: a schedule that fires meanwhile finds nothing to claim. A
         # fallback's continuation has a schedule named by its time as well.
         for name in {
@@ -52,7 +53,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     elif status == SCHEDULED:  # its schedule fired meanwhile: cancel it as a running one
         header, items = store.read(trace_id, owner)
         status = (header or {}).get("Status")
-    code, body = answer(trace_id, status or "", cancel_recipients(trace_id, owner, header, items))
+    verdicts = cancel_recipients(trace_id, owner, header, items)
+    code, body = answer(trace_id, status or "", verdicts, unscheduled)
     if code == 200 and status == FAILED and store.end_cancelled(trace_id, owner, FAILED):
         body["Status"] = CANCELLED  # its dead letters, if redriven, now send nothing
     logger.info("cancel", extra={"status": code, "cancelled": len(body["Cancelled"])})

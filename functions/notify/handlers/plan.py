@@ -33,7 +33,6 @@ from notify.handlers.settings import PlanSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
 from notify.integration.opt_outs import OptOutStore
-from notify.integration.schedules import SendSchedules
 from notify.integration.trace_store import Claim, TraceStore
 
 settings = PlanSettings.from_env()
@@ -43,12 +42,7 @@ dynamodb = boto3.client("dynamodb")
 store = TraceStore(DynamoTable(dynamodb, settings.traces_table), settings.retention_days)
 opt_outs = OptOutStore(dynamodb, settings.opt_outs_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
-schedules = SendSchedules(
-    boto3.client("scheduler"),
-    settings.schedule_group,
-    settings.scheduler_role_arn,
-    settings.dead_letter_queue_arn,
-)
+schedules = settings.send_schedules(boto3.client("scheduler"))
 
 
 class Batch:

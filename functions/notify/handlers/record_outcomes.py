@@ -26,7 +26,6 @@ from notify.domain.schedule import at_expression, pointer_body, schedule_name, s
 from notify.handlers.settings import RecordSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
-from notify.integration.schedules import SendSchedules
 from notify.integration.trace_store import TraceStore
 
 settings = RecordSettings.from_env()
@@ -36,12 +35,7 @@ store = TraceStore(
     DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
 )
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
-schedules = SendSchedules(
-    boto3.client("scheduler"),
-    settings.schedule_group,
-    settings.scheduler_role_arn,
-    settings.dead_letter_queue_arn,
-)
+schedules = settings.send_schedules(boto3.client("scheduler"))
 
 
 @logger.inject_lambda_context

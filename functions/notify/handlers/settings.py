@@ -14,6 +14,7 @@ from typing import Any, TypeVar, get_args, get_type_hints
 
 from notify.domain.lanes import is_small_request
 from notify.domain.senders import UNLISTED_MODES
+from notify.integration.schedules import SendSchedules
 
 T = TypeVar("T", bound="FromEnvironment")
 
@@ -79,6 +80,12 @@ class DeliveryStepSettings(FromEnvironment):
     message_queue_arn: str = env("MESSAGE_QUEUE_ARN")
     large_message_queue_arn: str = env("LARGE_MESSAGE_QUEUE_ARN")
     dead_letter_queue_arn: str = env("DEAD_LETTER_QUEUE_ARN")
+
+    def send_schedules(self, client: Any) -> SendSchedules:
+        """The one-time schedules Plan (SendAt) and Record (fallbacks) create."""
+        return SendSchedules(
+            client, self.schedule_group, self.scheduler_role_arn, self.dead_letter_queue_arn
+        )
 
     def queue_for(self, request: Mapping[str, Any]) -> str:
         """The queue a request takes (its lane, as the API chose it)."""
