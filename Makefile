@@ -43,7 +43,8 @@ e2e: install
 bench: install
 	$(BIN)/python -m emulator.bench $(PARAMETERS)
 
-# 120 requests under 30 % provider faults and stopped executions: lost, duplicated, DLQ.
+# 50 requests x 20 recipients, half the calls throttled, stopped executions, a poisoned
+# request, then the DLQ redriven: lost, sent twice, dead-lettered but sent, traces RUNNING.
 soak: install
 	$(BIN)/python -m emulator.soak
 

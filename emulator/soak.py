@@ -101,6 +101,7 @@ class SoakResult:
                 ("duplicated", self.duplicated),
                 ("dead_lettered_but_sent", self.dead_lettered_but_sent),
                 ("traces_running", self.traces_running),
+                ("dead_letters_after_redrive", self.dead_letters_after_redrive),
                 ("poison_sent", self.poison_sent),
             )
             if value
@@ -118,8 +119,15 @@ def soak(
     recipients: int = 20,
     throttled: float = 0.5,
     stop_every: int = 3,
+    stop_after: tuple[float, float] = (0.5, 3.0),
     seed: int = 7,
 ) -> SoakResult:
+    """Queue, throttle, stop, reconcile, redrive and count, as the module says.
+
+    Every `stop_every`-th execution is stopped `stop_after` seconds (a range) after it
+    starts. A stop with sends in flight makes the reconciler wait for them, up to a send
+    task's timeout (65 s): a quick soak stops its executions early.
+    """
     if (requests + 1) * recipients > 10_000:
         raise ValueError("addresses are numbered in 4 digits: 10,000 recipients at most")
     started = time.monotonic()
@@ -130,7 +138,7 @@ def soak(
     poisoned = f"{prefix}poisoned"
     message_ids: set[str] = set()  # a request dead-lettered as it arrived is marked by its id
     wanted = _queue(local, prefix, requests, recipients, rng, message_ids)
-    executions = _start_all(local, stop_every, rng)
+    executions = _start_all(local, stop_every, stop_after, rng)
     _wait(local, executions)
 
     letters = _take_dead_letters(local, prefix)
@@ -242,15 +250,16 @@ def _put(local: LocalStack, request: dict[str, Any], queue: str) -> str:
 
 
 # ---------------------------------------------------------------- running
-def _start_all(local: LocalStack, stop_every: int, rng: random.Random) -> list[str]:
+def _start_all(
+    local: LocalStack, stop_every: int, stop_after: tuple[float, float], rng: random.Random
+) -> list[str]:
     """Run the pipes until the queues are empty; stop every `stop_every`-th execution mid-flight."""
     sfn = local.client("stepfunctions")
     started: list[str] = []
     for arn in _drain(local):
         started.append(arn)
         if len(started) % stop_every == 0:
-            # Between Plan and the last sends: some sends in flight when it stops.
-            delay = rng.uniform(0.5, 3.0)
+            delay = rng.uniform(*stop_after)
             threading.Timer(delay, _stop, args=(sfn, arn)).start()
     return started
 
@@ -265,10 +274,13 @@ def _drain(local: LocalStack) -> Iterator[str]:
     sqs = local.client("sqs")
     urls = [pipe.spec.queue["QueueUrl"] for pipe in local.pipe.all]
     while True:
-        started = local.pipe.poll_once(wait_seconds=1)
+        # A short poll: a long one would wait on each empty queue while another has work.
+        started = local.pipe.poll_once(wait_seconds=0)
         yield from started
-        if not started and not any(_waiting(sqs, url) for url in urls):
-            return
+        if not started:
+            if not any(_waiting(sqs, url) for url in urls):
+                return
+            time.sleep(0.1)
 
 
 def _waiting(sqs: Any, url: str) -> int:
@@ -390,35 +402,37 @@ def _wait_for_traces(
 
 # ---------------------------------------------------------------- the report
 def table(result: SoakResult) -> str:
-    """The figures, one a line, each check beside what it must be."""
-    poison_before = ", ".join(result.poison_errors_before) or "none"
-    poison_after = ", ".join(result.poison_errors_after) or "none"
+    """The figures, one a line, each one checked beside what it must be."""
+
+    def letters(errors: list[str]) -> str:
+        return f"{len(errors)} ({', '.join(errors)})" if errors else "0"
+
     rows = [
         ("requests (+ 1 poisoned)", result.requests, ""),
         ("recipients", result.recipients, ""),
         ("  with an SMS fallback", result.with_fallback, ""),
-        ("calls throttled", f"{result.throttled:.0%}", ""),
+        ("calls throttled, every channel", f"{result.throttled:.0%}", ""),
         ("executions", result.executions, ""),
         ("  stopped", result.stopped, ""),
         ("  failed or timed out", result.failed_executions, ""),
-        ("dead letters", result.dead_letters, ""),
+        ("dead letters (the poisoned apart)", result.dead_letters, ""),
         ("  recipients in them", result.dead_lettered_recipients, ""),
         ("  requests with unsent recipients", result.requests_with_unsent, ""),
         ("  naming exactly their unsent", result.dead_letters_exactly_unsent, ""),
         ("  dead-lettered but sent", result.dead_lettered_but_sent, 0),
-        ("poisoned request: dead letters", poison_before, "1"),
-        ("redriven executions", result.redriven_executions, ""),
-        ("dead letters after the redrive", result.dead_letters_after_redrive, ""),
-        ("  poisoned request's", poison_after, INVALID_MESSAGE),
-        ("  poisoned request's sends", result.poison_sent, 0),
+        ("  the poisoned request's", letters(result.poison_errors_before), "1"),
+        ("faults cleared, DLQ redriven: executions", result.redriven_executions, ""),
+        ("dead letters after it (the poisoned apart)", result.dead_letters_after_redrive, 0),
+        ("  the poisoned request's", letters(result.poison_errors_after), f"1 ({INVALID_MESSAGE})"),
+        ("  the poisoned request's sends", result.poison_sent, 0),
         ("lost", result.lost, 0),
         ("sent twice", result.duplicated, 0),
         ("traces RUNNING", result.traces_running, 0),
         ("seconds", result.seconds, ""),
     ]
     width = max(len(name) for name, _, _ in rows)
-    lines = [f"{'':<{width}}  {'figure':>16}  must be", "-" * (width + 28)]
-    lines += [f"{name:<{width}}  {value!s:>16}  {must!s}".rstrip() for name, value, must in rows]
+    lines = [f"{'':<{width}}  {'figure':>18}  must be", "-" * (width + 30)]
+    lines += [f"{name:<{width}}  {value!s:>18}  {must!s}".rstrip() for name, value, must in rows]
     return "\n".join(lines)
 
 
