@@ -49,7 +49,7 @@ class LocalScheduler:
         self._lock = threading.Lock()  # a poll and a test's fire_due never fire one twice
 
     def fire_due(self, now: datetime | None = None, only: str | None = None) -> list[str]:
-        """Fire every schedule due at `now` (default: the clock), or just `only`; the names fired."""
+        """Fire the schedules due at `now` (default: the clock), or just `only`; the names fired."""
         moment = now or self._clock()
         fired = []
         with self._lock:

@@ -32,6 +32,9 @@ from notify.domain.plan import UNREADABLE_OWNER, chain, plan, unreadable_trace_i
 from notify.domain.schedule import read_pointer
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+# The longest a send task may run (the ASL's TimeoutSeconds), with a margin for the
+# Lambda to see its own end.
+SEND_TASK_SECONDS = 60 + 5
 # How often sends still in flight are looked at again while waiting for them.
 RECHECK_SECONDS = 2
 # The sweep looks only at traces this long past the timeout: by then the status-change
@@ -47,8 +50,8 @@ class Execution:
     """What DescribeExecution and the history say of a Delivery execution.
 
     `sends_started`: each send task the execution started and never saw end, as
-    (ChannelType, Address, the instant its Lambda's time is up at the latest). Stopping an
-    execution does not stop a Lambda it invoked: until then, such a send may still land.
+    (ChannelType, Address, when it was scheduled). Stopping an execution does not stop a
+    Lambda it invoked: until its time is up, such a send may still land.
     """
 
     arn: str
@@ -263,18 +266,23 @@ def seconds_in_flight(
 
     A send marks its attempt in progress until its function's time runs out, and clears
     the mark when the attempt ends (SENT, or failed). Before it wrote that mark it is known
-    only from the execution's history: a send task started that never ended.
+    only from the execution's history: a send task started that never ended, until its
+    recipient's item shows an attempt made since (`LastAttemptAt`) or its time is up.
     """
     wanted = {(o["Recipient"]["ChannelType"], o["Recipient"]["Address"]) for o in unsent}
+    found = {(item.get("ChannelType"), item.get("Address")): item for item in items}
     until = [
         datetime.fromisoformat(item["InProgressUntil"])
-        for item in items
-        if (item.get("ChannelType"), item.get("Address")) in wanted and item.get("InProgressUntil")
-    ] + [
-        datetime.fromisoformat(deadline)
-        for channel, address, deadline in sends_started
-        if (channel, address) in wanted
+        for key, item in found.items()
+        if key in wanted and item.get("InProgressUntil")
     ]
+    for channel, address, scheduled in sends_started:
+        at = datetime.fromisoformat(scheduled)
+        attempted = found.get((channel, address), {}).get("LastAttemptAt")
+        if (channel, address) in wanted and not (
+            attempted and datetime.fromisoformat(attempted) >= at
+        ):
+            until.append(at + timedelta(seconds=SEND_TASK_SECONDS))
     if not until:
         return 0.0
     return max(0.0, (max(until) - (now or datetime.now(UTC))).total_seconds())

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from notify.domain.reconcile import ENDED_BADLY, Execution
 from notify.integration.aws_errors import aws_errors
 
-# A send task's TimeoutSeconds in the ASL, and a margin for the Lambda to see its own end.
-SEND_TASK_SECONDS = 60 + 5
 _TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 _TASK_NOT_STARTED = ("TaskStartFailed", "TaskSubmitFailed")
 
@@ -30,7 +28,7 @@ def describe_execution(sfn: Any, arn: str) -> Execution:
 
 
 def sends_started(events: list[dict[str, Any]]) -> tuple[tuple[str, str, str], ...]:
-    """(ChannelType, Address, latest end) of each send task started that never ended.
+    """(ChannelType, Address, when it was scheduled) of each send task that never ended.
 
     Events name what they follow (`previousEventId`): an end follows its TaskStarted,
     which follows its TaskScheduled, whose parameters hold the recipient.
@@ -42,8 +40,7 @@ def sends_started(events: list[dict[str, Any]]) -> tuple[tuple[str, str, str], .
         if kind == "TaskScheduled":
             recipient = _recipient(event["taskScheduledEventDetails"].get("parameters", ""))
             if recipient:
-                until = _instant(event["timestamp"]) + timedelta(seconds=SEND_TASK_SECONDS)
-                scheduled[event["id"]] = (*recipient, until.isoformat())
+                scheduled[event["id"]] = (*recipient, _instant(event["timestamp"]).isoformat())
         elif kind == "TaskStarted":
             started[event["id"]] = previous
         elif kind in _TASK_ENDS:
@@ -62,7 +59,8 @@ def _recipient(parameters: str) -> tuple[str, str] | None:
 
 
 def _instant(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
 
 
 def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:

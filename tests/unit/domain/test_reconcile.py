@@ -356,8 +356,8 @@ def test_a_send_the_history_shows_started_is_waited_for_before_anything_is_dead_
     # Its Lambda was invoked but had not yet marked its attempt when the execution stopped.
     traces = FakeTraces(running(), [item("+16048621234", "SENT"), item("+16048621235")])
     dead_letters = FakeDeadLetters()
-    until = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
-    stopped = execution("ABORTED", sends_started=(("SMS", "+16048621235", until),))
+    scheduled = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    stopped = execution("ABORTED", sends_started=(("SMS", "+16048621235", scheduled),))
     waited: list[float] = []
 
     def sleep(seconds: float) -> None:  # meanwhile, the send lands
@@ -387,3 +387,15 @@ def test_a_fallbacks_continuation_dead_letters_only_next_channels_whose_receipt_
 
     [message] = dead_letters.messages
     assert list(json.loads(message["MessageBody"])["Request"]["Addresses"]) == ["+16048621236"]
+
+
+def test_a_started_send_whose_attempt_has_since_ended_is_not_waited_for():
+    scheduled = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+    unsent = [{"Recipient": {"ChannelType": "SMS", "Address": "+16048621234"}}]
+    started = (("SMS", "+16048621234", scheduled.isoformat()),)
+    now = scheduled + timedelta(seconds=5)
+    tried = item("+16048621234", "FAILED", LastAttemptAt=(now - timedelta(seconds=1)).isoformat())
+    earlier = item("+16048621234", "FAILED", LastAttemptAt="2026-11-27T11:59:00+00:00")
+
+    assert seconds_in_flight([tried], unsent, started, now=now) == 0  # it ran, and failed
+    assert seconds_in_flight([earlier], unsent, started, now=now) == 60  # not yet begun

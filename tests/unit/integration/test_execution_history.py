@@ -25,7 +25,7 @@ def event(event_id: int, kind: str, previous: int) -> dict:
     return {"id": event_id, "type": kind, "previousEventId": previous, "timestamp": AT}
 
 
-def test_a_send_started_whose_task_never_ended_may_still_land_until_its_timeout():
+def test_a_send_started_whose_task_never_ended_is_named_with_when_it_was_scheduled():
     history = [
         event(2, "TaskStateEntered", 1),
         {
@@ -45,4 +45,4 @@ def test_a_send_started_whose_task_never_ended_may_still_land_until_its_timeout(
         event(31, "ExecutionAborted", 30),
     ]
 
-    assert sends_started(history) == (("EMAIL", "late@example.com", "2026-12-07T12:01:05+00:00"),)
+    assert sends_started(history) == (("EMAIL", "late@example.com", "2026-12-07T12:00:00+00:00"),)
