@@ -20,7 +20,8 @@ $(STAMP): requirements-dev.txt $(RUNTIME_REQUIREMENTS) pyproject.toml
 
 install: $(STAMP)
 
-# The sent messages are what it prints; the functions' logs too with LOG_LEVEL=INFO.
+# The sent messages are what it prints; the functions' logs too with LOG_LEVEL=INFO, and
+# moto's own (its interpreter's handled failures, its server's tracebacks) with LOG_LEVEL=DEBUG.
 # Template parameters as sam deploy takes them: PARAMETERS="WorkflowType=EXPRESS PipeBatchSize=5".
 LOG_LEVEL ?= WARNING
 run: install

@@ -10,8 +10,16 @@ import requests
 from cli.errors import CommandError
 from cli.output import one_line, short_time, table, to_json
 from cli.target import Context, no_local_stack
+from emulator.providers import FAULT_ERRORS
 
 FAULTS = "fault injection"
+# What `faults add` accepts is what the local stack can inject: its own table. A channel's
+# error that another channel lacks is refused by the stack, with that channel's list.
+FAULT_CHANNELS = list(FAULT_ERRORS)
+FAULT_NAMES = list(dict.fromkeys(error for errors in FAULT_ERRORS.values() for error in errors))
+FAULTS_BY_CHANNEL = ", ".join(
+    f"{channel} ({', '.join(errors)})" for channel, errors in FAULT_ERRORS.items()
+)
 
 
 def call(base: str, method: str, path: str, **kwargs: Any) -> requests.Response:

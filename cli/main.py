@@ -74,8 +74,8 @@ def _add_token(commands: argparse._SubParsersAction) -> None:
 def _add_send(commands: argparse._SubParsersAction) -> None:
     send = _command(commands, "send", api.send, "POST a JSON request to the stack's API")
     send.add_argument("file", metavar="FILE|-", help="the request's JSON, or - for stdin")
-    send.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
-    send.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+    _add_identity(send)
+    send.add_argument("--json", action="store_true", help="one JSON document")
 
 
 def _add_cancel(commands: argparse._SubParsersAction) -> None:
@@ -83,8 +83,14 @@ def _add_cancel(commands: argparse._SubParsersAction) -> None:
         commands, "cancel", api.cancel, "cancel a trace's recipients not sent yet (DELETE)"
     )
     cancel.add_argument("trace_id", metavar="TRACE_ID")
-    cancel.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
-    cancel.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+    _add_identity(cancel)
+
+
+def _add_identity(command: argparse.ArgumentParser) -> None:
+    """--sub and --customer-id: the claims of the token a command calls the API with."""
+    command.add_argument("--sub", help="the token's sub claim")
+    command.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+    command.epilog = api.IDENTITY_HELP
 
 
 def _add_templates(commands: argparse._SubParsersAction) -> None:
@@ -161,8 +167,7 @@ def _add_callbacks(commands: argparse._SubParsersAction) -> None:
     get.add_argument("--json", action="store_true", help="one JSON document")
     delete = _command(group, "delete", callbacks.delete_callback, "remove the callback")
     for command in (put, get, delete):
-        command.add_argument("--sub", help=f"the token's sub claim (default {api.CLI_SUBJECT})")
-        command.add_argument("--customer-id", help="the token's customer_id claim (the tenant)")
+        _add_identity(command)
 
 
 def _add_stats(commands: argparse._SubParsersAction) -> None:
@@ -197,12 +202,24 @@ def _add_dlq(commands: argparse._SubParsersAction) -> None:
 
 def _add_inbound(commands: argparse._SubParsersAction) -> None:
     command = _command(
-        commands, "inbound", inbound.run, "deliver a message to the webhook as Twilio would"
+        commands,
+        "inbound",
+        inbound.run,
+        "deliver a message to the webhook as Twilio would, then say what the stack did",
     )
     command.add_argument("sender", metavar="FROM", help="whatsapp:+E164 or +E164")
     command.add_argument("body", metavar="BODY", help="the text, e.g. STOP, START, HELP")
     command.add_argument(
         "--to", help=f"the number written to (default Twilio's sandbox, {inbound.SANDBOX_NUMBER})"
+    )
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=inbound.DEFAULT_TIMEOUT,
+        help=f"seconds to wait for what the stack did with it ({inbound.DEFAULT_TIMEOUT:g})",
+    )
+    command.add_argument(
+        "--no-wait", action="store_true", help="say what the stack does, without reading it back"
     )
 
 
@@ -226,17 +243,16 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
     outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
     group = _group(commands, "faults", "inject provider failures into the local stack")
     add = _command(group, "add", local.faults_add, "make sends fail")
-    add.add_argument(
-        "--channel", required=True, choices=["EMAIL", "SMS", "WHATSAPP", "DYNAMODB", "SCHEDULER"]
-    )
+    add.add_argument("--channel", required=True, choices=local.FAULT_CHANNELS)
     add.add_argument("--address", help="only sends to this address (default: all)")
     add.add_argument(
         "--error",
         required=True,
-        choices=["throttle", "5xx", "crash", "reject", "slow", "lost-response"],
-        help="slow: the send waits --seconds, then succeeds; lost-response (DYNAMODB): "
-        "an UpdateItem whose key holds --address lands, then answers 500; 5xx (SCHEDULER): "
-        "CreateSchedule refused",
+        choices=local.FAULT_NAMES,
+        help=f"by channel: {local.FAULTS_BY_CHANNEL}. slow: the send waits --seconds, then "
+        "succeeds; outside-window (WHATSAPP): Twilio's 63016, free-form text outside the "
+        "24-hour session window; lost-response (DYNAMODB): an UpdateItem whose key holds "
+        "--address lands, then answers 500; 5xx (SCHEDULER): CreateSchedule refused",
     )
     add.add_argument("--rate", type=_rate, default=1.0, help="fraction of sends (default 1)")
     add.add_argument("--times", type=_positive_int, help="fire this many times, then stop")

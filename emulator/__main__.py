@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
+from emulator import console
 from emulator.local import LOCAL_JWT_SECRET, LocalStack, parameter_overrides
 from emulator.stack import RuleViolation
 from notify.domain.tokens import mint_token
@@ -24,17 +25,24 @@ def port_in_use(port: int) -> bool:
 
 def banner(local: LocalStack) -> str:
     outputs = local.stack.outputs()
-    token = mint_token(LOCAL_JWT_SECRET, "local-user", "dev@example.com", "local-customer")
+    # The CLI's identity on the local stack: what either sends, the other can read.
+    from cli.api import LOCAL_IDENTITY as CALLER
+
+    token = mint_token(LOCAL_JWT_SECRET, CALLER.sub, CALLER.email, CALLER.customer_id)
     api = local.http.url + "/" if local.http else ""
     workflow, batch = (local.stack.resolve({"Ref": k}) for k in ("WorkflowType", "PipeBatchSize"))
     timeout = execution_timeout(local)
+    queues = {
+        key: local_queue_url(outputs[key], local.aws.endpoint)
+        for key in ("MessageQueueUrl", "DeadLetterQueueUrl", "LargeMessageQueueUrl")
+    }
     return f"""
 Local stack '{local.stack.name}' is up (127.0.0.1 only).
   API           {api}   (API key {local.api_key})
   AWS endpoint  {local.aws.endpoint}
-  queue         {outputs["MessageQueueUrl"]}
-  DLQ           {outputs["DeadLetterQueueUrl"]}
-  large queue   {outputs["LargeMessageQueueUrl"]}
+  queue         {queues["MessageQueueUrl"]}
+  DLQ           {queues["DeadLetterQueueUrl"]}
+  large queue   {queues["LargeMessageQueueUrl"]}
   delivery      {outputs["StateMachineArn"]} ({workflow}, up to {batch} requests each)
                 executions time out after {timeout} s (ExecutionTimeoutSeconds)
 
@@ -56,6 +64,11 @@ Sent messages are printed here. Ctrl-C stops everything.
 """
 
 
+def local_queue_url(url: str, endpoint: str) -> str:
+    """The queue's URL on the AWS endpoint, as its GetQueueUrl answers (the outputs give AWS's)."""
+    return endpoint + urlsplit(url).path
+
+
 def execution_timeout(local: LocalStack) -> str:
     """The Delivery state machine's TimeoutSeconds (ExecutionTimeoutSeconds, or its default)."""
     machine = local.stack.template["Resources"]["DeliveryStateMachine"]["Properties"]
@@ -75,8 +88,6 @@ def print_outbox(local: LocalStack, stop: threading.Event) -> None:
 
 
 def main() -> int:
-    # Request lines of the emulated endpoint would bury the messages and the handlers' logs.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     busy = [port for port in (PORT, API_PORT) if port_in_use(port)]
     if busy:
         print(f"A local stack (or something else) is already listening on 127.0.0.1:{busy[0]}.")
@@ -84,6 +95,8 @@ def main() -> int:
     # The functions' own logs only when asked for (make run LOG_LEVEL=INFO): the sent
     # messages are what a person reads here.
     log_level = os.environ.get("LOG_LEVEL", "WARNING")
+    # Request lines and moto's internal dumps would bury the messages (but LOG_LEVEL=DEBUG).
+    console.configure(log_level)
     # Template parameters, as `sam deploy --parameter-overrides` takes them.
     parameters = parameter_overrides(sys.argv[1:])
     try:

@@ -63,6 +63,10 @@ _FAULTS: dict[str, dict[str, Any]] = {
         "5xx": (500, "InternalServerException"),
     },
 }
+# What `messaging faults add` offers: each channel's errors, as the table above has them.
+FAULT_ERRORS: dict[str, tuple[str, ...]] = {
+    channel: tuple(errors) for channel, errors in _FAULTS.items()
+}
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from cli.main import main
+from emulator import console
 from emulator.local import LOCAL_JWT_SECRET, LocalStack
 from notify.domain.tokens import mint_token
 
@@ -25,8 +25,8 @@ E2E_OWNER = "customer:e2e-customer"
 
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalStack]:
-    # Request lines would mix with what the CLI prints on stderr, as `make run` hides them.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # What `make run` shows: no request lines or moto dumps to mix with the CLI's stderr.
+    console.configure("WARNING")
     stack = LocalStack.start()
     stack.seed_demo().serve()
     yield stack

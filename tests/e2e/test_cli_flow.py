@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
+import requests
 from conftest import example, execution_status, outbox, trace_status, wait_until
 
-OWNER = "user:messaging-cli"  # the tenant of the tokens `messaging send` mints (its sub)
+from cli.api import LOCAL_IDENTITY
+from emulator.local import LOCAL_JWT_SECRET
+
+# The tenant of the tokens `messaging send` mints locally: the banner's token's.
+OWNER = LOCAL_IDENTITY.tenant
 
 
 @pytest.fixture
@@ -96,11 +102,90 @@ def test_an_inbound_message_from_the_cli_passes_the_signature_and_is_handled(loc
     # The webhook function logs to the same stdout here: look for the CLI's own lines.
     assert any(line.startswith("200 OK SM") for line in out.splitlines())
     assert '<?xml version="1.0" encoding="UTF-8"?><Response/>' in out.splitlines()
+    assert (
+        "HELP: the stack replies to whatsapp:+447835069999 from whatsapp:+14155238886 "
+        "with its HelpReplyText (Twilio)"
+    ) in out.splitlines()
     help_text = local.stack.resolve({"Ref": "HelpReplyText"})
     replies = wait_until(
         lambda: [m for m in outbox(local, None) if m["to"] == parent], "the HELP reply sent"
     )
     assert [(m["sender"], m["body"]) for m in replies] == [("whatsapp:+14155238886", help_text)]
+
+
+def test_send_names_the_trace_and_the_banners_token_reads_it(local, messaging, tmp_path):
+    request = example("email-and-sms.json")
+    payload = tmp_path / "request.json"
+    payload.write_text(json.dumps(request))
+    trace_id = request["TraceId"]
+
+    code, out, err = messaging("send", str(payload))
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert f"TraceId {trace_id}, tenant customer:local-customer" in lines
+    assert f"follow it: messaging trace {trace_id}" in lines
+    # The token `make run`'s banner prints reads what the CLI sent.
+    banner_token = LOCAL_IDENTITY.token(LOCAL_JWT_SECRET)
+    url = f"{local.http.url}/messages/{quote(trace_id, safe='')}"
+    status = wait_until(
+        lambda: (
+            (
+                got := requests.get(
+                    url, headers={"Authorization": f"Bearer {banner_token}"}, timeout=10
+                )
+            ).status_code
+            == 200
+            and got.json()["Status"] == "COMPLETED"
+            and got.json()
+        ),
+        "the trace COMPLETED, read with the banner's token",
+    )
+    assert status["TraceId"] == trace_id
+    assert messaging("trace", trace_id)[0] == 0
+
+
+def test_too_many_recipients_are_refused_with_what_to_do(messaging, tmp_path):
+    request = example("sms-inline.json") | {
+        "Addresses": {f"+1604666{n:04d}": {"ChannelType": "SMS"} for n in range(101)}
+    }
+    payload = tmp_path / "request.json"
+    payload.write_text(json.dumps(request))
+
+    code, out, err = messaging("send", str(payload))
+
+    assert code == 1
+    assert "object has too many properties (found 101 but schema requires at most 100)" in out
+    assert err == (
+        "messaging: Addresses holds 101 recipients; a request takes at most 100: "
+        "split them into several requests (docs/api.md#limits)\n"
+    )
+
+
+def test_inbound_says_what_the_stack_did_with_a_stop_a_start_and_a_reply(messaging):
+    parent = "whatsapp:+447835068888"
+
+    code, out, err = messaging("inbound", parent, "STOP")
+    assert code == 0, err
+    assert any(
+        line.startswith(
+            "opt-out stored: +447835068888 no longer receives WHATSAPP messages from any sender"
+        )
+        for line in out.splitlines()
+    )
+
+    code, out, err = messaging("inbound", parent, "START")
+    assert code == 0, err
+    assert (
+        "no opt-out stored: +447835068888 receives WHATSAPP messages from this stack"
+    ) in out.splitlines()
+
+    code, out, err = messaging("inbound", parent, "REGISTER")
+    assert code == 0, err
+    prefix = "not a keyword: published on the bus "
+    [published] = [line for line in out.splitlines() if line.startswith(prefix)]
+    detail = json.loads(published.split(": ", 2)[2])
+    assert (detail["From"], detail["Body"], detail["Channel"]) == (parent, "REGISTER", "WHATSAPP")
 
 
 def test_an_execution_stopped_mid_flight_is_dead_lettered_then_redriven_once(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from werkzeug.test import Client
 
 from cli.local import fault_line, render_outbox
 from cli.main import main
+from emulator.http import LocalHttp
+from emulator.providers import FAULT_ERRORS, Providers
 
 
 def test_a_fault_is_one_line():
@@ -142,3 +146,48 @@ def test_faults_clear_accepts_no_content(control_api, capsys):
 
     assert control_api.calls == [("DELETE", "http://127.0.0.1:3999/_local/faults", None)]
     assert capsys.readouterr().out == "cleared all faults\n"
+
+
+class LocalControlApi:
+    """Stands in for requests.request: the local stack's real control API, in this process."""
+
+    def __init__(self) -> None:
+        self.providers = Providers()
+        self._client = Client(LocalHttp(None, self.providers, {}))
+
+    def __call__(self, method: str, url: str, timeout: float, **kwargs: Any) -> FakeResponse:
+        answer = self._client.open(urlsplit(url).path, method=method, json=kwargs.get("json"))
+        return FakeResponse(answer.status_code, answer.get_json(silent=True))
+
+
+INJECTABLE = [(channel, error) for channel, errors in FAULT_ERRORS.items() for error in errors]
+
+
+@pytest.mark.parametrize(
+    ("channel", "error"), INJECTABLE, ids=[f"{channel}-{error}" for channel, error in INJECTABLE]
+)
+def test_every_error_the_local_stack_can_inject_is_accepted_and_injected(
+    channel, error, monkeypatch, capsys
+):
+    control = LocalControlApi()
+    monkeypatch.setattr(requests, "request", control)
+
+    assert main(["faults", "add", "--channel", channel, "--error", error]) == 0
+
+    assert [(f.channel, f.error) for f in control.providers.faults] == [(channel, error)]
+    assert capsys.readouterr().out.startswith(f"added fault: {channel} * {error} ")
+
+
+def test_outside_window_is_a_whatsapp_fault(monkeypatch, capsys):
+    control = LocalControlApi()
+    monkeypatch.setattr(requests, "request", control)
+    argv = ["faults", "add", "--error", "outside-window", "--channel"]
+
+    assert main([*argv, "WHATSAPP", "--address", "+447835065013"]) == 0
+    assert main([*argv, "SMS"]) == 1
+
+    assert [f.address for f in control.providers.faults] == ["whatsapp:+447835065013"]
+    assert capsys.readouterr().err == (
+        "messaging: unknown error 'outside-window'; one of "
+        "['5xx', 'crash', 'reject', 'slow', 'throttle']\n"
+    )
