@@ -1,6 +1,7 @@
 """First step of the Delivery state machine: the pipe's records in, claimed deliveries out."""
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError, TransientError
-from notify.domain.fallback import unreceived
+from notify.domain.fallback import AWAITED_RECEIPTS, unreceived
 from notify.domain.outcomes import FAILED
 from notify.domain.plan import (
     chain,
@@ -45,14 +46,14 @@ dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_u
 schedules = settings.send_schedules(boto3.client("scheduler"))
 
 
+@dataclass
 class Batch:
     """What Plan found for the records of one execution, request by request."""
 
-    def __init__(self) -> None:
-        self.claimed: list[dict[str, Any]] = []
-        self.already_handled: list[dict[str, str]] = []
-        self.held: list[dict[str, str]] = []
-        self.refused: list[dict[str, Any]] = []
+    claimed: list[dict[str, Any]] = field(default_factory=list)
+    already_handled: list[dict[str, str]] = field(default_factory=list)
+    held: list[dict[str, str]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
 
 @logger.inject_lambda_context
@@ -126,7 +127,7 @@ def take(
 
 def awaited_only(planned: dict[str, Any]) -> dict[str, Any]:
     """A fallback's continuation keeps only recipients whose earlier channel had no receipt."""
-    awaited = planned.get("AwaitedReceipts")
+    awaited = planned.get(AWAITED_RECEIPTS)
     if not awaited:
         return planned
     _, items = store.read(planned["TraceId"], planned["Owner"])

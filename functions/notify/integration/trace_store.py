@@ -414,19 +414,8 @@ class TraceStore:
         self, trace_id: str, owner: str, execution: str
     ) -> Continuation | None:
         """COMPLETED, unless the run keeps a continuation: then that continuation."""
-        refused = self._update_unless_refused(
-            Key={"TraceId": trace_id, "Sk": owner},
-            UpdateExpression="SET #status = :completed, UpdatedAt = :now REMOVE Running",
-            ConditionExpression="ExecutionArn = :execution AND #status IN (:running, :failed) "
-            "AND attribute_not_exists(Continuation)",
-            ExpressionAttributeNames={"#status": "Status"},
-            ExpressionAttributeValues={
-                ":completed": COMPLETED,
-                ":now": _now(),
-                ":execution": execution,
-                ":running": RUNNING,
-                ":failed": FAILED,
-            },
+        refused = self._end_run(
+            trace_id, owner, COMPLETED, execution, "attribute_not_exists(Continuation)"
         )
         if refused and refused.get("Continuation") and refused.get("ExecutionArn") == execution:
             return Continuation(refused["Continuation"], refused["ContinueAt"])
@@ -488,11 +477,18 @@ class TraceStore:
         newer run of the same TraceId, and a trace is reconciled (FAILED) at most once.
         A reconciled execution redriven from the console may still complete its trace.
         """
+        return self._end_run(trace_id, owner, status, execution) is None
+
+    def _end_run(
+        self, trace_id: str, owner: str, status: str, execution: str, guard: str = ""
+    ) -> dict[str, Any] | None:
+        """`finish`, under one more condition (`guard`): None when ended, else the item."""
         ended_from = [RUNNING] if status == FAILED else [RUNNING, FAILED]
-        refused = self._update_unless_refused(
+        return self._update_unless_refused(
             Key={"TraceId": trace_id, "Sk": owner},
             UpdateExpression="SET #status = :status, UpdatedAt = :now REMOVE Running",
-            ConditionExpression="ExecutionArn = :execution AND #status IN (:from0, :from1)",
+            ConditionExpression="ExecutionArn = :execution AND #status IN (:from0, :from1)"
+            + (f" AND {guard}" if guard else ""),
             ExpressionAttributeNames={"#status": "Status"},
             ExpressionAttributeValues={
                 ":status": status,
@@ -502,7 +498,6 @@ class TraceStore:
                 ":from1": ended_from[-1],
             },
         )
-        return refused is None
 
     def _update_unless_refused(self, **update: Any) -> dict[str, Any] | None:
         """One conditional UpdateItem: None when written; the item as it was when refused.
