@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 from cli.errors import CommandError
 from cli.target import Context, Target
 from notify.domain.addresses import WHATSAPP_PREFIX
-from notify.domain.inbound import HELP, OPT_IN, OPT_OUT, classify_keyword
+from notify.domain.inbound import HELP, OPT_IN, OPT_OUT, classify_keyword, opted_out_together
 from notify.domain.provider_events import sender_channel
 from notify.integration.inbound_events import DETAIL_TYPE, SOURCE
 
@@ -117,27 +117,36 @@ def what_happened(
 
 def _opt_out_line(target: Target, sender: str, keyword: str, wait: float | None) -> str:
     address, channel = sender_channel(sender)
+    channels = opted_out_together(channel)
+    names = " and ".join(channels)
     table = target.output("OptOutsTableName")
     if wait is None:
         change = "stores" if keyword == OPT_OUT else "removes"
         return (
-            f"a keyword: InboundFunction {change} the opt-out of {address} from {channel} ({table})"
+            f"a keyword: InboundFunction {change} the opt-out of {address} from {names} ({table})"
         )
     dynamodb = target.client("dynamodb")
-    key = {"Address": {"S": address}, "Channel": {"S": channel}}
 
-    def item() -> dict[str, Any] | None:
+    def item(channel: str) -> dict[str, Any] | None:
+        key = {"Address": {"S": address}, "Channel": {"S": channel}}
         return dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
     if keyword == OPT_OUT:
-        stored = poll(item, wait, f"no opt-out of {address} from {channel} in {table}")
+        found = {
+            c: poll(lambda c=c: item(c), wait, f"no opt-out of {address} from {c} in {table}")
+            for c in channels
+        }
+        stored = found[channel] if channel in found else next(iter(found.values()))
         return (
-            f"opt-out stored: {address} no longer receives {channel} messages from any "
+            f"opt-out stored: {address} no longer receives {names} messages from any "
             f"sender of this stack ({stored['Keyword']['S']} at {stored['OptedOutAt']['S']}; "
             "START opts back in)"
         )
-    poll(lambda: item() is None, wait, f"the opt-out of {address} from {channel} still in {table}")
-    return f"no opt-out stored: {address} receives {channel} messages from this stack"
+    for c in channels:
+        poll(
+            lambda c=c: item(c) is None, wait, f"the opt-out of {address} from {c} still in {table}"
+        )
+    return f"no opt-out stored: {address} receives {names} messages from this stack"
 
 
 def poll(

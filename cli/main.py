@@ -33,6 +33,7 @@ from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
 from cli.target import Context, local_url
+from notify.domain.senders import SENDER_LISTS
 
 __all__ = ["CommandError", "main", "parser"]
 
@@ -117,19 +118,10 @@ def _add_senders(commands: argparse._SubParsersAction) -> None:
     ):
         command = _command(group, name, run, help_)
         command.add_argument("--tenant", required=True, help=tenant_help)
-        command.add_argument(
-            "--email-domain", action="append", metavar="D", help="any FromAddress @D"
-        )
-        command.add_argument("--email", action="append", metavar="A", help="FromAddress A")
-        command.add_argument(
-            "--sms-origination",
-            action="append",
-            metavar="ID",
-            help="OriginationNumber: a phone number, pool id, sender id or ARN",
-        )
-        command.add_argument(
-            "--whatsapp", action="append", metavar="N", help="FromNumber whatsapp:+E164"
-        )
+        for sender_list in SENDER_LISTS.values():
+            command.add_argument(
+                f"--{sender_list.option}", action="append", metavar="S", help=sender_list.help
+            )
     clear = _command(
         group, "clear", senders.clear, "delete a tenant's list (UnlistedTenantSenders applies)"
     )

@@ -19,15 +19,12 @@ from cli.errors import CommandError
 from cli.output import table, to_json
 from cli.target import Context
 from notify.domain import senders
+from notify.domain.senders import SENDER_LISTS
 from notify.domain.tenants import InvalidTenant, parse_owner
+from notify.integration.tenant_store import SENDERS_SK
 
-# Each option of allow/revoke, the item's attribute it fills, and how the list shows it.
-OPTIONS = (
-    ("email_domain", senders.EMAIL_DOMAINS, "email domains"),
-    ("email", senders.EMAILS, "emails"),
-    ("sms_origination", senders.SMS_ORIGINATIONS, "SMS origination identities"),
-    ("whatsapp", senders.WHATSAPP_NUMBERS, "WhatsApp numbers"),
-)
+# Each option of allow/revoke (argparse's name), the list it fills, and how it is shown.
+OPTIONS = tuple((s.option.replace("-", "_"), s.name, s.label) for s in SENDER_LISTS.values())
 
 
 def _table(ctx: Context) -> Any:
@@ -49,13 +46,12 @@ def requested(args: argparse.Namespace) -> dict[str, set[str]]:
     try:
         for option, field, _ in OPTIONS:
             for value in getattr(args, option) or ():
-                values.setdefault(field, set()).add(senders.CANONICAL[field](value))
+                values.setdefault(field, set()).add(SENDER_LISTS[field].canonical(value))
     except senders.InvalidSender as exc:
         raise CommandError(str(exc)) from None
     if not values:
-        raise CommandError(
-            "name at least one sender: --email-domain, --email, --sms-origination or --whatsapp"
-        )
+        options = ", ".join(f"--{s.option}" for s in SENDER_LISTS.values())
+        raise CommandError(f"name at least one sender: {options}")
     return values
 
 
@@ -63,7 +59,7 @@ def allow(args: argparse.Namespace, ctx: Context) -> int:
     owner, values = tenant(args.tenant), requested(args)
     names = {f"#{field}": field for field in values}
     item = _table(ctx).update_item(
-        Key={"Tenant": owner, "Sk": senders.SENDERS_SK},
+        Key={"Tenant": owner, "Sk": SENDERS_SK},
         UpdateExpression="ADD "
         + ", ".join(f"#{field} :{field}" for field in values)
         + " SET UpdatedAt = :now",
@@ -80,7 +76,7 @@ def revoke(args: argparse.Namespace, ctx: Context) -> int:
     owner, values = tenant(args.tenant), requested(args)
     try:
         item = _table(ctx).update_item(
-            Key={"Tenant": owner, "Sk": senders.SENDERS_SK},
+            Key={"Tenant": owner, "Sk": SENDERS_SK},
             # Removing the last value leaves the item: the list stays in force, empty.
             UpdateExpression="DELETE "
             + ", ".join(f"#{field} :{field}" for field in values)
@@ -102,7 +98,7 @@ def revoke(args: argparse.Namespace, ctx: Context) -> int:
 def clear(args: argparse.Namespace, ctx: Context) -> int:
     owner = tenant(args.tenant)
     response = _table(ctx).delete_item(
-        Key={"Tenant": owner, "Sk": senders.SENDERS_SK}, ReturnValues="ALL_OLD"
+        Key={"Tenant": owner, "Sk": SENDERS_SK}, ReturnValues="ALL_OLD"
     )
     if "Attributes" not in response:
         raise CommandError(f"{owner} has no sender list")
@@ -123,7 +119,7 @@ def list_senders(args: argparse.Namespace, ctx: Context) -> int:
         + [", ".join(sorted(item.get(field, ()))) or "-" for _, field, _ in OPTIONS]
         for item in items
     ]
-    headers = ["TENANT", "EMAIL DOMAINS", "EMAILS", "SMS ORIGINATIONS", "WHATSAPP"]
+    headers = ["TENANT"] + [option.replace("_", " ").upper() for option, _, _ in OPTIONS]
     for line in table(headers, rows):
         print(line)
     if not args.tenant:
@@ -149,14 +145,14 @@ def describe(item: dict[str, Any]) -> str:
 def _items(ctx: Context, owner: str | None) -> list[dict[str, Any]]:
     table_ = _table(ctx)
     if owner is not None:
-        item = table_.get_item(
-            Key={"Tenant": owner, "Sk": senders.SENDERS_SK}, ConsistentRead=True
-        ).get("Item")
+        item = table_.get_item(Key={"Tenant": owner, "Sk": SENDERS_SK}, ConsistentRead=True).get(
+            "Item"
+        )
         return [item] if item else []
     items: list[dict[str, Any]] = []
     page: dict[str, Any] = {}
     while True:  # a scan returns at most 1 MB per call
-        response = table_.scan(FilterExpression=Attr("Sk").eq(senders.SENDERS_SK), **page)
+        response = table_.scan(FilterExpression=Attr("Sk").eq(SENDERS_SK), **page)
         items += response.get("Items", [])
         if "LastEvaluatedKey" not in response:
             break

@@ -19,6 +19,8 @@ from cli.errors import CommandError
 from cli.local import _json, call
 from cli.output import table, to_json
 from cli.target import Context, Target
+from cli.trace import trace_reader
+from notify.integration.traces.keys import is_header
 
 QUEUES = (
     "MessageQueueUrl",
@@ -44,9 +46,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def collect(target: Target, local: dict[str, Any]) -> dict[str, Any]:
-    items = _scan(target.resource("dynamodb").Table(target.output("TracesTableName")))
-    headers = [i for i in items if "#" not in i["Sk"]]
-    recipients = [i for i in items if "#" in i["Sk"] and i.get("ChannelType")]
+    items = trace_reader(target).every_trace()
+    headers = [i for i in items if is_header(i["Sk"])]
+    recipients = [i for i in items if not is_header(i["Sk"]) and i.get("ChannelType")]
     callbacks = next(
         (v for k, v in local.get("EventSources", {}).items() if k.endswith(CALLBACK_FUNCTION)), {}
     )
@@ -86,17 +88,6 @@ def render(figures: dict[str, Any]) -> list[str]:
 
 def _pairs(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
-
-
-def _scan(table_: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    page: dict[str, Any] = {}
-    while True:
-        response = table_.scan(**page)
-        items += response["Items"]
-        if "LastEvaluatedKey" not in response:
-            return items
-        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
 def _by_channel(items: list[dict[str, Any]], field: str) -> dict[str, dict[str, int]]:

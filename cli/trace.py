@@ -6,7 +6,6 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from cli.aws import describe_client_error
@@ -14,6 +13,8 @@ from cli.errors import CommandError
 from cli.history import execution_outcome, for_trace, render_states, state_runs
 from cli.output import one_line, short_time, table, to_json
 from cli.target import Context, Target
+from notify.integration.traces.keys import is_header, owner_of
+from notify.integration.traces.reads import TraceReader
 
 
 @dataclass
@@ -33,30 +34,22 @@ class OwnerTrace:
         return [arn for arn in arns if arn]
 
 
-def load_items(target: Target, trace_id: str) -> list[dict[str, Any]]:
-    table_ = target.resource("dynamodb").Table(target.output("TracesTableName"))
-    items: list[dict[str, Any]] = []
-    page: dict[str, Any] = {}
-    while True:
-        response = table_.query(KeyConditionExpression=Key("TraceId").eq(trace_id), **page)
-        items += response.get("Items", [])
-        if "LastEvaluatedKey" not in response:
-            return items
-        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+def trace_reader(target: Target) -> TraceReader:
+    return TraceReader(target.resource("dynamodb").Table(target.output("TracesTableName")))
 
 
 def group_by_owner(items: list[dict[str, Any]]) -> list[OwnerTrace]:
-    """Header items (no ChannelType) with the recipient items of the same owner."""
-    owners = {item["Sk"]: OwnerTrace(item) for item in items if "ChannelType" not in item}
+    """Header items with the recipient items of the same owner."""
+    owners = {item["Sk"]: OwnerTrace(item) for item in items if is_header(item["Sk"])}
     for item in items:
-        if "ChannelType" in item:
-            owner = item.get("Owner") or item["Sk"].split("#", 1)[0]
+        if not is_header(item["Sk"]):
+            owner = item.get("Owner") or owner_of(item["Sk"])
             owners.setdefault(owner, OwnerTrace({"Sk": owner})).recipients.append(item)
     return list(owners.values())
 
 
 def load_trace(target: Target, trace_id: str) -> list[OwnerTrace]:
-    owners = group_by_owner(load_items(target, trace_id))
+    owners = group_by_owner(trace_reader(target).every_owner(trace_id))
     if not owners:
         raise CommandError(f"no trace {trace_id}")
     return owners

@@ -20,14 +20,14 @@ from cli.errors import CommandError
 from cli.output import table, to_json
 from cli.senders import tenant
 from cli.target import Context
-from notify.domain.plan import MESSAGE_BLOCKS
+from notify.domain.channels import CHANNELS
 from notify.domain.tenants import key_owner
-from notify.domain.triggers import (
+from notify.domain.triggers import InvalidTrigger, Trigger
+from notify.integration.tenant_store import (
     DEFINITION,
     TRIGGER_SK_PREFIX,
-    InvalidTrigger,
-    Trigger,
-    sort_key,
+    trigger_item,
+    trigger_sort_key,
 )
 
 
@@ -49,7 +49,7 @@ def put(args: argparse.Namespace, ctx: Context) -> int:
     except InvalidTrigger as exc:
         raise CommandError(f"trigger {args.name}: {exc}") from None
     who = owner(args, ctx)
-    _table(ctx).put_item(Item=trigger.item(who, datetime.now(UTC).isoformat()))
+    _table(ctx).put_item(Item=trigger_item(who, trigger, datetime.now(UTC).isoformat()))
     print(f"stored trigger {args.name} for {who}: {describe(trigger)}")
     return 0
 
@@ -99,7 +99,7 @@ def describe(trigger: Trigger) -> str:
     """One line: who gets what, e.g. `WHATSAPP to parent_tel (template registration-invitation)`."""
     parts = []
     for recipient in trigger.recipients:
-        block = trigger.messages[MESSAGE_BLOCKS[recipient.channel]]
+        block = trigger.messages[CHANNELS[recipient.channel].block]
         body = (
             f"template {block['TemplateName']}"
             if "TemplateName" in block
@@ -124,7 +124,7 @@ def _get_item(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 def _sort_key(name: str) -> str:
     try:
-        return sort_key(name)
+        return trigger_sort_key(name)
     except InvalidTrigger as exc:
         raise CommandError(str(exc)) from None
 

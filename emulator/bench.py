@@ -198,6 +198,7 @@ WORKFLOW_FUNCTIONS = (
     "SendEmailFunction",
     "SendSmsFunction",
     "SendWhatsAppFunction",
+    "SendVoiceFunction",
     "RecordOutcomesFunction",
 )
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
@@ -290,6 +291,7 @@ SEND_FUNCTIONS = {
     "SendEmailFunction": "notify.handlers.send_email",
     "SendSmsFunction": "notify.handlers.send_sms",
     "SendWhatsAppFunction": "notify.handlers.send_whatsapp",
+    "SendVoiceFunction": "notify.handlers.send_voice",
 }
 
 
@@ -578,7 +580,7 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
             f" ({statuses})",
         ),
         (
-            "send handler cold start / bare boto3 (email, SMS, WhatsApp)",
+            "send handler cold start / bare boto3 (email, SMS, WhatsApp, voice)",
             ", ".join(f"{ratio}x" for ratio in r["cold_start_ratios"].values()),
         ),
         (

@@ -35,6 +35,7 @@ from emulator.stream_sources import STREAMS_CLIENT_CONFIG, StreamPoller, stream_
 from emulator.twilio_api import TwilioApi
 from notify.domain.tenants import key_owner
 from notify.domain.triggers import REGISTRATION_INVITATION, Trigger
+from notify.integration.tenant_store import trigger_item
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 DEMO_SENDER_DOMAIN = "example.com"
@@ -57,6 +58,7 @@ LOCAL_DEFAULT_SENDERS = (
     "pool-1",
     "+18005550100",
     "+16045550000",
+    "voice:+18005550100",  # the toll-free number also places calls
 )
 # Template parameters the local stack sets: failed callbacks are retried after 1, 2, 4 ... s.
 LOCAL_PARAMETERS = {
@@ -256,7 +258,7 @@ class LocalStack:
         definition = json.loads((EVENTS / "trigger-registration-invitation.json").read_text())
         trigger = Trigger.from_definition(REGISTRATION_INVITATION, definition)
         owner = key_owner(self.stack.physical("ApiKey")["Ref"])
-        item = trigger.item(owner, datetime.now(UTC).isoformat(timespec="seconds"))
+        item = trigger_item(owner, trigger, datetime.now(UTC).isoformat(timespec="seconds"))
         table = self.session.resource("dynamodb").Table(self.stack.physical("TenantsTable")["Ref"])
         table.put_item(Item=item)
         return self

@@ -2,9 +2,9 @@
 
 The Lambda code is exactly the code that runs in AWS. SES v2 calls reach the emulated
 endpoint (and its checks) and are observed here at the botocore level; End User
-Messaging SMS, which the emulator lacks, and Twilio are local HTTP APIs the functions
-reach through configuration (emulator/sms_api.py, emulator/twilio_api.py), which record
-their messages here.
+Messaging SMS and Voice, which the emulator lacks, and Twilio are local HTTP APIs the
+functions reach through configuration (emulator/sms_api.py, emulator/twilio_api.py),
+which record their messages here.
 """
 
 from __future__ import annotations
@@ -22,11 +22,20 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from emulator.botocore_hooks import json_error
 from notify.domain.addresses import WHATSAPP_PREFIX
+from notify.domain.channels import CHANNELS
 
 # A slow provider waits `seconds`, then takes the message.
 SLOW = "slow"
 # How each injected error looks on the wire, per channel: (HTTP status, error code).
-_FAULTS: dict[str, dict[str, Any]] = {
+# End User Messaging answers its SMS and voice calls alike (emulator/sms_api.py).
+_END_USER_MESSAGING_FAULTS: dict[str, Any] = {
+    "throttle": (400, "ThrottlingException"),
+    "5xx": (500, "InternalServerException"),
+    "reject": (400, "ValidationException"),
+    "crash": None,
+    SLOW: None,
+}
+_CHANNEL_FAULTS: dict[str, dict[str, Any]] = {
     "EMAIL": {
         "throttle": (429, "TooManyRequestsException"),
         "5xx": (500, "InternalFailure"),
@@ -34,13 +43,8 @@ _FAULTS: dict[str, dict[str, Any]] = {
         "crash": None,
         SLOW: None,
     },
-    "SMS": {
-        "throttle": (400, "ThrottlingException"),
-        "5xx": (500, "InternalServerException"),
-        "reject": (400, "ValidationException"),
-        "crash": None,
-        SLOW: None,
-    },
+    "SMS": _END_USER_MESSAGING_FAULTS,
+    "VOICE": _END_USER_MESSAGING_FAULTS,
     # Twilio: (HTTP status, Twilio error code); a crash drops the connection.
     "WHATSAPP": {
         "throttle": (429, 20429),
@@ -51,6 +55,10 @@ _FAULTS: dict[str, dict[str, Any]] = {
         "crash": None,
         SLOW: None,
     },
+}
+# Every channel of the registry, in its order (a KeyError here names a channel whose
+# provider the local stack does not emulate), then the AWS services the stack calls.
+_FAULTS: dict[str, dict[str, Any]] = {name: _CHANNEL_FAULTS[name] for name in CHANNELS} | {
     # A DynamoDB UpdateItem whose write lands, then answers 500: the caller cannot tell
     # it landed. `address` is matched against the item's key (a TraceId, say).
     "DYNAMODB": {

@@ -1,12 +1,14 @@
-"""A local End User Messaging SMS API (pinpoint-sms-voice-v2) on 127.0.0.1, which moto lacks.
+"""A local End User Messaging SMS and Voice API (pinpoint-sms-voice-v2) on 127.0.0.1, which
+moto lacks.
 
-The SMS function reaches it as it reaches AWS: boto3 takes the service's endpoint from
-AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2, which the local stack sets in its environment,
-so the Lambda code and its client are unchanged. SendTextMessage (AWS JSON 1.0, named
-by the X-Amz-Target header) is answered:
-- the message lands in the outbox, with the TraceId the sender puts in its `Context`;
-- SMS fault rules apply: throttle -> ThrottlingException, 5xx -> InternalServerException,
-  reject -> ValidationException, crash -> the connection is dropped;
+The SMS and voice functions reach it as they reach AWS: boto3 takes the service's endpoint
+from AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2, which the local stack sets in its environment,
+so the Lambda code and its client are unchanged. SendTextMessage and SendVoiceMessage
+(AWS JSON 1.0, named by the X-Amz-Target header) are answered:
+- the message lands in the outbox (channel SMS or VOICE), from its OriginationIdentity,
+  with the TraceId the sender puts in its `Context`;
+- the channel's fault rules apply: throttle -> ThrottlingException, 5xx ->
+  InternalServerException, reject -> ValidationException, crash -> the connection is dropped;
 - the answer is `{"MessageId": ...}`.
 """
 
@@ -19,8 +21,13 @@ from werkzeug.wrappers import Request, Response
 
 from emulator.http import HttpServer, injected_failure
 from emulator.providers import Providers, SentMessage
+from notify.domain.channels.sms import SMS
+from notify.domain.channels.voice import VOICE
 
 SEND_TEXT_MESSAGE = "PinpointSMSVoiceV2.SendTextMessage"
+SEND_VOICE_MESSAGE = "PinpointSMSVoiceV2.SendVoiceMessage"
+# The channel whose outbox and faults each operation's messages take.
+_CHANNELS = {SEND_TEXT_MESSAGE: SMS.name, SEND_VOICE_MESSAGE: VOICE.name}
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
@@ -38,20 +45,22 @@ class SmsApi:
 
     def _handle(self, request: Request) -> Response:
         target = request.headers.get("X-Amz-Target", "")
-        if request.method != "POST" or target != SEND_TEXT_MESSAGE:
+        channel = _CHANNELS.get(target)
+        if request.method != "POST" or channel is None:
             return _error(
                 400, "UnknownOperationException", f"{target or request.path} is not served"
             )
+        operation = target.rpartition(".")[2]
         try:
             params = json.loads(request.get_data(as_text=True))
             to, body = params["DestinationPhoneNumber"], params["MessageBody"]
         except (ValueError, KeyError, TypeError) as exc:
-            return _error(400, "ValidationException", f"malformed SendTextMessage: {exc}")
-        failure = injected_failure(self._providers, "SMS", to, request, _error)
+            return _error(400, "ValidationException", f"malformed {operation}: {exc}")
+        failure = injected_failure(self._providers, channel, to, request, _error)
         if failure is not None:
             return failure
         message = SentMessage(
-            channel="SMS",
+            channel=channel,
             to=to,
             sender=params.get("OriginationIdentity"),
             body=body,

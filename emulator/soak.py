@@ -38,7 +38,8 @@ from emulator.providers import Fault
 from notify.domain.addresses import WHATSAPP_PREFIX
 from notify.domain.errors import INVALID_MESSAGE
 from notify.domain.lanes import is_small_request
-from notify.domain.plan import unreadable_trace_id
+from notify.integration.traces.keys import is_header, unreadable_trace_id
+from notify.integration.traces.reads import TraceReader
 
 CALLER = {"sub": "soak"}
 POISON_ADDRESS = "p\ud800@example.com"  # no service can store it; the API's schema refuses it
@@ -362,14 +363,7 @@ def _done(
 
 def _trace_items(local: LocalStack) -> list[dict[str, Any]]:
     table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
-    items: list[dict[str, Any]] = []
-    scan: dict[str, Any] = {}
-    while True:
-        page = table.scan(**scan)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return TraceReader(table).every_trace()
 
 
 def _rejected(local: LocalStack) -> set[tuple[str, str]]:
@@ -384,7 +378,7 @@ def _running_traces(local: LocalStack, prefix: str, message_ids: set[str]) -> li
     return [
         item["TraceId"]
         for item in _trace_items(local)
-        if "#" not in item["Sk"]  # the header (its owner), not a recipient (owner#channel#address)
+        if is_header(item["Sk"])
         and (item["TraceId"].startswith(prefix) or item["TraceId"] in markers)
         and item.get("Status") == RUNNING
     ]

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Beside standard_only and express_only (pyproject.toml); the rule is in
+    # tests/integration/conftest.py.
+    config.addinivalue_line(
+        "markers", "both_workflows(why): runs against the STANDARD and the EXPRESS workflow type"
+    )
+
+
 @dataclass
 class FakeLambdaContext:
     """Just enough of the Lambda context object for Powertools' decorators."""

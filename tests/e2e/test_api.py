@@ -107,7 +107,7 @@ def test_a_missing_or_wrong_api_key_gets_403(post):
         pytest.param("{", "[Unknown error parsing request body]", id="not-json"),
         pytest.param(
             {"Addresses": {}},
-            "[instance failed to match at least one required schema among 3, "
+            "[instance failed to match at least one required schema among 4, "
             'object has missing required properties (["TraceId"])]',
             id="no-trace-id-nor-message",
         ),
@@ -118,12 +118,12 @@ def test_a_missing_or_wrong_api_key_gets_403(post):
                 "Addresses": {"+16048621234": {"ChannelType": "FAX"}},
             },
             '[instance value ("FAX") not found in enum '
-            '(possible values: ["EMAIL","SMS","WHATSAPP"])]',
+            '(possible values: ["EMAIL","SMS","WHATSAPP","VOICE"])]',
             id="unknown-channel",
         ),
         pytest.param(
             {"TraceId": "t", "Addresses": {"a@example.com": {"ChannelType": "EMAIL"}}},
-            "[instance failed to match at least one required schema among 3]",
+            "[instance failed to match at least one required schema among 4]",
             id="no-message",
         ),
     ],

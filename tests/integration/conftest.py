@@ -1,4 +1,13 @@
-"""One local stack per test process: the real template, ASL and handlers on a moto server."""
+"""One local stack per test process: the real template, ASL and handlers on a moto server.
+
+The workflow types share the ASL and the handlers and part only in what becomes of a
+request after its execution: STANDARD's pipe deletes it once started and the reconciler
+handles an execution that ended badly; EXPRESS's pipe waits, and gives back to the queue
+what failed, timed out or Plan handed back (`batchItemFailures`). So a test runs on
+STANDARD only unless it is marked `both_workflows` (its request fails, is handed back,
+dead-lettered out of its batch, or comes back through the queue), `standard_only` (the
+reconciler) or `express_only` (the queue's return); the closest mark wins.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +35,35 @@ EXECUTION_TIMEOUT_SECONDS = 15
 # What the reconciler of STANDARD executions does; EXPRESS returns the request to the queue.
 reconciled = pytest.mark.standard_only("EXPRESS has no reconciler")
 
+WORKFLOW_MARKS = {
+    "both_workflows": ["STANDARD", "EXPRESS"],
+    "standard_only": ["STANDARD"],
+    "express_only": ["EXPRESS"],
+}
 
-@pytest.fixture(scope="session", params=["STANDARD", "EXPRESS"])
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give each test that uses the stack its workflow types, at collection: a worker of
+    `-n 2` starts an EXPRESS stack only if it is handed an EXPRESS test."""
+    if "local" not in metafunc.fixturenames or _parametrizes_local(metafunc):
+        return
+    marks = (mark.name for mark in metafunc.definition.iter_markers())  # closest first
+    found = next((name for name in marks if name in WORKFLOW_MARKS), "standard_only")
+    metafunc.parametrize("local", WORKFLOW_MARKS[found], indirect=True, scope="session")
+
+
+def _parametrizes_local(metafunc: pytest.Metafunc) -> bool:
+    """A module that starts a stack of its own parameters (see `local`)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "local" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
 def local(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    """Every delivery test runs against both workflow types of the one template.
+    """The stack of one workflow type, started by the first test of this process to need it.
 
     A test that needs other template parameters parametrizes `local` indirectly with a
     tuple of (name, value) pairs (hashable, so pytest groups its tests): the shared stack
@@ -46,16 +80,6 @@ def local(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     stack.seed_demo()
     yield stack
     stack.stop()
-
-
-@pytest.fixture(autouse=True)
-def _workflow_type(request: pytest.FixtureRequest, local: LocalStack) -> None:
-    """`standard_only`/`express_only` tests prove what only that workflow type does."""
-    workflow = local.stack.resolve({"Ref": "WorkflowType"})
-    for marker, runs_on in (("standard_only", "STANDARD"), ("express_only", "EXPRESS")):
-        found = request.node.get_closest_marker(marker)
-        if found and workflow != runs_on:
-            pytest.skip(f"{runs_on} only: {found.args[0]}")
 
 
 def put_template(local: LocalStack, name: str, **fields: str) -> None:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from conftest import (
     Client,
     all_dead_letters,
@@ -21,6 +22,9 @@ from conftest import (
 
 from emulator.local import LocalStack
 from emulator.providers import Fault
+
+# What leaves or re-enters a batch is where the pipes of the two workflow types part.
+pytestmark = pytest.mark.both_workflows("one execution carries ten requests")
 
 OWNER = "user:user-1"
 OTHER_TENANT = {"sub": "tenant-b", "customer_id": "tenant-b"}

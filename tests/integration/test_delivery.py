@@ -276,6 +276,7 @@ def test_the_same_trace_id_from_another_caller_is_its_own_request(client, trace_
     assert len(client.local.providers.sent(trace_id)) == 2
 
 
+@pytest.mark.both_workflows("a duplicate of a running request is handed back on EXPRESS")
 @pytest.mark.parametrize(
     ("event", "recipients"),
     [
@@ -306,6 +307,7 @@ def test_the_same_queue_message_delivered_twice_at_once_sends_once(
     assert sorted((m.channel, m.to) for m in local.providers.sent(trace_id)) == recipients
 
 
+@pytest.mark.both_workflows("a record dead-lettered out of its batch, which EXPRESS deletes")
 def test_an_unreadable_queue_message_is_dead_lettered_alone_and_its_batch_delivered(
     client, local, trace_id
 ):

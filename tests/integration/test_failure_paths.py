@@ -231,6 +231,7 @@ def test_a_lost_status_event_is_made_good_by_the_sweep(client, local, providers,
     assert dead_lettered_addresses(local, trace_id) == [EMAIL]
 
 
+@pytest.mark.both_workflows("a claim held until the timeout, then stale: how EXPRESS retries")
 def test_a_running_claim_older_than_the_timeout_may_be_claimed_again(client, local, trace_id):
     client.send(request(trace_id))
     table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
@@ -255,6 +256,7 @@ def test_a_running_claim_older_than_the_timeout_may_be_claimed_again(client, loc
     assert set(sent_counts(local, trace_id).values()) == {1}
 
 
+@pytest.mark.both_workflows("a record dead-lettered out of its batch, which EXPRESS deletes")
 @pytest.mark.parametrize(
     "address", [pytest.param("x" * 1100 + "@example.com", id="an-address-over-a-key's-size")]
 )

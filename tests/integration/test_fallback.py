@@ -109,6 +109,7 @@ def test_a_recipient_who_opted_out_of_whatsapp_is_not_tried_on_sms_unless_allowe
     assert statuses(local, trace_id)[f"WHATSAPP#whatsapp:{number}"] == "REJECTED"
 
 
+@pytest.mark.both_workflows("a duplicate of a running request is handed back on EXPRESS")
 def test_the_same_request_delivered_twice_sends_each_channel_at_most_once(
     client, local, providers, trace_id
 ):
@@ -137,6 +138,7 @@ def continue_after_the_wait(client, local, trace_id: str):
     return client.wait(client.start_next(), trace_id=trace_id)
 
 
+@pytest.mark.both_workflows("the request comes back through the queue and the pipe")
 def test_whatsapp_not_delivered_within_fallback_after_seconds_falls_back_to_sms(
     client, local, trace_id
 ):
@@ -163,6 +165,7 @@ def test_whatsapp_not_delivered_within_fallback_after_seconds_falls_back_to_sms(
     assert trace_items(local, trace_id)[OWNER]["Status"] == "COMPLETED"
 
 
+@pytest.mark.both_workflows("the request comes back through the queue and the pipe")
 def test_whatsapp_delivered_within_fallback_after_seconds_is_not_sent_again_by_sms(
     client, local, trace_id
 ):

@@ -11,6 +11,8 @@ import json
 import pytest
 from conftest import all_dead_letters, trace_items
 
+pytestmark = pytest.mark.both_workflows("a record dead-lettered out of its batch")
+
 SMS = "+16048621234"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import cancel, dead_letters, reconciled, trace_items
 
 from emulator.providers import Fault
@@ -32,6 +33,7 @@ def schedules(local) -> list[str]:
     return [s["Name"] for s in local.client("scheduler").list_schedules()["Schedules"]]
 
 
+@pytest.mark.both_workflows("the request comes back through the queue and the pipe")
 def test_a_request_to_send_later_is_scheduled_then_sent_once_at_its_time(client, local, trace_id):
     send_at = datetime.now(UTC) + DUE_TOLERANCE + timedelta(seconds=2)
 

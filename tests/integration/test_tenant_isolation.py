@@ -12,7 +12,7 @@ from conftest import dead_letters, trace_items
 
 from emulator.local import LocalStack
 from notify.domain.status import trace_view
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.reads import TraceReader
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 WHATSAPP_SENDER = "whatsapp:+14155238886"
@@ -30,7 +30,7 @@ def unique(name: str) -> str:
 def status_view(local: LocalStack, trace_id: str, owner: str) -> dict[str, Any] | None:
     """What GET /messages/{TraceId} answers this owner (None: 404), from the same code."""
     table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
-    return trace_view(trace_id, *TraceStore(table, retention_days=0).read(trace_id, owner))
+    return trace_view(trace_id, *TraceReader(table).read(trace_id, owner))
 
 
 def allow_senders(local: LocalStack, owner: str, **senders: set[str]) -> None:

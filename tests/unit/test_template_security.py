@@ -205,7 +205,7 @@ def _skip_reason(function: str, check: str) -> str:
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_a_functions_no_vpc_reason_names_twilio_only_if_its_code_calls_twilio(function):
     handler_module = FUNCTIONS[function]["Handler"].rsplit(".", 1)[0]
-    calls_twilio = "notify.integration.twilio_whatsapp" in _notify_modules(handler_module)
+    calls_twilio = "notify.integration.providers.twilio.whatsapp" in _notify_modules(handler_module)
 
     reason = _skip_reason(function, "CKV_AWS_117")
 

@@ -22,7 +22,6 @@ from typing import Any, Protocol
 
 from notify.domain.callback_urls import UnsafeUrl, parse_callback_url
 
-CALLBACK_SK = "CALLBACK"
 MIN_SECRET_CHARS = 32
 MAX_SECRET_CHARS = 256
 SIGNATURE_HEADER = "X-Messaging-Signature"

@@ -18,11 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from notify.domain.recipients import channel_key
+from notify.domain.steps import AWAITED_RECEIPTS, Outcome, RequestEntry
 
 # The outcome of a recipient sent on a channel whose next one waits for its receipt.
 AWAITING = "AWAITING"
-# In a continuation request: each next channel's key -> the earlier channel's key.
-AWAITED_RECEIPTS = "AwaitedReceipts"
 # Provider statuses that make the next channel unnecessary.
 RECEIVED = ("delivered", "read")
 
@@ -36,37 +35,36 @@ class Continuation:
 
 
 def continuation(
-    request: Mapping[str, Any], awaiting: Sequence[Mapping[str, Any]], due: str
+    request: RequestEntry, awaiting: Sequence[Outcome], due: str
 ) -> Continuation | None:
     """The continuation of a request whose `awaiting` outcomes wait for a receipt.
 
     `request` is the execution's entry for it (TraceId, Caller, Messages and the fallback
-    settings); each outcome carries its delivery, whose `Next` is the channel to try.
+    settings); each outcome carries its delivery, whose `next` is the channel to try.
     """
     addresses: dict[str, Any] = {}
     receipts: dict[str, str] = {}
     for outcome in awaiting:
-        following = outcome["Delivery"]["Next"]
-        first = following["Recipient"]
+        first, *rest = outcome.delivery.next.chain()
         spec = {k: v for k, v in first.items() if k not in ("Address", "AwaitDeliverySeconds")}
-        rest = _chain(following.get("Next"))
         if rest:
             spec["Fallback"] = [
                 {"ChannelType": r["ChannelType"], "Address": r["Address"]} for r in rest
             ]
         addresses[first["Address"]] = spec
-        receipts[channel_key(first)] = channel_key(outcome["Recipient"])
+        receipts[channel_key(first)] = channel_key(outcome.recipient)
     if not addresses:
         return None
-    settings = {k: request[k] for k in ("FallbackAfterSeconds", "FallbackOnOptOut") if k in request}
+    entry = request.to_json()
+    settings = {k: entry[k] for k in ("FallbackAfterSeconds", "FallbackOnOptOut") if k in entry}
     body = {
-        "TraceId": request["TraceId"],
-        **request["Messages"],
+        "TraceId": request.trace_id,
+        **request.messages,
         "Addresses": addresses,
         **settings,
         AWAITED_RECEIPTS: receipts,
     }
-    return Continuation(json.dumps({"Caller": request["Caller"], "Request": body}), due)
+    return Continuation(json.dumps({"Caller": request.caller, "Request": body}), due)
 
 
 def due_after(seconds: int, now: datetime) -> datetime:
@@ -83,12 +81,3 @@ def unreceived(
         channel_key(item): item.get("DeliveryStatus") for item in items if "ChannelType" in item
     }
     return [d for d in deliveries if statuses.get(awaited.get(channel_key(d), "")) not in RECEIVED]
-
-
-def _chain(step: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The recipients of a nested `Next` chain, in order."""
-    found = []
-    while step:
-        found.append(step["Recipient"])
-        step = step.get("Next")
-    return found

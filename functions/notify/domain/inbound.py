@@ -1,4 +1,4 @@
-"""What to do with what comes back from the providers (parsed in provider_events.py).
+"""What to do with what comes back from the providers (each parsed by its `providers/` package).
 
 Opt-out and opt-in keywords update the opt-outs, HELP is answered, delivery statuses
 go on the recipient's trace, and every other inbound message is published. The
@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from notify.domain.channels import CHANNELS
 from notify.domain.errors import PermanentError
 from notify.domain.provider_events import (
     DeliveryUpdate,
@@ -41,6 +42,20 @@ def classify_keyword(body: str) -> str | None:
     if word in HELP_KEYWORDS:
         return HELP
     return None
+
+
+def opted_out_together(channel: str) -> list[str]:
+    """The channels a STOP (or START) received on `channel` applies to: itself, and those
+    that cannot be answered themselves (a call is stopped by texting its number)."""
+    together = [
+        c.name for c in CHANNELS.values() if channel in c.opted_out_by and c.name != channel
+    ]
+    return [channel, *together]
+
+
+def _channels_changed(changed: list[tuple[str, bool]]) -> str:
+    """The channels, comma-separated; one where a later change was already recorded is `(stale)`."""
+    return ", ".join(f"{c}{'' if done else ' (stale)'}" for c, done in changed)
 
 
 def opt_out_address(channel: str, address: str) -> str:
@@ -111,13 +126,18 @@ class InboundHandling:
         keyword = classify_keyword(message.body)
         address, channel = message.address, message.channel
         if keyword == OPT_OUT:
-            changed = self._opt_outs.opt_out(
-                address, channel, message.received_at, message.body.strip().upper()
-            )
-            return Outcome(message.key, "opted-out", f"{channel}{'' if changed else ' (stale)'}")
+            word = message.body.strip().upper()
+            changed = [
+                (c, self._opt_outs.opt_out(address, c, message.received_at, word))
+                for c in opted_out_together(channel)
+            ]
+            return Outcome(message.key, "opted-out", _channels_changed(changed))
         if keyword == OPT_IN:
-            changed = self._opt_outs.opt_in(address, channel, message.received_at)
-            return Outcome(message.key, "opted-in", f"{channel}{'' if changed else ' (stale)'}")
+            changed = [
+                (c, self._opt_outs.opt_in(address, c, message.received_at))
+                for c in opted_out_together(channel)
+            ]
+            return Outcome(message.key, "opted-in", _channels_changed(changed))
         if keyword == HELP:
             try:
                 reply_id = self._replier.reply(message.sender, message.to, self._help_text)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from notify.domain.fallback import AWAITING
+from notify.domain.steps import GivenUp, Outcome, Tried
 
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
 # Cancelled by its sender before its send began: never sent, retried or dead-lettered.
@@ -32,13 +35,13 @@ def sqs_text(text: str) -> str:
     return _NOT_SQS_TEXT.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
-def failure_reason(outcome: dict[str, Any]) -> str:
+def failure_reason(outcome: Outcome) -> str:
     """The error message of a caught Lambda error (its Cause is the runtime's JSON payload)."""
-    cause = outcome.get("Cause") or ""
+    cause = outcome.cause or ""
     try:
         return json.loads(cause)["errorMessage"]
     except (ValueError, KeyError, TypeError):
-        return cause or outcome.get("Error", "")
+        return cause or outcome.error or ""
 
 
 class RecipientsExhausted(Exception):  # the ASL catches it by this name
@@ -48,56 +51,50 @@ class RecipientsExhausted(Exception):  # the ASL catches it by this name
     """
 
 
-def by_trace(outcomes: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def by_trace(outcomes: Sequence[Outcome]) -> dict[tuple[str, str], list[Outcome]]:
     """The outcomes of each (TraceId, Owner) an execution delivered, in their order."""
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[str, str], list[Outcome]] = {}
     for outcome in outcomes:
-        grouped.setdefault((outcome["TraceId"], outcome["Owner"]), []).append(outcome)
+        grouped.setdefault((outcome.trace_id, outcome.owner), []).append(outcome)
     return grouped
 
 
-def exhausted(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def exhausted(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     """The recipients whose sends exhausted their retries (and had no fallback left)."""
-    return [o["Recipient"] for o in outcomes if o["Status"] == FAILED and not o.get("FellBack")]
+    return [o.recipient for o in outcomes if o.status == FAILED and not o.fell_back]
 
 
-def _given_up_status(error: dict[str, Any]) -> str:
-    return REJECTED if error.get("Error") == "PermanentError" else FAILED
+def with_tried(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """The outcomes and, after each, those of the channels it fell back from (`Tried`).
 
-
-def with_tried(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The outcomes and, after each, those of the channels it fell back from.
-
-    The workflow keeps them as nested `[recipient, error, earlier]` triples (`Tried`);
-    a channel given up on is REJECTED (a permanent error) or FAILED (retries exhausted),
-    marked `FellBack`: a later channel took over, so it is neither retried nor
+    A channel given up on is REJECTED (a permanent error) or FAILED (retries exhausted),
+    marked `fell_back`: a later channel took over, so it is neither retried nor
     dead-lettered on its own.
     """
     flat = []
     for outcome in outcomes:
-        flat.append({key: value for key, value in outcome.items() if key != "Tried"})
-        tried = outcome.get("Tried") or []
-        while tried:
-            recipient, error, tried = tried
-            flat.append(
-                {
-                    "TraceId": outcome["TraceId"],
-                    "Owner": outcome["Owner"],
-                    "Recipient": recipient,
-                    "Status": _given_up_status(error),
-                    "Error": error.get("Error"),
-                    "Cause": error.get("Cause"),
-                    "FellBack": True,
-                }
-            )
+        flat.append(replace(outcome, tried=Tried()))
+        flat += [_fell_back(outcome, channel) for channel in outcome.tried.given_up]
     return flat
 
 
-def count_by_channel(outcomes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+def _fell_back(outcome: Outcome, channel: GivenUp) -> Outcome:
+    status = REJECTED if channel.error == "PermanentError" else FAILED
+    return Outcome(
+        outcome.trace_id,
+        outcome.owner,
+        channel.recipient,
+        status,
+        error=channel.error,
+        cause=channel.cause,
+        fell_back=True,
+    )
+
+
+def count_by_channel(outcomes: Sequence[Outcome]) -> Counter[tuple[str, str]]:
     # A recipient awaiting its receipt was sent.
     return Counter(
-        (o["Recipient"]["ChannelType"], SENT if o["Status"] == AWAITING else o["Status"])
-        for o in outcomes
+        (o.recipient["ChannelType"], SENT if o.status == AWAITING else o.status) for o in outcomes
     )
 
 
@@ -105,7 +102,7 @@ def dead_letter(
     trace_id: str,
     caller: dict[str, Any],
     messages: dict[str, Any],
-    outcomes: list[dict[str, Any]],
+    outcomes: Sequence[Outcome],
     execution_arn: str,
 ) -> dict[str, Any] | None:
     """An SQS SendMessage for just the exhausted recipients, or None when there are none.
@@ -113,20 +110,20 @@ def dead_letter(
     The body has the shape the API queues, so redriving it to the main queue re-sends
     what failed; recipients already sent are skipped by the send functions' idempotency.
     """
-    failed = [o for o in outcomes if o["Status"] == FAILED]
+    failed = [o for o in outcomes if o.status == FAILED]
     if not failed:
         return None
     addresses = {}
     for outcome in failed:
-        recipient = dict(outcome["Recipient"])
+        recipient = dict(outcome.recipient)
         addresses[recipient.pop("Address")] = recipient
     request = {"TraceId": trace_id, **messages, "Addresses": addresses}
-    reasons = "; ".join(f"{o['Recipient']['Address']}: {failure_reason(o)}" for o in failed)
+    reasons = "; ".join(f"{o.recipient['Address']}: {failure_reason(o)}" for o in failed)
     return {
         # ensure_ascii escapes every other character (a lone surrogate too): SQS takes it.
         "MessageBody": json.dumps({"Caller": caller, "Request": request}, ensure_ascii=True),
         "MessageAttributes": dead_letter_attributes(
-            failed[0].get("Error") or "States.TaskFailed", reasons, execution_arn
+            failed[0].error or "States.TaskFailed", reasons, execution_arn
         ),
     }
 

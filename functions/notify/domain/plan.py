@@ -6,7 +6,7 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
+from notify.domain.channels import CHANNELS
 from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import (
     FALLBACK_AFTER_OUT_OF_RANGE,
@@ -14,23 +14,17 @@ from notify.domain.errors import (
     OPTED_OUT,
     PermanentError,
 )
-from notify.domain.fallback import AWAITED_RECEIPTS
 from notify.domain.inbound import opt_out_address
+from notify.domain.outcomes import REJECTED
 from notify.domain.recipients import channel_key
+from notify.domain.steps import AWAITED_RECEIPTS, DeliveryStep, ExecutionPlan, Outcome, Planned
 from notify.domain.tenants import queued_owner
 
-# Which block of the request carries each channel's message.
-MESSAGE_BLOCKS = {"EMAIL": "EmailMessage", "SMS": "SMSMessage", "WHATSAPP": "WhatsAppMessage"}
-# A queued body Plan cannot read is dead-lettered alone; this marker, on the traces table
-# under its SQS message id, says it was (tenant owners always have a "kind:" prefix).
-UNREADABLE_OWNER = "unreadable"
-# An address is part of DynamoDB keys (at most 1 KB), so the API's schema bounds its length.
-ADDRESS_LIMITS = {"EMAIL": 254, "SMS": 32, "WHATSAPP": 32}
 # What the API and the trigger function queue: `{"Caller": {...}, "Request": {...}}`.
 ENVELOPE_KEYS = ("Caller", "Request")
 
 
-def plan(queued_body: str) -> dict[str, Any]:
+def plan(queued_body: str) -> Planned:
     """Expand a queued `{"Caller": ..., "Request": ...}` body into per-recipient deliveries.
 
     The API validated the request against its schema; this re-checks only what the
@@ -54,21 +48,19 @@ def plan(queued_body: str) -> dict[str, Any]:
     if not isinstance(trace_id, str) or not trace_id:
         raise PermanentError(INVALID_MESSAGE, "Request.TraceId must be a non-empty string")
     refuse_uncarriable("Request.TraceId", trace_id, one_line=True)
-    return {
-        "TraceId": trace_id,
-        "Owner": queued_owner(caller),
-        "Caller": caller,
-        "Messages": {
-            block: request[block] for block in MESSAGE_BLOCKS.values() if block in request
-        },
-        "Deliveries": _deliveries(request.get("Addresses")),
-        "SendAt": request.get("SendAt"),
+    return Planned(
+        trace_id,
+        queued_owner(caller),
+        caller,
+        {c.block: request[c.block] for c in CHANNELS.values() if c.block in request},
+        tuple(_deliveries(request.get("Addresses"))),
+        send_at=request.get("SendAt"),
         # Whether a recipient who opted out of its channel is tried on its fallbacks.
-        "FallbackOnOptOut": request.get("FallbackOnOptOut") is True,
-        "FallbackAfterSeconds": request.get("FallbackAfterSeconds"),
+        fallback_on_opt_out=request.get("FallbackOnOptOut") is True,
+        fallback_after_seconds=request.get("FallbackAfterSeconds"),
         # A fallback's continuation: each next channel -> the channel whose receipt decides.
-        AWAITED_RECEIPTS: _awaited_receipts(request.get(AWAITED_RECEIPTS)),
-    }
+        awaited_receipts=_awaited_receipts(request.get(AWAITED_RECEIPTS)),
+    )
 
 
 def _awaited_receipts(value: object) -> dict[str, str] | None:
@@ -81,12 +73,12 @@ def _awaited_receipts(value: object) -> dict[str, str] | None:
     return value
 
 
-def check_fallback_after(planned: Mapping[str, Any]) -> None:
+def check_fallback_after(planned: Planned) -> None:
     """PermanentError(FallbackAfterOutOfRange) for a wait past the API's bound (a day).
 
     The wait is a one-time schedule outside any execution, so no execution bounds it.
     """
-    seconds = planned.get("FallbackAfterSeconds")
+    seconds = planned.fallback_after_seconds
     if seconds is None:
         return
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 86400:
@@ -96,14 +88,14 @@ def check_fallback_after(planned: Mapping[str, Any]) -> None:
         )
 
 
-def recipient_keys(planned: Mapping[str, Any]) -> list[list[str]]:
+def recipient_keys(planned: Planned) -> list[list[str]]:
     """Each recipient's channels as `CHANNEL#address`, as the trace's header lists them.
 
     One list per recipient: its channel, then its fallbacks in order. Kept on the header
     so that a scheduled trace shows its recipients and a cancel reaches those whose send
     has not begun (they have no item of their own yet).
     """
-    return [[channel_key(c) for c in chain(r)] for r in planned["Deliveries"]]
+    return [[channel_key(c) for c in chain(r)] for r in planned.deliveries]
 
 
 def chain(recipient: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -120,31 +112,22 @@ def chain(recipient: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [first, *fallbacks]
 
 
-def rejected_all(planned: Mapping[str, Any], error: PermanentError) -> list[dict[str, Any]]:
+def rejected_all(planned: Planned, error: PermanentError) -> list[Outcome]:
     """A REJECTED outcome for every recipient of a request refused as a whole."""
-    return [
-        {
-            "TraceId": planned["TraceId"],
-            "Owner": planned["Owner"],
-            "Recipient": recipient,
-            "Status": "REJECTED",
-            "Error": "PermanentError",
-            "Cause": str(error),
-        }
-        for recipient in planned["Deliveries"]
-    ]
+    return [_rejected(planned, recipient, str(error)) for recipient in planned.deliveries]
 
 
-def unreadable_trace_id(message_id: str) -> str:
-    """Where the dead-lettering of an unreadable queued message is recorded."""
-    return f"sqs-message:{message_id}"
+def _rejected(planned: Planned, recipient: dict[str, Any], cause: str) -> Outcome:
+    return Outcome(
+        planned.trace_id, planned.owner, recipient, REJECTED, error="PermanentError", cause=cause
+    )
 
 
 def execution_plan(
-    claimed: list[dict[str, Any]],
+    claimed: list[Planned],
     send_functions: Mapping[str, str],
     opted_out: Collection[tuple[str, str]] = (),
-) -> dict[str, Any]:
+) -> ExecutionPlan:
     """The Map's input: each claimed request once, then one delivery per recipient.
 
     A delivery names its request by index (the Map's ItemSelector picks it), so a
@@ -154,30 +137,20 @@ def execution_plan(
     tried on its fallbacks only if the request says `FallbackOnOptOut`. Fallback
     channels the person opted out of are skipped.
     """
-    requests, deliveries, rejected = [], [], []
+    deliveries, rejected = [], []
     for index, planned in enumerate(claimed):
-        requests.append(_request_entry(planned))
-        for recipient in planned["Deliveries"]:
+        for recipient in planned.deliveries:
             first, *fallbacks = chain(recipient)
             fallbacks = [f for f in fallbacks if opt_out_key(f) not in opted_out]
             if opt_out_key(first) in opted_out:
                 rejected.append(_opted_out(planned, first))
-                if not (planned.get("FallbackOnOptOut") and fallbacks):
+                if not (planned.fallback_on_opt_out and fallbacks):
                     continue
                 first, *fallbacks = fallbacks
-            channels = _awaiting([first, *fallbacks], planned.get("FallbackAfterSeconds"))
+            channels = _awaiting([first, *fallbacks], planned.fallback_after_seconds)
             deliveries.append(_delivery(index, channels, send_functions))
-    return {"Requests": requests, "Deliveries": deliveries, "Rejected": rejected}
-
-
-def _request_entry(planned: Mapping[str, Any]) -> dict[str, Any]:
-    """What the execution keeps of a request: what its sends need, and what Record needs
-    to dead-letter it alone (Caller) or keep its fallbacks' continuation."""
-    entry = {key: planned[key] for key in ("TraceId", "Owner", "Caller", "Messages")}
-    if planned.get("FallbackAfterSeconds"):
-        entry["FallbackAfterSeconds"] = planned["FallbackAfterSeconds"]
-        entry["FallbackOnOptOut"] = bool(planned.get("FallbackOnOptOut"))
-    return entry
+    requests = tuple(planned.entry() for planned in claimed)
+    return ExecutionPlan(requests, tuple(deliveries), tuple(rejected))
 
 
 def _awaiting(channels: list[dict[str, Any]], seconds: int | None) -> list[dict[str, Any]]:
@@ -190,21 +163,16 @@ def _awaiting(channels: list[dict[str, Any]], seconds: int | None) -> list[dict[
 
 def _delivery(
     index: int, channels: list[dict[str, Any]], send_functions: Mapping[str, str]
-) -> dict[str, Any]:
-    """The first channel's delivery; each fallback nested as the one before's `Next`.
+) -> DeliveryStep:
+    """The first channel's delivery; each fallback nested as the one before's `next`."""
 
-    Nesting lets the workflow move on with one Pass (`$.Delivery.Next`): Step Functions'
-    paths cannot slice a list.
-    """
-
-    def step(recipient: dict[str, Any]) -> dict[str, Any]:
-        function = send_functions[recipient["ChannelType"]]
-        return {"Request": index, "Function": function, "Recipient": recipient}
+    def step(recipient: dict[str, Any], following: DeliveryStep | None = None) -> DeliveryStep:
+        return DeliveryStep(index, send_functions[recipient["ChannelType"]], recipient, following)
 
     *earlier, last = channels
     delivery = step(last)
     for recipient in reversed(earlier):
-        delivery = step(recipient) | {"Next": delivery}
+        delivery = step(recipient, delivery)
     return delivery
 
 
@@ -215,25 +183,16 @@ def opt_out_key(recipient: Mapping[str, Any]) -> tuple[str, str] | None:
     """
     channel = recipient["ChannelType"]
     try:
-        address = _NORMALIZE[channel](recipient["Address"])
+        address = CHANNELS[channel].canonical_address(recipient["Address"])
     except PermanentError:
         return None
     return opt_out_address(channel, address), channel
 
 
-_NORMALIZE = {"EMAIL": normalize_email, "SMS": normalize_phone, "WHATSAPP": normalize_whatsapp}
-
-
-def _opted_out(planned: Mapping[str, Any], recipient: Mapping[str, Any]) -> dict[str, Any]:
+def _opted_out(planned: Planned, recipient: dict[str, Any]) -> Outcome:
     channel = recipient["ChannelType"]
-    return {
-        "TraceId": planned["TraceId"],
-        "Owner": planned["Owner"],
-        "Recipient": recipient,
-        "Status": "REJECTED",
-        "Error": "PermanentError",
-        "Cause": f"{OPTED_OUT}: {recipient['Address']} has opted out of {channel}",
-    }
+    cause = f"{OPTED_OUT}: {recipient['Address']} has opted out of {channel}"
+    return _rejected(planned, recipient, cause)
 
 
 class _RepeatedKey(ValueError):
@@ -282,9 +241,9 @@ def _deliveries(addresses: object) -> list[dict[str, Any]]:
         # Checked first: the errors below name the address.
         refuse_uncarriable("a key of Request.Addresses", address, one_line=True)
         channel = spec.get("ChannelType") if isinstance(spec, dict) else None
-        if channel not in MESSAGE_BLOCKS:
+        if channel not in CHANNELS:
             raise PermanentError(
-                INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(MESSAGE_BLOCKS)}"
+                INVALID_MESSAGE, f"{address}: ChannelType must be one of {sorted(CHANNELS)}"
             )
         _check_address(address, channel, "a key of Request.Addresses")
         fallbacks = _fallbacks(address, spec.get("Fallback", []))
@@ -303,7 +262,7 @@ def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:
     """The recipient's fallbacks, checked, each address in canonical form."""
     if not isinstance(fallbacks, list) or not all(
         isinstance(f, dict)
-        and f.get("ChannelType") in MESSAGE_BLOCKS
+        and f.get("ChannelType") in CHANNELS
         and isinstance(f.get("Address"), str)
         for f in fallbacks
     ):
@@ -318,7 +277,7 @@ def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:
 def _canonical(address: str, channel: str) -> str:
     """The address as its provider is given it, or as written when it is invalid."""
     try:
-        return _NORMALIZE[channel](address)
+        return CHANNELS[channel].canonical_address(address)
     except PermanentError:
         return address
 
@@ -330,9 +289,8 @@ def _check_address(address: str, channel: str, label: str) -> None:
     fail the trace's writes; a key is at most 1 KB.
     """
     refuse_uncarriable(label, address, one_line=True)
-    if len(address) > ADDRESS_LIMITS[channel]:
+    limit = CHANNELS[channel].address_limit
+    if len(address) > limit:
         raise PermanentError(
-            INVALID_MESSAGE,
-            f"{address[:40]}...: a {channel} address is at most {ADDRESS_LIMITS[channel]} "
-            "characters",
+            INVALID_MESSAGE, f"{address[:40]}...: a {channel} address is at most {limit} characters"
         )

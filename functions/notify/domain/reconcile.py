@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from notify.domain.errors import DeliveryError, TransientError
-from notify.domain.fallback import AWAITED_RECEIPTS, unreceived
+from notify.domain.fallback import unreceived
 from notify.domain.outcomes import (
     CANCELLED,
     COMPLETED,
@@ -28,8 +28,9 @@ from notify.domain.outcomes import (
     as_it_arrived,
     dead_letter,
 )
-from notify.domain.plan import UNREADABLE_OWNER, chain, plan, unreadable_trace_id
+from notify.domain.plan import chain, plan
 from notify.domain.schedule import read_pointer
+from notify.domain.steps import Outcome, Planned
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 # The longest a send task may run (the ASL's TimeoutSeconds), with a margin for the
@@ -71,19 +72,22 @@ class Execution:
         return self.cause or self.error or "the execution failed"
 
 
-class Traces(Protocol):
+class DeadLetterMarkers(Protocol):
+    def claim_dead_letter(self, message_id: str, execution: str) -> bool:
+        """True for `execution` (new, or already its own): it sends the queued record's letter."""
+
+    def end_dead_letter(self, message_id: str, execution: str) -> None:
+        """The queued record's letter is sent."""
+
+
+class Traces(DeadLetterMarkers, Protocol):
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The owner's header item and recipient items."""
-
-    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> str:
-        """CLAIMED for `execution` (new, or already its own), else HELD or DONE."""
 
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
         """End the run of `execution`; False when the trace is not in that run."""
 
-    def record(
-        self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
-    ) -> Any:
+    def record(self, trace_id: str, owner: str, outcomes: list[Outcome], execution: str) -> Any:
         """Write recipients' outcomes."""
 
 
@@ -138,7 +142,7 @@ def dead_letter_once(
     error: str,
     cause: str,
     execution: str,
-    traces: Traces,
+    markers: DeadLetterMarkers,
     dead_letters: DeadLetters,
 ) -> bool:
     """Dead-letter a queued record as it arrived, once however often this is retried.
@@ -147,11 +151,10 @@ def dead_letter_once(
     sent, ended after. Plan, a retried Plan and the reconciler of the same execution share
     it; another execution given the same message (at-least-once) finds it taken.
     """
-    marker = unreadable_trace_id(record["messageId"])
-    if traces.claim(marker, UNREADABLE_OWNER, execution, "") != "CLAIMED":
+    if not markers.claim_dead_letter(record["messageId"], execution):
         return False
     dead_letters.send(as_it_arrived(record["body"], error, cause, execution))
-    traces.finish(marker, UNREADABLE_OWNER, COMPLETED, execution)
+    markers.end_dead_letter(record["messageId"], execution)
     return True
 
 
@@ -182,7 +185,7 @@ def reconcile_record(
         ):
             return "the unreadable request was dead-lettered already"
         return "dead-lettered the unreadable request as it arrived"
-    trace_id, owner = planned["TraceId"], planned["Owner"]
+    trace_id, owner = planned.trace_id, planned.owner
     header, items = traces.read(trace_id, owner)
     if header is None:
         # The execution failed before its claim landed: nothing of it was sent.
@@ -199,48 +202,46 @@ def reconcile_record(
         return "dead-lettered the request being scheduled as it arrived"
     if header.get("ExecutionArn") != execution.arn or header.get("Status") != RUNNING:
         return "nothing to do: the trace is not running in this execution"
-    unsent = unsent_outcomes(_due(planned, items), items, execution)
+    unsent = unsent_outcomes(planned, items, execution)
     while (in_flight := seconds_in_flight(items, unsent, execution.sends_started)) > 0:
         sleep(min(in_flight, RECHECK_SECONDS))
         _, items = traces.read(trace_id, owner)
-        unsent = unsent_outcomes(_due(planned, items), items, execution)
+        unsent = unsent_outcomes(planned, items, execution)
     if not unsent:
         traces.finish(trace_id, owner, COMPLETED, execution.arn)
         return "every recipient was sent or rejected: trace COMPLETED"
-    message = dead_letter(trace_id, planned["Caller"], planned["Messages"], unsent, execution.arn)
+    message = dead_letter(trace_id, planned.caller, planned.messages, unsent, execution.arn)
     dead_letters.send(message)
     if traces.finish(trace_id, owner, FAILED, execution.arn):
         traces.record(trace_id, owner, unsent, execution.arn)
     return f"dead-lettered {len(unsent)} unsent recipient(s): trace FAILED"
 
 
-def _due(planned: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _due(planned: Planned, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The deliveries the request owed: a continuation's, only where no receipt came."""
-    awaited = planned.get(AWAITED_RECEIPTS)
-    return unreceived(planned["Deliveries"], awaited, items) if awaited else planned["Deliveries"]
+    awaited = planned.awaited_receipts
+    deliveries = list(planned.deliveries)
+    return unreceived(deliveries, awaited, items) if awaited else deliveries
 
 
 def unsent_outcomes(
-    deliveries: list[dict[str, Any]], items: list[dict[str, Any]], execution: Execution
-) -> list[dict[str, Any]]:
-    """A FAILED outcome for each delivery that is neither SENT nor REJECTED on the trace.
+    planned: Planned, items: list[dict[str, Any]], execution: Execution
+) -> list[Outcome]:
+    """A FAILED outcome for each delivery owed that is neither SENT nor REJECTED on the trace.
 
     Its error is the one recorded when the recipient exhausted its retries, else the
     execution's own (stopped, timed out, or a failed step).
     """
     recorded = {(item.get("ChannelType"), item.get("Address")): item for item in items}
     unsent = []
-    for delivery in deliveries:
+    for delivery in _due(planned, items):
         item = recorded.get((delivery["ChannelType"], delivery["Address"]), {})
         if _done(delivery, recorded):
             continue
+        error = item.get("Error") or execution.error or f"States.{execution.status}"
+        cause = item.get("Reason") or execution.reason()
         unsent.append(
-            {
-                "Recipient": delivery,
-                "Status": FAILED,
-                "Error": item.get("Error") or execution.error or f"States.{execution.status}",
-                "Cause": item.get("Reason") or execution.reason(),
-            }
+            Outcome(planned.trace_id, planned.owner, delivery, FAILED, error=error, cause=cause)
         )
     return unsent
 
@@ -257,7 +258,7 @@ def _done(delivery: dict[str, Any], recorded: dict[Any, dict[str, Any]]) -> bool
 
 def seconds_in_flight(
     items: list[dict[str, Any]],
-    unsent: list[dict[str, Any]],
+    unsent: list[Outcome],
     sends_started: tuple[tuple[str, str, str], ...] = (),
     *,
     now: datetime | None = None,
@@ -269,7 +270,7 @@ def seconds_in_flight(
     only from the execution's history: a send task started that never ended, until its
     recipient's item shows an attempt made since (`LastAttemptAt`) or its time is up.
     """
-    wanted = {(o["Recipient"]["ChannelType"], o["Recipient"]["Address"]) for o in unsent}
+    wanted = {(o.recipient["ChannelType"], o.recipient["Address"]) for o in unsent}
     found = {(item.get("ChannelType"), item.get("Address")): item for item in items}
     until = [
         datetime.fromisoformat(item["InProgressUntil"])

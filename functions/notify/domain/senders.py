@@ -1,15 +1,16 @@
 """Which senders a tenant may send from: the rule the send functions apply before sending.
 
-IAM lets the send functions use every SES identity and every SMS origination identity
-of the account, and the request names its sender (`EmailMessage.FromAddress`,
-`SMSMessage.OriginationNumber`, `WhatsAppMessage.FromNumber`). So each tenant's
-allowed senders are listed (the tenants table's `SENDERS` item, managed with
-`messaging senders`), and a sender off the tenant's list is a permanent error.
+IAM lets the send functions use every SES identity and every origination identity of
+the account, and the request names its sender (each channel's `sender_field`, e.g.
+`EmailMessage.FromAddress`, `SMSMessage.OriginationNumber`). So each tenant's allowed
+senders are listed (the channels' `sender_lists`, kept on the tenants table and managed
+with `messaging senders`), and a sender off the tenant's list is a permanent error.
 
 - A tenant with a list may use only what it lists, channel by channel: a channel with
   nothing listed has no sender for this tenant. An SMS without an OriginationNumber
-  would go out from whatever identity End User Messaging picks for the account, so
-  under a list it is refused: the request must name one of the tenant's identities.
+  (`sender_optional`) would go out from whatever identity End User Messaging picks for
+  the account, so under a list it is refused: the request must name one of the
+  tenant's identities.
 - A tenant without a list follows the stack's `UnlistedTenantSenders`: `defaults` (the
   default: only the stack's own `DefaultSenders`, so no tenant can borrow another's
   sender), `any` (one tenant, or tenants that trust each other) or `none` (every tenant
@@ -20,11 +21,12 @@ allowed senders are listed (the tenants table's `SENDERS` item, managed with
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from email.utils import parseaddr
+from dataclasses import dataclass, field
 
-from notify.domain.addresses import normalize_whatsapp
+from notify.domain.channels import CHANNELS, DEFAULT_SENDER_ORDER, InvalidSender
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
+
+__all__ = ["NO_SENDERS", "SENDER_LISTS", "AllowedSenders", "InvalidSender", "check_sender"]
 
 # What a tenant without a list may send from (the UnlistedTenantSenders parameter).
 DEFAULTS = "defaults"
@@ -32,140 +34,60 @@ ANY = "any"
 NONE = "none"
 UNLISTED_MODES = (DEFAULTS, ANY, NONE)
 
-# The tenants table: key (Tenant = owner, Sk), and the SENDERS item's string sets.
-SENDERS_SK = "SENDERS"
-EMAIL_DOMAINS = "EmailDomains"
-EMAILS = "Emails"
-SMS_ORIGINATIONS = "SmsOriginations"
-WHATSAPP_NUMBERS = "WhatsAppNumbers"
-SENDER_FIELDS = (EMAIL_DOMAINS, EMAILS, SMS_ORIGINATIONS, WHATSAPP_NUMBERS)
-
-
-class InvalidSender(ValueError):
-    """A sender an operator wrote that cannot be listed (the message says why)."""
-
-
-# ---------------------------------------------------------------- canonical forms
-# Listed senders and requested ones are compared in these forms, whoever wrote them.
-def email_domain(text: str) -> str:
-    """A domain as SES verifies it, lower case (`Example.COM` -> `example.com`)."""
-    from email_validator import EmailNotValidError, validate_email  # only e-mail needs it
-
-    try:
-        return validate_email(f"x@{text.strip()}", check_deliverability=False).domain.lower()
-    except EmailNotValidError as exc:
-        raise InvalidSender(f"email domain {text!r}: {exc}") from None
-
-
-def email_address(text: str) -> str:
-    """An email address, lower case: SES identities ignore case."""
-    from email_validator import EmailNotValidError, validate_email  # only e-mail needs it
-
-    try:
-        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidSender(f"email {text!r}: {exc}") from None
-
-
-def whatsapp_number(text: str) -> str:
-    """`whatsapp:+E164`, from that form or a bare +number."""
-    try:
-        return normalize_whatsapp(text)
-    except PermanentError as exc:
-        raise InvalidSender(f"WhatsApp number {text!r}: {exc.detail}") from None
-
-
-def sms_origination(text: str) -> str:
-    """An origination identity as End User Messaging names it: a number, pool, sender id, ARN."""
-    identity = text.strip()
-    if not identity or any(character.isspace() for character in identity):
-        raise InvalidSender(f"SMS origination identity {text!r}: one word, e.g. pool-… or +1…")
-    return identity
-
-
-CANONICAL = {
-    EMAIL_DOMAINS: email_domain,
-    EMAILS: email_address,
-    SMS_ORIGINATIONS: sms_origination,
-    WHATSAPP_NUMBERS: whatsapp_number,
-}
+# Every channel's lists, by name (e.g. "EmailDomains"), in the registry's order.
+SENDER_LISTS = {s.name: s for c in CHANNELS.values() for s in c.sender_lists}
 
 
 @dataclass(frozen=True)
 class AllowedSenders:
-    """One tenant's list (its SENDERS item)."""
+    """One tenant's lists (or the stack's DefaultSenders): list name -> canonical senders."""
 
-    email_domains: frozenset[str] = frozenset()
-    emails: frozenset[str] = frozenset()
-    sms_originations: frozenset[str] = frozenset()
-    whatsapp_numbers: frozenset[str] = frozenset()
+    lists: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Iterable[str]]) -> AllowedSenders:
-        """From the item's string sets; a value in no canonical form is skipped, not fatal."""
+    def from_lists(cls, lists: Mapping[str, Iterable[str]]) -> AllowedSenders:
+        """From stored lists; a value in no canonical form is skipped, not fatal."""
 
-        def listed(field: str) -> frozenset[str]:
+        def listed(name: str) -> frozenset[str]:
             values = set()
-            for value in item.get(field, ()):
+            for value in lists.get(name, ()):
                 try:
-                    values.add(CANONICAL[field](value))
+                    values.add(SENDER_LISTS[name].canonical(value))
                 except InvalidSender:
-                    continue  # written by hand with put-item: it can match nothing
+                    continue  # written by hand: it can match nothing
             return frozenset(values)
 
-        return cls(
-            listed(EMAIL_DOMAINS),
-            listed(EMAILS),
-            listed(SMS_ORIGINATIONS),
-            listed(WHATSAPP_NUMBERS),
-        )
+        return cls({name: listed(name) for name in SENDER_LISTS if name in lists})
+
+    def listed(self, name: str) -> frozenset[str]:
+        """The senders on the list `name` (e.g. "EmailDomains"); none when it has none."""
+        return self.lists.get(name, frozenset())
 
     def allows(self, channel: str, sender: str | None) -> bool:
-        if channel == "EMAIL":
-            return self._allows_email(sender or "")
-        if channel == "SMS":
-            return sender is not None and sender.strip() in self.sms_originations
-        if channel == "WHATSAPP":
-            return sender is not None and sender in self.whatsapp_numbers
-        return False
-
-    def _allows_email(self, from_address: str) -> bool:
-        # FromAddress may carry a display name: "Alerts <alerts@example.com>".
-        address = parseaddr(from_address)[1].strip().lower()
-        local, at, domain = address.rpartition("@")
-        if not (local and at and domain):
-            return False
-        return address in self.emails or domain in self.email_domains
+        entry = CHANNELS.get(channel)
+        return entry is not None and entry.allows(self.lists, sender)
 
 
 NO_SENDERS = AllowedSenders()
 
 
 def default_senders(entries: Iterable[str]) -> AllowedSenders:
-    """The stack's DefaultSenders, each entry in the form that says what it is.
+    """The stack's DefaultSenders, each entry in the form that says whose it is.
 
-    `name@domain` an e-mail address, `@domain` every address of a domain,
-    `whatsapp:+E164` a WhatsApp sender, anything else an SMS origination identity (a
-    number, pool, sender id or ARN). Blank entries are skipped; InvalidSender otherwise.
+    Each channel's `default_sender` recognises its own form (`name@domain`, `@domain`,
+    `whatsapp:+E164`, ...); SMS, last, takes any other entry as an origination identity.
+    Blank entries are skipped; InvalidSender otherwise.
     """
-    found: dict[str, set[str]] = {field: set() for field in SENDER_FIELDS}
+    found: dict[str, set[str]] = {}
     for entry in (e.strip() for e in entries):
         if not entry:
             continue
-        if entry.lower().startswith("whatsapp:"):
-            found[WHATSAPP_NUMBERS].add(whatsapp_number(entry))
-        elif entry.startswith("@"):
-            found[EMAIL_DOMAINS].add(email_domain(entry[1:]))
-        elif "@" in entry:
-            found[EMAILS].add(email_address(entry))
-        else:
-            found[SMS_ORIGINATIONS].add(sms_origination(entry))
-    return AllowedSenders(
-        frozenset(found[EMAIL_DOMAINS]),
-        frozenset(found[EMAILS]),
-        frozenset(found[SMS_ORIGINATIONS]),
-        frozenset(found[WHATSAPP_NUMBERS]),
-    )
+        for channel in DEFAULT_SENDER_ORDER:
+            claimed = channel.default_sender(entry)
+            if claimed is not None:
+                found.setdefault(claimed[0], set()).add(claimed[1])
+                break
+    return AllowedSenders({name: frozenset(values) for name, values in found.items()})
 
 
 def check_sender(
@@ -185,7 +107,7 @@ def check_sender(
         if unlisted == ANY:
             return
         if unlisted == DEFAULTS:
-            if (channel == "SMS" and sender is None) or defaults.allows(channel, sender):
+            if (sender is None and _sender_optional(channel)) or defaults.allows(channel, sender):
                 return
             raise PermanentError(
                 SENDER_NOT_ALLOWED,
@@ -200,12 +122,18 @@ def check_sender(
         )
     if allowed.allows(channel, sender):
         return
-    if channel == "SMS" and sender is None:
+    if sender is None and _sender_optional(channel):
+        entry = CHANNELS[channel]
         raise PermanentError(
             SENDER_NOT_ALLOWED,
-            f"tenant {owner} lists its SMS origination identities: "
-            "name one of them as SMSMessage.OriginationNumber",
+            f"tenant {owner} lists its {entry.sender_lists[0].label}: "
+            f"name one of them as {entry.block}.{entry.sender_field}",
         )
     raise PermanentError(
         SENDER_NOT_ALLOWED, f"tenant {owner} may not send {channel} from {sender!r}"
     )
+
+
+def _sender_optional(channel: str) -> bool:
+    entry = CHANNELS.get(channel)
+    return entry is not None and entry.sender_optional

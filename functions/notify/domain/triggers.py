@@ -1,8 +1,8 @@
 """Named triggers: a stored mapping from a flat JSON record to a message request.
 
 `POST /trigger/{name}` takes a client's own record (a registration, an order) with an
-API key alone; the tenant's trigger `name` (the tenants table, `Sk = TRIGGER#<name>`,
-managed with `messaging triggers`) says what to send: the request's message blocks as
+API key alone; the tenant's trigger `name` (an item of the tenants table, managed
+with `messaging triggers`) says what to send: the request's message blocks as
 in `POST /` (`WhatsAppMessage`, `EmailMessage`, `SMSMessage`, without Substitutions),
 which record field holds each recipient's address, which field (if any) is the
 TraceId, which fields become substitutions (default: every string field) and,
@@ -32,14 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from notify.domain.addresses import normalize_email, normalize_phone, normalize_whatsapp
+from notify.domain.channels import CHANNELS
 from notify.domain.errors import PermanentError
-from notify.domain.plan import MESSAGE_BLOCKS
 from notify.domain.rendering import PLACEHOLDER, render
 
-TRIGGER_SK_PREFIX = "TRIGGER#"
-# The item's attribute holding the definition, as JSON text: exactly what the operator wrote.
-DEFINITION = "Definition"
 # What `POST /trigger` runs; its request model (RegistrationRecord) is the seed bot's record.
 REGISTRATION_INVITATION = "registration-invitation"
 NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -"
@@ -47,14 +43,13 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # The request schema's TraceId (api/openapi.yaml, SendRequest.TraceId).
 TRACE_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ : @ / + = -"
 _TRACE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
-_NORMALIZE = {"EMAIL": normalize_email, "SMS": normalize_phone, "WHATSAPP": normalize_whatsapp}
 _DEFINITION_KEYS = {
     "Description",
     "Recipients",
     "TraceIdField",
     "Substitutions",
     "Response",
-    *MESSAGE_BLOCKS.values(),
+    *(c.block for c in CHANNELS.values()),
 }
 # SQS's message size; a larger queued request would be refused by the queue.
 MAX_QUEUED_BYTES = 262_144
@@ -70,11 +65,6 @@ class RecordRefused(ValueError):
     """A record this trigger cannot turn into a request (a 400 with this reason)."""
 
 
-def sort_key(name: str) -> str:
-    """The tenants table's Sk of the trigger `name`."""
-    return TRIGGER_SK_PREFIX + check_name(name)
-
-
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidTrigger(f"a trigger name is {NAME_RULE}, not {name!r}")
@@ -83,7 +73,7 @@ def check_name(name: object) -> str:
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # EMAIL | SMS | WHATSAPP
+    channel: str  # a ChannelType of the registry
     address_field: str
     optional: bool = False
 
@@ -116,11 +106,10 @@ class Trigger:
             raise InvalidTrigger("Recipients must name at least one {ChannelType, AddressField}")
         messages = {block: _block(definition, block) for block in _blocks(definition)}
         for recipient in recipients:
-            if MESSAGE_BLOCKS[recipient.channel] not in messages:
-                raise InvalidTrigger(
-                    f"a {recipient.channel} recipient needs a {MESSAGE_BLOCKS[recipient.channel]}"
-                )
-        unused = set(messages) - {MESSAGE_BLOCKS[r.channel] for r in recipients}
+            block = CHANNELS[recipient.channel].block
+            if block not in messages:
+                raise InvalidTrigger(f"a {recipient.channel} recipient needs a {block}")
+        unused = set(messages) - {CHANNELS[r.channel].block for r in recipients}
         if unused:
             raise InvalidTrigger(f"{', '.join(sorted(unused))} has no recipient")
         substitutions = definition.get("Substitutions")
@@ -158,16 +147,6 @@ class Trigger:
             definition["Response"] = dict(self.response)
         return definition
 
-    def item(self, owner: str, updated_at: str) -> dict[str, str]:
-        """The tenants table's item of this trigger, for the tenant `owner`."""
-        return {
-            "Tenant": owner,
-            "Sk": sort_key(self.name),
-            "Name": self.name,
-            DEFINITION: json.dumps(self.definition(), ensure_ascii=False),
-            "UpdatedAt": updated_at,
-        }
-
     # ------------------------------------------------------------------ records
     def request(self, record: object, request_id: str) -> dict[str, Any]:
         """The message request for `record`; its TraceId is the record's, else `request_id`.
@@ -188,7 +167,7 @@ class Trigger:
         substitutions = self._substitutions(record)
         request: dict[str, Any] = {"TraceId": self.trace_id(record, request_id)}
         for block, message in self.messages.items():
-            if any(MESSAGE_BLOCKS[spec["ChannelType"]] == block for spec in addresses.values()):
+            if any(CHANNELS[spec["ChannelType"]].block == block for spec in addresses.values()):
                 request[block] = dict(message) | (
                     {"Substitutions": substitutions} if substitutions else {}
                 )
@@ -229,7 +208,7 @@ class Trigger:
             if not isinstance(value, str):
                 raise RecordRefused(f"{recipient.address_field}: an address is a text")
             try:
-                address = _NORMALIZE[recipient.channel](value)
+                address = CHANNELS[recipient.channel].canonical_address(value)
             except PermanentError as exc:
                 raise RecordRefused(f"{recipient.address_field}: {exc.detail}") from None
             addresses[address] = {"ChannelType": recipient.channel}
@@ -284,8 +263,8 @@ def _recipient(spec: object) -> Recipient:
             "each of Recipients is {ChannelType, AddressField[, Optional]}, not " + repr(spec)
         )
     channel = spec.get("ChannelType")
-    if channel not in MESSAGE_BLOCKS:
-        raise InvalidTrigger(f"ChannelType must be one of {', '.join(MESSAGE_BLOCKS)}")
+    if channel not in CHANNELS:
+        raise InvalidTrigger(f"ChannelType must be one of {', '.join(sorted(CHANNELS))}")
     (field,) = _field_names([spec.get("AddressField")], "AddressField")
     optional = spec.get("Optional", False)
     if not isinstance(optional, bool):
@@ -294,7 +273,7 @@ def _recipient(spec: object) -> Recipient:
 
 
 def _blocks(definition: Mapping[str, Any]) -> list[str]:
-    return [block for block in MESSAGE_BLOCKS.values() if block in definition]
+    return [c.block for c in CHANNELS.values() if c.block in definition]
 
 
 def _block(definition: Mapping[str, Any], block: str) -> dict[str, Any]:

@@ -24,15 +24,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.compose import WhatsApp
+from notify.domain.channels.whatsapp import WhatsApp
 from notify.domain.inbound import InboundHandling
-from notify.domain.provider_events import parse_record
 from notify.handlers.settings import InboundSettings, TwilioSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.inbound_events import InboundEventPublisher
 from notify.integration.opt_outs import OptOutStore
-from notify.integration.trace_store import TraceStore
-from notify.integration.twilio_whatsapp import TwilioSecret, TwilioWhatsAppSender
+from notify.integration.providers import parse_record
+from notify.integration.providers.twilio.whatsapp import TwilioSecret, TwilioWhatsAppSender
+from notify.integration.traces.deliveries import DeliveryStatusStore
 
 settings = InboundSettings.from_env()
 twilio = TwilioSettings.from_env()
@@ -54,14 +54,13 @@ class TwilioReplier:
         self._sender = sender
 
     def reply(self, to: str, sender: str, body: str) -> str:
-        return self._sender.send(WhatsApp(to=to, sender=sender, body=body), trace_id="")
+        return self._sender.send(WhatsApp(to=to, from_number=sender, body=body), trace_id="")
 
 
 dynamodb = boto3.client("dynamodb")
 handling = InboundHandling(
     opt_outs=OptOutStore(dynamodb, settings.opt_outs_table),
-    # Only record_delivery is used, which sets no expiry: the retention is not needed.
-    statuses=TraceStore(DynamoTable(dynamodb, settings.traces_table), 0),
+    statuses=DeliveryStatusStore(DynamoTable(dynamodb, settings.traces_table)),
     publisher=InboundEventPublisher(boto3.client("events"), settings.event_bus),
     # No status callback: a reply is on no trace, so its callbacks would have nowhere to go.
     replier=TwilioReplier(

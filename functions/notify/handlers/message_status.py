@@ -17,13 +17,12 @@ from notify.domain.status import not_found, owner_of, trace_view
 from notify.domain.tenants import key_owner
 from notify.handlers.settings import StatusSettings
 from notify.integration.dynamodb_table import DynamoTable
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.reads import TraceReader
 
 settings = StatusSettings.from_env()
 logger = Logger()
 tracer = Tracer()
-# Reads only: the retention period is for writers.
-store = TraceStore(DynamoTable(boto3.client("dynamodb"), settings.traces_table), retention_days=0)
+store = TraceReader(DynamoTable(boto3.client("dynamodb"), settings.traces_table))
 KEY_ROUTE = "/requests/{request_id}"
 
 

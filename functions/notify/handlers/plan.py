@@ -1,7 +1,7 @@
 """First step of the Delivery state machine: the pipe's records in, claimed deliveries out."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError, TransientError
-from notify.domain.fallback import AWAITED_RECEIPTS, unreceived
+from notify.domain.fallback import unreceived
 from notify.domain.outcomes import FAILED
 from notify.domain.plan import (
     chain,
@@ -30,17 +30,21 @@ from notify.domain.schedule import (
     send_at,
     stamp,
 )
+from notify.domain.steps import Outcome, Planned
 from notify.handlers.settings import PlanSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
 from notify.integration.opt_outs import OptOutStore
-from notify.integration.trace_store import Claim, TraceStore
+from notify.integration.traces.claims import Claim, ClaimStore
+from notify.integration.traces.reads import TraceReader
 
 settings = PlanSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 dynamodb = boto3.client("dynamodb")
-store = TraceStore(DynamoTable(dynamodb, settings.traces_table), settings.retention_days)
+traces_table = DynamoTable(dynamodb, settings.traces_table)
+store = ClaimStore(traces_table, settings.retention_days)
+reads = TraceReader(traces_table)
 opt_outs = OptOutStore(dynamodb, settings.opt_outs_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 schedules = settings.send_schedules(boto3.client("scheduler"))
@@ -50,10 +54,10 @@ schedules = settings.send_schedules(boto3.client("scheduler"))
 class Batch:
     """What Plan found for the records of one execution, request by request."""
 
-    claimed: list[dict[str, Any]] = field(default_factory=list)
+    claimed: list[Planned] = field(default_factory=list)
     already_handled: list[dict[str, str]] = field(default_factory=list)
     held: list[dict[str, str]] = field(default_factory=list)
-    refused: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[Outcome] = field(default_factory=list)
 
 
 @logger.inject_lambda_context
@@ -71,33 +75,38 @@ def handler(event: dict, context: LambdaContext) -> dict:
             settle_alone(record, exc, execution)
     # Every recipient's opt-out in one read; a STOP that lands while this execution
     # runs holds from the next message on (Twilio refuses WhatsApp sends after it too).
-    keys = [opt_out_key(c) for p in batch.claimed for r in p["Deliveries"] for c in chain(r)]
+    keys = [opt_out_key(c) for p in batch.claimed for r in p.deliveries for c in chain(r)]
     opted_out = opt_outs.opted_out(key for key in keys if key)
     planned = execution_plan(batch.claimed, settings.send_functions, opted_out)
-    planned["Rejected"] += batch.refused
+    answer = replace(
+        planned,
+        rejected=(*planned.rejected, *batch.refused),
+        already_handled=tuple(batch.already_handled),
+        held=tuple(batch.held),
+    )
     logger.info(
         "requests planned",
         extra={
             "claimed": len(batch.claimed),
-            "already_handled": len(batch.already_handled),
-            "rejected": len(planned["Rejected"]),
+            "already_handled": len(answer.already_handled),
+            "rejected": len(answer.rejected),
         },
     )
-    return planned | {"AlreadyHandled": batch.already_handled, "batchItemFailures": batch.held}
+    return answer.to_json()
 
 
 def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Batch) -> None:
     """Plan one queued record into `batch`; it touches `batch` only once it has succeeded."""
     logger.set_correlation_id(None)
     planned = plan(queued_body(record["body"]))
-    logger.set_correlation_id(planned["TraceId"])
+    logger.set_correlation_id(planned.trace_id)
     claim, rejected = take(planned, record["body"], execution, now)
     if claim is Claim.CLAIMED:
         if rejected is None:
             batch.claimed.append(awaited_only(planned))
         batch.refused += rejected or []
         return
-    batch.already_handled.append({"TraceId": planned["TraceId"], "Owner": planned["Owner"]})
+    batch.already_handled.append({"TraceId": planned.trace_id, "Owner": planned.owner})
     if claim is Claim.HELD:
         # A synchronous (EXPRESS) pipe gives it back to the queue: if the execution
         # holding it dies, the request is still there. STANDARD ignores this.
@@ -105,18 +114,18 @@ def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Ba
 
 
 def take(
-    planned: dict[str, Any], body: str, execution: str, now: datetime
-) -> tuple[Claim, list[dict[str, Any]] | None]:
+    planned: Planned, body: str, execution: str, now: datetime
+) -> tuple[Claim, list[Outcome] | None]:
     """Claim one request for this execution, or schedule it: (the claim, what it refused).
 
     None refused: deliver it now. A list: deliver nothing now, record these outcomes
     (every recipient REJECTED for a SendAt out of range; none for a scheduled request).
     """
-    trace_id, owner = planned["TraceId"], planned["Owner"]
+    trace_id, owner = planned.trace_id, planned.owner
     stale = stale_before(settings.execution_timeout_seconds, now)
     keys = recipient_keys(planned)
     try:
-        when = send_at(planned["SendAt"], now)
+        when = send_at(planned.send_at, now)
         check_fallback_after(planned)
     except PermanentError as exc:
         return store.claim(trace_id, owner, execution, stale, keys), rejected_all(planned, exc)
@@ -125,13 +134,13 @@ def take(
     return store.claim(trace_id, owner, execution, stale, keys), None
 
 
-def awaited_only(planned: dict[str, Any]) -> dict[str, Any]:
+def awaited_only(planned: Planned) -> Planned:
     """A fallback's continuation keeps only recipients whose earlier channel had no receipt."""
-    awaited = planned.get(AWAITED_RECEIPTS)
+    awaited = planned.awaited_receipts
     if not awaited:
         return planned
-    _, items = store.read(planned["TraceId"], planned["Owner"])
-    return planned | {"Deliveries": unreceived(planned["Deliveries"], awaited, items)}
+    _, items = reads.read(planned.trace_id, planned.owner)
+    return replace(planned, deliveries=tuple(unreceived(planned.deliveries, awaited, items)))
 
 
 def queued_body(body: str) -> str:
@@ -145,9 +154,9 @@ def queued_body(body: str) -> str:
     return stored
 
 
-def schedule_send(planned: dict[str, Any], body: str, when: datetime) -> Claim:
+def schedule_send(planned: Planned, body: str, when: datetime) -> Claim:
     """Keep the request on its trace, SCHEDULED, and a schedule to queue it again then."""
-    trace_id, owner = planned["TraceId"], planned["Owner"]
+    trace_id, owner = planned.trace_id, planned.owner
     claim = store.schedule(trace_id, owner, stamp(when), body, recipient_keys(planned))
     if claim is Claim.CLAIMED:
         name = schedule_name(owner, trace_id)
@@ -164,6 +173,6 @@ def settle_alone(record: dict[str, Any], exc: Exception, execution: str) -> None
     dead_letter_once(record, error, cause, execution, store, dead_letters)
     try:
         planned = plan(queued_body(record["body"]))
-        store.finish(planned["TraceId"], planned["Owner"], FAILED, execution)  # if this run held it
+        store.finish(planned.trace_id, planned.owner, FAILED, execution)  # if this run held it
     except Exception:  # unreadable, or never claimed: the dead letter is what counts
         logger.exception("the trace of the dead-lettered request was not ended")

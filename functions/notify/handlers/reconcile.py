@@ -15,7 +15,7 @@ from notify.handlers.settings import ReconcileSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue, describe_execution
 from notify.integration.schedules import schedule_exists
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.runs import TraceRuns
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
@@ -23,7 +23,7 @@ settings = ReconcileSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 sfn = boto3.client("stepfunctions")
-traces = TraceStore(
+traces = TraceRuns.over(
     DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
 )
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
@@ -42,7 +42,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
         arns = [event["detail"]["executionArn"]]
     else:  # the scheduled sweep
         past = settings.execution_timeout_seconds + SWEEP_GRACE_SECONDS
-        arns = sorted({item["ExecutionArn"] for item in traces.running_before(stale_before(past))})
+        running = traces.claims.running_before(stale_before(past))
+        arns = sorted({item["ExecutionArn"] for item in running})
     results = {}
     for arn in arns:
         execution = describe_execution(sfn, arn)

@@ -23,17 +23,21 @@ from notify.domain.outcomes import (
     with_tried,
 )
 from notify.domain.schedule import at_expression, pointer_body, schedule_name, stamp
+from notify.domain.steps import Outcome, RequestEntry
 from notify.handlers.settings import RecordSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.claims import ClaimStore
+from notify.integration.traces.outcomes import OutcomeStore
+from notify.integration.traces.reads import TraceReader
 
 settings = RecordSettings.from_env()
 logger = Logger()
 tracer = Tracer()
-store = TraceStore(
-    DynamoTable(boto3.client("dynamodb"), settings.traces_table), settings.retention_days
-)
+traces_table = DynamoTable(boto3.client("dynamodb"), settings.traces_table)
+store = OutcomeStore(traces_table, settings.retention_days)
+claims = ClaimStore(traces_table, settings.retention_days)
+reads = TraceReader(traces_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 schedules = settings.send_schedules(boto3.client("scheduler"))
 
@@ -42,8 +46,9 @@ schedules = settings.send_schedules(boto3.client("scheduler"))
 @tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     execution = event["ExecutionArn"]
-    requests = {(r["TraceId"], r["Owner"]): r for r in event.get("Requests", [])}
-    outcomes = with_tried(event["Outcomes"]) + event.get("Rejected", [])
+    entries = [RequestEntry.from_json(r) for r in event.get("Requests", [])]
+    requests = {(r.trace_id, r.owner): r for r in entries}
+    outcomes = with_tried(_outcomes(event["Outcomes"])) + _outcomes(event.get("Rejected", []))
     traces = by_trace(outcomes)
     if not event.get("Retried"):  # every claimed request ends here, even one with no outcome
         traces = {key: [] for key in requests} | traces
@@ -59,25 +64,29 @@ def handler(event: dict, context: LambdaContext) -> dict:
             settle_alone(requests.get((trace_id, owner)), recorded, execution)
             unrecorded.append((trace_id, owner))
     count(outcomes)
-    failed = exhausted([o for o in outcomes if (o["TraceId"], o["Owner"]) not in unrecorded])
+    failed = exhausted([o for o in outcomes if (o.trace_id, o.owner) not in unrecorded])
     if failed:
         raise RecipientsExhausted(f"{len(failed)} recipient(s) exhausted their retries")
     # The execution's output: what a synchronous (EXPRESS) pipe must give back to the queue.
     return {"batchItemFailures": event.get("BatchItemFailures", [])}
 
 
+def _outcomes(payloads: list[dict[str, Any]]) -> list[Outcome]:
+    return [Outcome.from_json(payload) for payload in payloads]
+
+
 def record_trace(
-    request: dict[str, Any] | None,
+    request: RequestEntry | None,
     trace_id: str,
     owner: str,
-    recorded: list[dict[str, Any]],
+    recorded: list[Outcome],
     execution: str,
 ) -> None:
     """One trace's outcomes; recipients waiting for a receipt get their next channel scheduled."""
-    awaiting = [o for o in recorded if o["Status"] == AWAITING]
+    awaiting = [o for o in recorded if o.status == AWAITING]
     kept = None
     if awaiting and request is not None:
-        due = stamp(due_after(request["FallbackAfterSeconds"], datetime.now(UTC)))
+        due = stamp(due_after(request.fallback_after_seconds, datetime.now(UTC)))
         kept = continuation(request, awaiting, due)
     status, scheduled = store.record(trace_id, owner, recorded, execution, kept)
     if scheduled is not None:
@@ -94,24 +103,22 @@ def schedule_continuation(trace_id: str, owner: str, kept: Continuation) -> None
     logger.info("fallback scheduled", extra={"send_at": kept.due})
 
 
-def settle_alone(
-    request: dict[str, Any] | None, recorded: list[dict[str, Any]], execution: str
-) -> None:
+def settle_alone(request: RequestEntry | None, recorded: list[Outcome], execution: str) -> None:
     """Dead-letter what one request left unsent (its trace ends FAILED), once."""
     if not recorded or request is None:
         return
-    trace_id, owner = request["TraceId"], request["Owner"]
-    header, _ = store.read(trace_id, owner)
+    trace_id, owner = request.trace_id, request.owner
+    header, _ = reads.read(trace_id, owner)
     if not header or header.get("ExecutionArn") != execution or header.get("Status") != RUNNING:
         return  # ended already (a retried Record): its letter, if any, was sent then
-    unsent = [o for o in recorded if o["Status"] == FAILED and not o.get("FellBack")]
-    letter = dead_letter(trace_id, request["Caller"], request["Messages"], unsent, execution)
+    unsent = [o for o in recorded if o.status == FAILED and not o.fell_back]
+    letter = dead_letter(trace_id, request.caller, request.messages, unsent, execution)
     if letter is not None:
         dead_letters.send(letter)
-    store.finish(trace_id, owner, FAILED if letter else COMPLETED, execution)
+    claims.finish(trace_id, owner, FAILED if letter else COMPLETED, execution)
 
 
-def count(outcomes: list[dict[str, Any]]) -> None:
+def count(outcomes: list[Outcome]) -> None:
     for (channel, outcome), number in count_by_channel(outcomes).items():
         # One metric set per channel (its dimension); honours POWERTOOLS_METRICS_DISABLED.
         metrics = EphemeralMetrics(namespace=settings.metrics_namespace)

@@ -2,15 +2,14 @@
 
 import boto3
 
-from notify.domain.compose import compose_email
+from notify.domain.channels.email import EMAIL
 from notify.handlers.sending import PROVIDER_CLIENT_CONFIG, send_handler
 from notify.handlers.settings import optional
-from notify.integration.ses_email import SesEmailSender
+from notify.integration.providers.ses import SesEmailSender
 
 handler = send_handler(
-    compose_email,
+    EMAIL,
     SesEmailSender(
         boto3.client("sesv2", config=PROVIDER_CLIENT_CONFIG), optional("SES_CONFIGURATION_SET")
     ),
-    sender_of=lambda email: email.sender,
 )

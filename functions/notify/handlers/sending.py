@@ -8,8 +8,8 @@ state machine each task; the structured logs carry the TraceId.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,9 +18,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from notify.domain.channels import Channel
 from notify.domain.compose import Delivery
 from notify.domain.errors import AwaitingDelivery
-from notify.domain.outcomes import CANCELLED
+from notify.domain.outcomes import CANCELLED, SENT
 from notify.domain.senders import (
     NO_SENDERS,
     AllowedSenders,
@@ -28,11 +29,12 @@ from notify.domain.senders import (
     check_sender,
     default_senders,
 )
+from notify.domain.steps import Outcome, Tried
 from notify.handlers.settings import SendSettings
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.attempts import AttemptStore
 
 logger = Logger()
 
@@ -47,7 +49,7 @@ class SendResources:
 
     settings: SendSettings
     templates: DynamoTemplateStore
-    traces: TraceStore
+    traces: AttemptStore
     tenants: TenantStore
     default_senders: AllowedSenders = NO_SENDERS
 
@@ -64,7 +66,9 @@ class SendResources:
             DynamoTemplateStore(
                 dynamodb, settings.templates_table, settings.template_cache_seconds
             ),
-            TraceStore(DynamoTable(dynamodb, settings.traces_table), settings.trace_retention_days),
+            AttemptStore(
+                DynamoTable(dynamodb, settings.traces_table), settings.trace_retention_days
+            ),
             TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
             defaults,
         )
@@ -85,14 +89,15 @@ class SendResources:
         delivery: Delivery,
         context: LambdaContext,
         send: Callable[[], str],
-        **details: Any,
-    ) -> dict[str, Any]:
+        details: Mapping[str, Any],
+    ) -> Outcome:
         """Call `send` at most once per recipient and answer the SENT outcome.
 
         Exactly once per (tenant, TraceId, channel, address) however often SQS, the pipe
         or a redrive repeats it, for as long as the trace is kept: the recipient's trace
-        item is its idempotency record (`TraceStore.begin_send`). A recipient sent before
+        item is its idempotency record (`AttemptStore.begin_send`). A recipient sent before
         gets that send's outcome again; `send`'s provider id is written before answering.
+        `details` are what the message adds to the outcome, by their JSON names.
         """
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
@@ -100,10 +105,10 @@ class SendResources:
         if earlier is not None and earlier.get("Status") == CANCELLED:
             # Its sender cancelled it: an outcome, not an error (never retried or dead-lettered).
             logger.info("cancelled, not sent")
-            return self._cancelled(delivery)
+            return Outcome(delivery.trace_id, delivery.owner, delivery.recipient, CANCELLED)
         if earlier is not None:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
-            return _awaited(self._sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"]))
+            return _awaited(_sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"], {}))
         try:
             message_id = send()
         except Exception:
@@ -112,7 +117,7 @@ class SendResources:
         at = datetime.now(UTC).isoformat()
         self.traces.complete_send(*key, message_id, at)
         logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
-        return _awaited(self._sent(delivery, message_id, at, **details))
+        return _awaited(_sent(delivery, message_id, at, details))
 
     def _end_attempt(self, key: tuple[str, str, str, str]) -> None:
         # Best effort: without it the next attempt waits for the in-progress mark to lapse.
@@ -121,34 +126,26 @@ class SendResources:
         except Exception:
             logger.exception("the failed attempt's end was not recorded")
 
-    @staticmethod
-    def _cancelled(delivery: Delivery) -> dict[str, Any]:
-        return {
-            "TraceId": delivery.trace_id,
-            "Owner": delivery.owner,
-            "Recipient": delivery.recipient,
-            "Status": CANCELLED,
-        }
 
-    @staticmethod
-    def _sent(delivery: Delivery, message_id: str, at: str, **details: Any) -> dict[str, Any]:
-        return {
-            "TraceId": delivery.trace_id,
-            "Owner": delivery.owner,
-            "Recipient": delivery.recipient,
-            "Status": "SENT",
-            "ProviderMessageId": message_id,
-            "SentAt": at,
-            **details,
-        }
+def _sent(delivery: Delivery, message_id: str, at: str, details: Mapping[str, Any]) -> Outcome:
+    sent = Outcome(
+        delivery.trace_id,
+        delivery.owner,
+        delivery.recipient,
+        SENT,
+        provider_message_id=message_id,
+        sent_at=at,
+    )
+    # The message's details (an SMS's Segments) are named as the outcome's JSON names them.
+    return Outcome.from_json(sent.to_json() | dict(details))
 
 
-def _awaited(outcome: dict[str, Any]) -> dict[str, Any]:
+def _awaited(outcome: Outcome) -> Outcome:
     """The SENT outcome, or AwaitingDelivery when a next channel waits for its receipt."""
-    seconds = outcome["Recipient"].get("AwaitDeliverySeconds")
+    seconds = outcome.recipient.get("AwaitDeliverySeconds")
     if seconds:
         raise AwaitingDelivery(
-            f"sent as {outcome['ProviderMessageId']}; the next channel is tried unless it is "
+            f"sent as {outcome.provider_message_id}; the next channel is tried unless it is "
             f"delivered or read within {seconds} s"
         )
     return outcome
@@ -160,31 +157,30 @@ class Provider(Protocol):
 
 
 def send_handler(
-    compose: Callable[[Delivery, DynamoTemplateStore, str], Any],
-    provider: Provider,
-    sender_of: Callable[[Any], str | None],
-    details: Callable[[Any], dict[str, Any]] = lambda message: {},
+    channel: Channel, provider: Provider
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The one send path, for one channel: render, check the sender, send at most once.
 
     Each channel has its own function (least privilege: only its provider's rights);
-    what differs is how it composes, whom it sends from and through which provider.
+    what differs is its registry entry (how it composes) and its provider.
     """
     resources = SendResources.from_env()
 
     @logger.inject_lambda_context(correlation_id_path="Request.TraceId")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         delivery = Delivery.from_event(event)
-        message = compose(delivery, resources.templates, resources.settings.default_template)
-        resources.refuse_unlisted_sender(delivery, sender_of(message))
+        message = channel.compose(
+            delivery, resources.templates, resources.settings.default_template
+        )
+        resources.refuse_unlisted_sender(delivery, message.sender)
         outcome = resources.send_once(
             delivery,
             context,
             lambda: provider.send(message, delivery.trace_id),
-            **details(message),
+            message.details(),
         )
         # The channels given up on before this one (fallbacks): the state machine's output
         # is this answer, and Record writes their outcomes from it.
-        return outcome | ({"Tried": event["Tried"]} if event.get("Tried") else {})
+        return replace(outcome, tried=Tried.from_json(event.get("Tried"))).to_json()
 
     return handler

@@ -2,7 +2,8 @@
 
 A settings class lists its fields with the environment variable each comes from; the
 one loader, `FromEnvironment.from_env`, reads and converts them by the field's type
-(`str`, `int`, `float`; `str | None` may be absent) and checks `choices`.
+(`str`, `int`, `float`; `str | None` may be absent) and checks `choices`. A field
+`per_channel` is one variable per channel of the registry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar, get_args, get_type_hints
 
+from notify.domain.channels import CHANNELS
 from notify.domain.lanes import is_small_request
 from notify.domain.senders import UNLISTED_MODES
 from notify.integration.schedules import SendSchedules
@@ -35,6 +37,11 @@ def env(name: str, *, choices: tuple[str, ...] | None = None) -> Any:
     return field(metadata={"env": name, "choices": choices})
 
 
+def per_channel(pattern: str) -> Any:
+    """ChannelType -> the variable `pattern` names for it, e.g. SEND_{channel}_FUNCTION_ARN."""
+    return field(metadata={"env": pattern, "choices": None, "per_channel": True})
+
+
 class FromEnvironment:
     @classmethod
     def from_env(cls: type[T]) -> T:
@@ -44,6 +51,8 @@ class FromEnvironment:
 
 def _read(metadata: Any, kind: Any) -> Any:
     name, choices = metadata["env"], metadata["choices"]
+    if metadata.get("per_channel"):
+        return {channel: required(name.format(channel=channel)) for channel in CHANNELS}
     if type(None) in get_args(kind):
         return optional(name)
     value = required(name)
@@ -101,18 +110,8 @@ class RecordSettings(DeliveryStepSettings):
 class PlanSettings(DeliveryStepSettings):
     execution_timeout_seconds: int = env("EXECUTION_TIMEOUT_SECONDS")
     opt_outs_table: str = env("OPT_OUTS_TABLE")
-    send_email_function: str = env("SEND_EMAIL_FUNCTION_ARN")
-    send_sms_function: str = env("SEND_SMS_FUNCTION_ARN")
-    send_whatsapp_function: str = env("SEND_WHATSAPP_FUNCTION_ARN")
-
-    @property
-    def send_functions(self) -> dict[str, str]:
-        """Channel -> the ARN of its send function."""
-        return {
-            "EMAIL": self.send_email_function,
-            "SMS": self.send_sms_function,
-            "WHATSAPP": self.send_whatsapp_function,
-        }
+    # Channel -> the ARN of its send function.
+    send_functions: Mapping[str, str] = per_channel("SEND_{channel}_FUNCTION_ARN")
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,14 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.provider_events import twilio_envelope
 from notify.handlers.settings import WebhookSettings
-from notify.integration.twilio_webhook import EMPTY_TWIML, Refusal, WebhookRequest, too_large
+from notify.integration.providers.twilio.events import twilio_envelope
+from notify.integration.providers.twilio.webhook import (
+    EMPTY_TWIML,
+    Refusal,
+    WebhookRequest,
+    too_large,
+)
 
 settings = WebhookSettings.from_env()
 logger = Logger()

@@ -14,9 +14,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from notify.domain.callbacks import CALLBACK_SK, Callback
+from notify.domain.callbacks import Callback
 from notify.integration.aws_errors import aws_errors, classify_client_error
 from notify.integration.ttl_cache import TtlCache
+
+# The Sk of a tenant's callback item in the tenants table.
+CALLBACK_SK = "CALLBACK"
 
 
 def secret_name(prefix: str, owner: str) -> str:

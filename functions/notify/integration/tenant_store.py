@@ -7,10 +7,33 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from notify.domain.senders import SENDER_FIELDS, SENDERS_SK, AllowedSenders
-from notify.domain.triggers import DEFINITION, sort_key
+from notify.domain.senders import SENDER_LISTS, AllowedSenders
+from notify.domain.triggers import Trigger, check_name
 from notify.integration.aws_errors import aws_errors
 from notify.integration.ttl_cache import TtlCache
+
+# A tenant's allowed senders: one item, a string set per list (its name, e.g. "Emails").
+SENDERS_SK = "SENDERS"
+# A tenant's named trigger: one item each, Sk = TRIGGER#<name>.
+TRIGGER_SK_PREFIX = "TRIGGER#"
+# The item's attribute holding the definition, as JSON text: exactly what the operator wrote.
+DEFINITION = "Definition"
+
+
+def trigger_sort_key(name: str) -> str:
+    """The tenants table's Sk of the trigger `name` (InvalidTrigger for a name off the rule)."""
+    return TRIGGER_SK_PREFIX + check_name(name)
+
+
+def trigger_item(owner: str, trigger: Trigger, updated_at: str) -> dict[str, str]:
+    """The tenants table's item of `trigger`, for the tenant `owner`."""
+    return {
+        "Tenant": owner,
+        "Sk": trigger_sort_key(trigger.name),
+        "Name": trigger.name,
+        DEFINITION: json.dumps(trigger.definition(), ensure_ascii=False),
+        "UpdatedAt": updated_at,
+    }
 
 
 class TenantStore:
@@ -44,12 +67,12 @@ class TenantStore:
         item = self._get(owner, SENDERS_SK)
         if item is None:
             return None
-        return AllowedSenders.from_item(
-            {field: item[field]["SS"] for field in SENDER_FIELDS if "SS" in item.get(field, {})}
+        return AllowedSenders.from_lists(
+            {name: item[name]["SS"] for name in SENDER_LISTS if "SS" in item.get(name, {})}
         )
 
     def _load_trigger(self, owner: str, name: str) -> dict[str, Any] | None:
-        item = self._get(owner, sort_key(name))
+        item = self._get(owner, trigger_sort_key(name))
         return None if item is None else json.loads(item[DEFINITION]["S"])
 
     def _get(self, owner: str, sk: str) -> dict[str, Any] | None:

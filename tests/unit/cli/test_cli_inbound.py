@@ -118,7 +118,7 @@ def test_a_stop_says_which_number_is_opted_out_of_which_channel(stack, capsys):
     assert first.startswith("200 OK SM")
     assert twiml == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
     assert outcome.startswith(
-        "opt-out stored: +16048621234 no longer receives SMS messages from any sender of "
+        "opt-out stored: +16048621234 no longer receives SMS and VOICE messages from any sender of "
         "this stack (STOP at "
     )
     assert outcome.endswith("; START opts back in)")
@@ -200,7 +200,8 @@ def test_no_wait_says_what_the_keyword_does_without_reading(stack, capsys):
     assert main(["inbound", "+16048628888", "STOP", "--no-wait"]) == 0
 
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "a keyword: InboundFunction stores the opt-out of +16048628888 from SMS (test-opt-outs)"
+        "a keyword: InboundFunction stores the opt-out of +16048628888 from SMS and VOICE "
+        "(test-opt-outs)"
     )
 
 

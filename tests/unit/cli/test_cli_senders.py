@@ -50,11 +50,12 @@ def test_allow_creates_the_list_in_the_form_the_send_functions_compare(tenants, 
     assert status == 0
     assert capsys.readouterr().out == (
         "customer:acme may send from: email domains example.com; emails ops@other.example; "
-        "SMS origination identities pool-acme; WhatsApp numbers whatsapp:+14155238886\n"
+        "SMS origination identities pool-acme; WhatsApp numbers whatsapp:+14155238886; "
+        "voice origination identities -\n"
     )
     allowed = senders_of(mocked_aws, "customer:acme")
-    assert allowed.email_domains == frozenset({"example.com"})
-    assert allowed.whatsapp_numbers == frozenset({"whatsapp:+14155238886"})
+    assert allowed.listed("EmailDomains") == frozenset({"example.com"})
+    assert allowed.listed("WhatsAppNumbers") == frozenset({"whatsapp:+14155238886"})
 
 
 def test_allow_adds_to_the_list_and_revoke_removes_leaving_a_list_in_force(
@@ -62,15 +63,17 @@ def test_allow_adds_to_the_list_and_revoke_removes_leaving_a_list_in_force(
 ):
     main(["senders", "allow", "--tenant", "user:bob", "--email-domain", "a.example"])
     main(["senders", "allow", "--tenant", "user:bob", "--email-domain", "b.example"])
-    assert senders_of(mocked_aws, "user:bob").email_domains == {"a.example", "b.example"}
+    assert senders_of(mocked_aws, "user:bob").listed("EmailDomains") == {"a.example", "b.example"}
 
     main(["senders", "revoke", "--tenant", "user:bob", "--email-domain", "a.example"])
     main(["senders", "revoke", "--tenant", "user:bob", "--email-domain", "b.example"])
 
-    assert senders_of(mocked_aws, "user:bob").email_domains == frozenset()  # allows nothing
+    assert (
+        senders_of(mocked_aws, "user:bob").listed("EmailDomains") == frozenset()
+    )  # allows nothing
     assert capsys.readouterr().out.splitlines()[-1] == (
         "user:bob may send from: email domains -; emails -; "
-        "SMS origination identities -; WhatsApp numbers -"
+        "SMS origination identities -; WhatsApp numbers -; voice origination identities -"
     )
 
 
@@ -93,9 +96,9 @@ def test_list_shows_every_tenant_and_what_unlisted_tenants_may_use(tenants, caps
     assert main(["senders", "list"]) == 0
 
     assert capsys.readouterr().out.splitlines() == [
-        "TENANT         EMAIL DOMAINS  EMAILS  SMS ORIGINATIONS  WHATSAPP",
-        "customer:acme  example.com    -       -                 -",
-        "user:bob       -              -       pool-1            -",
+        "TENANT         EMAIL DOMAIN  EMAIL  SMS ORIGINATION  WHATSAPP  VOICE ORIGINATION",
+        "customer:acme  example.com   -      -                -         -",
+        "user:bob       -             -      pool-1           -         -",
         "tenants not listed may use any sender (UnlistedTenantSenders=any)",
     ]
 
@@ -112,6 +115,7 @@ def test_list_of_one_tenant_as_json_and_of_an_unlisted_one(tenants, capsys):
             "Emails": ["a@example.com"],
             "SmsOriginations": [],
             "WhatsAppNumbers": [],
+            "VoiceOriginations": [],
         }
     ]
     main(["senders", "list", "--tenant", "customer:other"])
@@ -136,8 +140,8 @@ def test_list_of_one_tenant_as_json_and_of_an_unlisted_one(tenants, capsys):
         ),
         pytest.param(
             ["allow", "--tenant", "customer:acme"],
-            "messaging: name at least one sender: --email-domain, --email, --sms-origination "
-            "or --whatsapp",
+            "messaging: name at least one sender: --email-domain, --email, --sms-origination, "
+            "--whatsapp, --voice-origination",
             id="no-sender",
         ),
         pytest.param(

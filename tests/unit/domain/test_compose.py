@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 
-from notify.domain.compose import (
-    Delivery,
-    Email,
-    Sms,
-    WhatsApp,
-    compose_email,
-    compose_sms,
-    compose_whatsapp,
-)
+from notify.domain.channels.email import Email
+from notify.domain.channels.email import compose as compose_email
+from notify.domain.channels.sms import Sms
+from notify.domain.channels.sms import compose as compose_sms
+from notify.domain.channels.whatsapp import WhatsApp
+from notify.domain.channels.whatsapp import compose as compose_whatsapp
+from notify.domain.compose import Delivery
 from notify.domain.errors import (
     INVALID_ADDRESS,
     INVALID_MESSAGE,
@@ -96,7 +94,7 @@ def test_an_email_without_a_template_name_uses_the_default_template(templates) -
     email = compose_email(sample_delivery("send-email-delivery.json"), templates, DEFAULT_TEMPLATE)
 
     assert email == Email(
-        sender="alerts@example.com",
+        from_address="alerts@example.com",
         to="user@example.com",
         subject="Low Balance Alert",
         text="Alert: Your CHEQUING account ending in ****5493 has a low balance of $100.00",
@@ -496,7 +494,7 @@ def test_the_registration_invitation_is_rendered_from_player_and_team_values(tem
         sample_delivery("send-whatsapp-delivery.json"), templates, DEFAULT_TEMPLATE
     )
 
-    assert message == WhatsApp(to="whatsapp:+447835065013", sender=SANDBOX, body=INVITATION)
+    assert message == WhatsApp(to="whatsapp:+447835065013", from_number=SANDBOX, body=INVITATION)
     assert templates.asked == []
 
 
@@ -543,7 +541,7 @@ def test_an_approved_template_sends_its_content_sid_with_rendered_variables(temp
 
     assert message == WhatsApp(
         to="whatsapp:+16048621234",
-        sender=SANDBOX,
+        from_number=SANDBOX,
         body=None,
         content_sid=CONTENT_SID,
         content_variables={"1": "Jane", "2": "John (Panthers)"},
@@ -678,7 +676,7 @@ LONE = "\ud800"
         pytest.param(
             compose_email,
             email_delivery({"Subject": "Hi", "TextBody": "Hi", "FromAddress": f"a{LONE}@x.com"}),
-            "the Email sender has an unpaired UTF-16 surrogate U+D800",
+            "the Email from_address has an unpaired UTF-16 surrogate U+D800",
             id="email-sender",
         ),
     ],
@@ -723,7 +721,7 @@ def test_a_unicode_error_while_composing_is_an_invalid_message(templates, monkey
     def unencodable(*args: Any, **kwargs: Any) -> str:
         return "\ud800".encode()  # type: ignore[return-value]
 
-    monkeypatch.setattr("notify.domain.compose.render", unencodable)
+    monkeypatch.setattr("notify.domain.channels.sms.render", unencodable)
 
     with pytest.raises(PermanentError) as caught:
         compose_sms(sms_delivery({"MessageBody": "Hi"}), templates, DEFAULT_TEMPLATE)

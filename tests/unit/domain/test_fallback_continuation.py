@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from notify.domain.fallback import continuation, unreceived
+from notify.domain.steps import DeliveryStep, Outcome, RequestEntry
 
 CALLER = {"sub": "user-1"}
 WHATSAPP = {
@@ -14,26 +15,21 @@ WHATSAPP = {
 }
 SMS = {"Address": "+447835065107", "ChannelType": "SMS", "Substitutions": {"name": "Jane"}}
 EMAIL = {"Address": "jane@example.com", "ChannelType": "EMAIL", "Substitutions": {"name": "Jane"}}
-REQUEST = {
-    "TraceId": "t-1",
-    "Owner": "user:user-1",
-    "Caller": CALLER,
-    "Messages": {"WhatsAppMessage": {"MessageBody": "Hi"}, "SMSMessage": {"MessageBody": "Hi"}},
-    "FallbackAfterSeconds": 60,
-    "FallbackOnOptOut": False,
-}
+REQUEST = RequestEntry(
+    "t-1",
+    "user:user-1",
+    CALLER,
+    {"WhatsAppMessage": {"MessageBody": "Hi"}, "SMSMessage": {"MessageBody": "Hi"}},
+    fallback_after_seconds=60,
+)
 
 
-def awaiting(first: dict, *rest: dict) -> dict:
-    """An AWAITING outcome: its delivery, with each next channel nested as `Next`."""
-    delivery: dict = {}
-    for recipient in reversed(rest):
-        delivery = {"Recipient": recipient} | ({"Next": delivery} if delivery else {})
-    return {
-        "Recipient": first,
-        "Status": "AWAITING",
-        "Delivery": {"Recipient": first, "Next": delivery},
-    }
+def awaiting(first: dict, *rest: dict) -> Outcome:
+    """An AWAITING outcome: its delivery, with each next channel nested as `next`."""
+    delivery = None
+    for recipient in reversed((first, *rest)):
+        delivery = DeliveryStep(0, f"arn:{recipient['ChannelType']}", recipient, delivery)
+    return Outcome(REQUEST.trace_id, REQUEST.owner, first, "AWAITING", delivery=delivery)
 
 
 def test_the_continuation_is_a_request_for_each_next_channel_naming_the_receipt_it_awaits():

@@ -15,13 +15,9 @@ from notify.domain.inbound import (
     classify_keyword,
     opt_out_address,
 )
-from notify.domain.provider_events import (
-    DeliveryUpdate,
-    InboundMessage,
-    RecipientNotRecorded,
-    parse_record,
-)
-from tests.unit.domain.inbound_records import inbound, ses_event, twilio
+from notify.domain.provider_events import DeliveryUpdate, InboundMessage, RecipientNotRecorded
+from notify.integration.providers import parse_record
+from tests.unit.integration.providers.inbound_records import inbound, ses_event, twilio
 
 
 # ---------------------------------------------------------------- keywords

@@ -22,8 +22,10 @@ from notify.domain.outcomes import (
     with_tried,
 )
 from notify.domain.plan import plan
+from notify.domain.steps import GivenUp, Outcome, Tried
 
 TRACE_ID = "12348"
+OWNER = "customer:cust456"
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Delivery:run-1"
 CALLER = {"sub": "user123", "customer_id": "cust456"}
 MESSAGES = {
@@ -53,21 +55,23 @@ def lambda_cause(message: str, error_type: str = "TransientError") -> str:
     )
 
 
-def sent_outcome(address: str, channel: str) -> dict[str, Any]:
-    return {
-        "Recipient": {"Address": address, "ChannelType": channel},
-        "Status": SENT,
-        "ProviderMessageId": "msg-1",
-        "SentAt": "2026-11-24T10:00:00+00:00",
-    }
+def sent_outcome(address: str, channel: str) -> Outcome:
+    recipient = {"Address": address, "ChannelType": channel}
+    return Outcome(
+        TRACE_ID,
+        OWNER,
+        recipient,
+        SENT,
+        provider_message_id="msg-1",
+        sent_at="2026-11-24T10:00:00+00:00",
+    )
 
 
 def caught_outcome(
     status: str, recipient: dict[str, Any], error: str | None, cause: str | None
-) -> dict[str, Any]:
-    # The shape of the state machine's Rejected and Exhausted Pass states (None: left out).
-    outcome = {"Recipient": recipient, "Status": status, "Error": error, "Cause": cause}
-    return {key: value for key, value in outcome.items() if value is not None}
+) -> Outcome:
+    # As the state machine's Rejected and Exhausted Pass states build it.
+    return Outcome(TRACE_ID, OWNER, recipient, status, error=error, cause=cause)
 
 
 # One of each: sent, rejected, and two that exhausted their retries.
@@ -126,7 +130,9 @@ OUTCOMES = [
 def test_the_failure_reason_is_the_lambda_error_message_else_the_cause_else_the_error(
     outcome, reason
 ) -> None:
-    assert failure_reason(outcome) == reason
+    failed = {"TraceId": TRACE_ID, "Owner": OWNER, "Recipient": {}, "Status": FAILED}
+
+    assert failure_reason(Outcome.from_json(failed | outcome)) == reason
 
 
 def test_exhausted_names_only_the_failed_recipients_as_they_were() -> None:
@@ -197,17 +203,17 @@ def test_the_dead_letter_body_plans_back_into_just_the_failed_deliveries() -> No
 
     assert letter is not None
     replanned = plan(letter["MessageBody"])
-    assert replanned["Owner"] == "customer:cust456"
-    assert replanned["Messages"] == MESSAGES
-    assert replanned["Deliveries"] == exhausted(OUTCOMES)
+    assert replanned.owner == "customer:cust456"
+    assert replanned.messages == MESSAGES
+    assert list(replanned.deliveries) == exhausted(OUTCOMES)
 
 
 def test_building_the_dead_letter_leaves_the_outcomes_untouched() -> None:
-    before = json.dumps(OUTCOMES)
+    before = json.dumps([outcome.to_json() for outcome in OUTCOMES])
 
     dead_letter(TRACE_ID, CALLER, MESSAGES, OUTCOMES, EXECUTION_ARN)
 
-    assert json.dumps(OUTCOMES) == before
+    assert json.dumps([outcome.to_json() for outcome in OUTCOMES]) == before
 
 
 @pytest.mark.parametrize(
@@ -305,17 +311,17 @@ def test_the_channels_fallen_back_from_are_recorded_and_never_count_as_exhausted
     whatsapp = {"Address": "whatsapp:+447835065013", "ChannelType": "WHATSAPP"}
     email = {"Address": "jane@example.com", "ChannelType": "EMAIL"}
     sms = {"Address": "+447835065013", "ChannelType": "SMS"}
-    rejected = {"Error": "PermanentError", "Cause": "OutsideSessionWindow: 63016"}
-    timed_out = {"Error": "States.Timeout", "Cause": "timed out"}
-    sent = {"TraceId": "t", "Owner": "o", "Recipient": email, "Status": "SENT"}
-    sent["Tried"] = [sms, timed_out, [whatsapp, rejected, []]]
+    timed_out = GivenUp(sms, "States.Timeout", "timed out")
+    rejected = GivenUp(whatsapp, "PermanentError", "OutsideSessionWindow: 63016")
+    sent = Outcome("t", "o", email, SENT, tried=Tried((timed_out, rejected)))
 
     flat = with_tried([sent])
 
-    assert [(o["Recipient"]["ChannelType"], o["Status"]) for o in flat] == [
-        ("EMAIL", "SENT"),
-        ("SMS", "FAILED"),
-        ("WHATSAPP", "REJECTED"),
+    assert [(o.recipient["ChannelType"], o.status, o.fell_back) for o in flat] == [
+        ("EMAIL", "SENT", False),
+        ("SMS", "FAILED", True),
+        ("WHATSAPP", "REJECTED", True),
     ]
-    assert "Tried" not in flat[0]
+    assert flat[1].cause == "timed out"
+    assert flat[0].tried == Tried()
     assert exhausted(flat) == []

@@ -16,6 +16,7 @@ from notify.domain.plan import (
     plan,
     recipient_keys,
 )
+from notify.domain.steps import ExecutionPlan
 from notify.domain.tenants import api_key_caller
 from notify.domain.tokens import Caller
 
@@ -112,16 +113,13 @@ def queued(request: Any, caller: Any = CALLER) -> str:
 def test_each_readme_payload_becomes_one_delivery_per_recipient(
     payload, trace_id, messages, deliveries
 ) -> None:
-    assert plan(queued(readme_payload(payload))) == {
+    assert plan(queued(readme_payload(payload))).to_json() == {
         "TraceId": trace_id,
         "Owner": "customer:cust456",
         "Caller": CALLER,
         "Messages": messages,
         "Deliveries": deliveries,
-        "SendAt": None,
         "FallbackOnOptOut": False,
-        "FallbackAfterSeconds": None,
-        "AwaitedReceipts": None,
     }
 
 
@@ -142,8 +140,8 @@ def test_each_readme_payload_becomes_one_delivery_per_recipient(
 def test_the_owner_is_the_customer_else_the_user(caller, owner) -> None:
     planned = plan(queued(readme_payload("email-only.json"), caller))
 
-    assert planned["Owner"] == owner
-    assert planned["Caller"] == caller
+    assert planned.owner == owner
+    assert planned.caller == caller
 
 
 @pytest.mark.parametrize(
@@ -167,7 +165,7 @@ def test_a_queued_caller_with_an_id_outside_the_tenant_charset_is_refused(caller
 def test_other_request_fields_are_not_carried_into_the_messages() -> None:
     request = {**readme_payload("sms-inline.json"), "Extra": {"x": 1}, "PushMessage": {"y": 2}}
 
-    assert plan(queued(request))["Messages"] == {"SMSMessage": request["SMSMessage"]}
+    assert plan(queued(request)).messages == {"SMSMessage": request["SMSMessage"]}
 
 
 def test_the_planned_deliveries_are_in_the_order_the_addresses_were_given() -> None:
@@ -178,7 +176,7 @@ def test_the_planned_deliveries_are_in_the_order_the_addresses_were_given() -> N
         "b@example.com": {"ChannelType": "EMAIL"},
     }
 
-    addresses = [d["Address"] for d in plan(queued(request))["Deliveries"]]
+    addresses = [d["Address"] for d in plan(queued(request)).deliveries]
 
     assert addresses == ["c@example.com", "a@example.com", "b@example.com"]
 
@@ -241,17 +239,17 @@ def without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {"ChannelType": "PUSH"}}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']",
             id="unknown-channel-type",
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": {}}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']",
             id="no-channel-type",
         ),
         pytest.param(
             queued({**EMAIL_ONLY, "Addresses": {"user@example.com": "EMAIL"}}),
-            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'WHATSAPP']",
+            "user@example.com: ChannelType must be one of ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']",
             id="recipient-not-object",
         ),
     ],
@@ -406,7 +404,7 @@ def test_what_the_api_and_a_trigger_queue_is_read(caller_json) -> None:
     # As the API's mapping template splices it: {"Caller":<context.caller>,"Request":<body>}.
     body = '{"Caller":' + caller_json + ',"Request":' + json.dumps(EMAIL_ONLY) + "}"
 
-    assert plan(body)["Caller"] == json.loads(caller_json)
+    assert plan(body).caller == json.loads(caller_json)
 
 
 def test_a_body_nested_too_deeply_to_parse_is_invalid() -> None:
@@ -429,7 +427,7 @@ def planned_addresses(addresses: dict[str, Any]) -> list[dict[str, Any]]:
         "WhatsAppMessage": {"FromNumber": "+14155238886", "MessageBody": "Hi"},
         "Addresses": addresses,
     }
-    return plan(queued(request))["Deliveries"]
+    return list(plan(queued(request)).deliveries)
 
 
 @pytest.mark.parametrize(
@@ -518,10 +516,8 @@ def test_an_opt_out_of_the_canonical_address_stops_another_spelling() -> None:
 
     result = execution_plan([planned], FUNCTIONS, {("+16045550111", "SMS")})
 
-    assert result["Deliveries"] == []
-    assert [r["Cause"] for r in result["Rejected"]] == [
-        "OptedOut: +16045550111 has opted out of SMS"
-    ]
+    assert result.deliveries == ()
+    assert [r.cause for r in result.rejected] == ["OptedOut: +16045550111 has opted out of SMS"]
 
 
 @pytest.mark.parametrize(
@@ -572,10 +568,10 @@ def test_the_execution_plan_holds_each_request_once_and_one_delivery_per_recipie
     first = plan(queued(readme_payload("email-and-sms.json")))
     second = plan(queued(readme_payload("sms-inline.json") | {"TraceId": "other"}))
 
-    planned = execution_plan([first, second], FUNCTIONS)
+    planned = execution_plan([first, second], FUNCTIONS).to_json()
 
     assert planned["Requests"] == [
-        {key: request[key] for key in ("TraceId", "Owner", "Caller", "Messages")}
+        {key: request.to_json()[key] for key in ("TraceId", "Owner", "Caller", "Messages")}
         for request in (first, second)
     ]
     assert [
@@ -588,7 +584,7 @@ def test_the_execution_plan_holds_each_request_once_and_one_delivery_per_recipie
 
 
 def test_nothing_claimed_plans_nothing_to_send() -> None:
-    assert execution_plan([], FUNCTIONS) == {"Requests": [], "Deliveries": [], "Rejected": []}
+    assert execution_plan([], FUNCTIONS) == ExecutionPlan()
 
 
 def test_a_recipient_who_opted_out_is_rejected_in_the_plan_and_not_sent_to() -> None:
@@ -596,14 +592,14 @@ def test_a_recipient_who_opted_out_is_rejected_in_the_plan_and_not_sent_to() -> 
 
     planned = execution_plan([request], FUNCTIONS, {("+16048621234", "SMS")})
 
-    assert [d["Recipient"]["Address"] for d in planned["Deliveries"]] == ["user@example.com"]
-    [rejected] = planned["Rejected"]
-    assert (rejected["TraceId"], rejected["Owner"], rejected["Status"]) == (
-        request["TraceId"],
-        request["Owner"],
+    assert [d.recipient["Address"] for d in planned.deliveries] == ["user@example.com"]
+    [rejected] = planned.rejected
+    assert (rejected.trace_id, rejected.owner, rejected.status) == (
+        request.trace_id,
+        request.owner,
         "REJECTED",
     )
-    assert rejected["Cause"] == "OptedOut: +16048621234 has opted out of SMS"
+    assert rejected.cause == "OptedOut: +16048621234 has opted out of SMS"
 
 
 @pytest.mark.parametrize(
@@ -651,7 +647,7 @@ WHATSAPP_FIRST = {
 def test_each_fallback_is_the_delivery_before_its_next_with_the_recipients_substitutions():
     planned = plan(queued(WHATSAPP_FIRST))
 
-    [delivery] = execution_plan([planned], FUNCTIONS)["Deliveries"]
+    [delivery] = execution_plan([planned], FUNCTIONS).to_json()["Deliveries"]
 
     assert delivery["Function"] == "arn:whatsapp"
     assert "Fallback" not in delivery["Recipient"]
@@ -681,10 +677,8 @@ def test_an_opted_out_recipient_falls_back_only_if_allowed_skipping_opted_out_fa
 
     executed = execution_plan([planned], FUNCTIONS, opted_out)
 
-    assert [r["Recipient"]["ChannelType"] for r in executed["Rejected"]] == ["WHATSAPP"]
-    assert [d["Recipient"]["ChannelType"] for d in executed["Deliveries"]] == (
-        [first] if first else []
-    )
+    assert [r.recipient["ChannelType"] for r in executed.rejected] == ["WHATSAPP"]
+    assert [d.recipient["ChannelType"] for d in executed.deliveries] == ([first] if first else [])
 
 
 def test_a_fallback_without_an_address_is_invalid():
@@ -700,12 +694,9 @@ def test_a_fallback_without_an_address_is_invalid():
 def test_fallback_after_seconds_makes_each_channel_with_a_next_wait_for_its_receipt():
     planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": 30}))
 
-    [delivery] = execution_plan([planned], FUNCTIONS)["Deliveries"]
+    [delivery] = execution_plan([planned], FUNCTIONS).deliveries
 
-    waits = []
-    while delivery:
-        waits.append(delivery["Recipient"].get("AwaitDeliverySeconds"))
-        delivery = delivery.get("Next")
+    waits = [recipient.get("AwaitDeliverySeconds") for recipient in delivery.chain()]
     assert waits == [30, 30, None]  # the last channel has nothing to fall back to
 
 
@@ -725,7 +716,7 @@ def test_no_fallback_wait_or_one_up_to_a_day_is_accepted_whatever_the_execution_
 def test_a_request_that_waits_for_receipts_keeps_what_its_continuation_needs():
     planned = plan(queued(WHATSAPP_FIRST | {"FallbackAfterSeconds": 30}))
 
-    [request] = execution_plan([planned], FUNCTIONS)["Requests"]
+    [request] = execution_plan([planned], FUNCTIONS).to_json()["Requests"]
 
     assert (request["FallbackAfterSeconds"], request["FallbackOnOptOut"]) == (30, False)
-    assert request["Caller"] == planned["Caller"]
+    assert request["Caller"] == planned.caller

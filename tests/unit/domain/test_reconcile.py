@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from notify.domain.plan import UNREADABLE_OWNER, unreadable_trace_id
 from notify.domain.reconcile import (
     Execution,
     reconcile,
@@ -16,6 +15,7 @@ from notify.domain.reconcile import (
     stale_before,
     unsent_outcomes,
 )
+from notify.domain.steps import Outcome, Planned
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
 OTHER_ARN = ARN.replace("run-1", "run-2")
@@ -41,37 +41,32 @@ class FakeTraces:
     def __init__(self, header: dict[str, Any] | None, items: list[dict[str, Any]]) -> None:
         self.header, self.items = header, items
         self.finished: list[tuple[str, str]] = []
-        self.recorded: list[dict[str, Any]] = []
-        self.markers: dict[str, dict[str, Any]] = {}  # unreadable records Plan dead-lettered
+        self.recorded: list[Outcome] = []
+        # By SQS message id: the records dead-lettered as they arrived (by Plan, or here).
+        self.markers: dict[str, dict[str, Any]] = {}
 
     def read(self, trace_id: str, owner: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        if owner == UNREADABLE_OWNER:
-            return self.markers.get(trace_id), []
         assert (trace_id, owner) == ("t-1", OWNER)
         return self.header, self.items
 
-    def claim(self, trace_id: str, owner: str, execution: str, stale_before: str) -> str:
-        assert owner == UNREADABLE_OWNER  # the reconciler claims only dead-letter markers
-        marker = self.markers.setdefault(trace_id, {"Status": "RUNNING", "ExecutionArn": execution})
-        if marker["Status"] != "RUNNING":
-            return "DONE"
-        return "CLAIMED" if marker["ExecutionArn"] == execution else "HELD"
+    def claim_dead_letter(self, message_id: str, execution: str) -> bool:
+        marker = self.markers.setdefault(
+            message_id, {"Status": "RUNNING", "ExecutionArn": execution}
+        )
+        return marker["Status"] == "RUNNING" and marker["ExecutionArn"] == execution
+
+    def end_dead_letter(self, message_id: str, execution: str) -> None:
+        marker = self.markers.get(message_id)
+        if marker is not None and marker["ExecutionArn"] == execution:
+            marker["Status"] = "COMPLETED"
 
     def finish(self, trace_id: str, owner: str, status: str, execution: str) -> bool:
-        if owner == UNREADABLE_OWNER:
-            marker = self.markers.get(trace_id)
-            if marker is None or marker["ExecutionArn"] != execution:
-                return False
-            marker["Status"] = status
-            return True
         if self.header is None or self.header["ExecutionArn"] != execution:
             return False
         self.finished.append((status, execution))
         return True
 
-    def record(
-        self, trace_id: str, owner: str, outcomes: list[dict[str, Any]], execution: str
-    ) -> str:
+    def record(self, trace_id: str, owner: str, outcomes: list[Outcome], execution: str) -> str:
         self.recorded += outcomes
         return "RUNNING"
 
@@ -91,6 +86,10 @@ def running(arn: str = ARN) -> dict[str, Any]:
 def item(address: str, status: str | None = None, **fields: Any) -> dict[str, Any]:
     found = {"Sk": f"{OWNER}#SMS#{address}", "Address": address, "ChannelType": "SMS"}
     return found | ({"Status": status} if status else {}) | fields
+
+
+def unsent_sms(address: str) -> Outcome:
+    return Outcome("t-1", OWNER, {"ChannelType": "SMS", "Address": address}, "FAILED")
 
 
 def attributes(message: dict[str, Any]) -> dict[str, str]:
@@ -122,7 +121,7 @@ def test_only_recipients_neither_sent_nor_rejected_are_dead_lettered_as_one_requ
         "ExecutionArn": ARN,
     }
     assert traces.finished == [("FAILED", ARN)]
-    assert [o["Recipient"]["Address"] for o in traces.recorded] == ["+16048621235"]
+    assert [o.recipient["Address"] for o in traces.recorded] == ["+16048621235"]
 
 
 def test_a_stopped_execution_dead_letters_what_it_never_reached_and_says_why():
@@ -208,7 +207,7 @@ def test_an_execution_that_did_not_end_badly_is_not_reconciled(status):
 
 def test_each_request_of_a_batched_execution_is_reconciled_and_plans_dead_letters_kept():
     traces = FakeTraces(running(), [item("+16048621234", "SENT")])
-    traces.markers[unreadable_trace_id("m-2")] = {"Status": "COMPLETED"}  # Plan did it
+    traces.markers["m-2"] = {"Status": "COMPLETED"}  # Plan did it
     dead_letters = FakeDeadLetters()
     records = [
         {"messageId": "m-1", "body": BODY},
@@ -252,7 +251,7 @@ def test_a_stop_waits_for_sends_still_in_flight_and_dead_letters_only_what_staye
 
 def test_only_unsent_recipients_with_an_attempt_in_progress_are_waited_for():
     now = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
-    unsent = [{"Recipient": {"ChannelType": "SMS", "Address": "+16048621234"}}]
+    unsent = [unsent_sms("+16048621234")]
     busy = item("+16048621234", InProgressUntil="2026-11-27T12:00:40+00:00")
     lapsed = item("+16048621234", InProgressUntil="2026-11-27T12:00:20+00:00")
 
@@ -287,7 +286,9 @@ def test_a_recipient_with_fallbacks_is_unsent_until_a_channel_sent_or_every_one_
         for channel, status in statuses.items()
     ]
 
-    found = unsent_outcomes([recipient], items, Execution(ARN, "ABORTED", "[]"))
+    planned = Planned("t-1", OWNER, CALLER, {}, (recipient,))
+
+    found = unsent_outcomes(planned, items, Execution(ARN, "ABORTED", "[]"))
 
     assert bool(found) is unsent
 
@@ -391,7 +392,7 @@ def test_a_fallbacks_continuation_dead_letters_only_next_channels_whose_receipt_
 
 def test_a_started_send_whose_attempt_has_since_ended_is_not_waited_for():
     scheduled = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
-    unsent = [{"Recipient": {"ChannelType": "SMS", "Address": "+16048621234"}}]
+    unsent = [unsent_sms("+16048621234")]
     started = (("SMS", "+16048621234", scheduled.isoformat()),)
     now = scheduled + timedelta(seconds=5)
     tried = item("+16048621234", "FAILED", LastAttemptAt=(now - timedelta(seconds=1)).isoformat())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from notify.domain.channels.email import email_address, email_domain
+from notify.domain.channels.phone_senders import origination_identity as sms_origination
+from notify.domain.channels.phone_senders import whatsapp_number
 from notify.domain.errors import SENDER_NOT_ALLOWED, PermanentError
 from notify.domain.senders import (
     ANY,
@@ -13,14 +16,10 @@ from notify.domain.senders import (
     InvalidSender,
     check_sender,
     default_senders,
-    email_address,
-    email_domain,
-    sms_origination,
-    whatsapp_number,
 )
 
 OWNER = "customer:acme"
-ACME = AllowedSenders.from_item(
+ACME = AllowedSenders.from_lists(
     {
         "EmailDomains": {"Example.COM"},
         "Emails": {"Ops@Other.example"},
@@ -100,7 +99,7 @@ def test_an_unlisted_sender_is_a_permanent_sender_not_allowed(channel, sender, d
 
 
 def test_a_channel_with_nothing_listed_has_no_sender_for_a_listed_tenant():
-    email_only = AllowedSenders.from_item({"EmailDomains": {"example.com"}})
+    email_only = AllowedSenders.from_lists({"EmailDomains": {"example.com"}})
 
     with pytest.raises(PermanentError, match=SENDER_NOT_ALLOWED):
         check_sender(OWNER, "SMS", "pool-acme", email_only, ANY)
@@ -135,7 +134,14 @@ def test_a_tenant_without_a_list_may_use_no_sender_in_none_mode():
 
 
 STACK_DEFAULTS = default_senders(
-    ["@Example.com", " Notices@Stack.example", "whatsapp:+14155238886", "pool-stack", ""]
+    [
+        "@Example.com",
+        " Notices@Stack.example",
+        "whatsapp:+14155238886",
+        "pool-stack",
+        "voice:+16045550100",
+        "",
+    ]
 )
 
 
@@ -143,11 +149,23 @@ def test_default_senders_are_read_by_the_form_of_each_entry():
     read = STACK_DEFAULTS
 
     assert read == AllowedSenders(
-        email_domains=frozenset({"example.com"}),
-        emails=frozenset({"notices@stack.example"}),
-        sms_originations=frozenset({"pool-stack"}),
-        whatsapp_numbers=frozenset({"whatsapp:+14155238886"}),
+        {
+            "EmailDomains": frozenset({"example.com"}),
+            "Emails": frozenset({"notices@stack.example"}),
+            "SmsOriginations": frozenset({"pool-stack"}),
+            "WhatsAppNumbers": frozenset({"whatsapp:+14155238886"}),
+            "VoiceOriginations": frozenset({"+16045550100"}),
+        }
     )
+
+
+def test_a_voice_sender_is_allowed_only_from_the_voice_list():
+    assert check_sender(OWNER, "VOICE", "+16045550100", None, DEFAULTS, STACK_DEFAULTS) is None
+    with pytest.raises(PermanentError, match=SENDER_NOT_ALLOWED):
+        # An SMS origination identity is not a voice sender: each channel has its own list.
+        check_sender(OWNER, "VOICE", "pool-stack", None, DEFAULTS, STACK_DEFAULTS)
+    with pytest.raises(PermanentError, match=SENDER_NOT_ALLOWED):
+        check_sender(OWNER, "VOICE", "+16045550100", ACME, DEFAULTS, STACK_DEFAULTS)
 
 
 @pytest.mark.parametrize(
@@ -206,9 +224,9 @@ def test_in_defaults_mode_a_listed_tenant_keeps_to_its_own_list():
 
 
 def test_listed_values_in_no_canonical_form_match_nothing_and_break_nothing():
-    allowed = AllowedSenders.from_item({"EmailDomains": {"not a domain", "example.com"}})
+    allowed = AllowedSenders.from_lists({"EmailDomains": {"not a domain", "example.com"}})
 
-    assert allowed.email_domains == frozenset({"example.com"})
+    assert allowed.lists["EmailDomains"] == frozenset({"example.com"})
 
 
 @pytest.mark.parametrize(

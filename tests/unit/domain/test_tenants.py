@@ -15,7 +15,7 @@ from notify.domain.tenants import (
     parse_owner,
     queued_owner,
 )
-from notify.integration.trace_store import recipient_key
+from notify.integration.traces.keys import recipient_key
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ RECIPIENT = f"Addresses/{PHONE}"
 TRACE_ID = "^[A-Za-z0-9._:@/+=-]{1,128}$"
 FROM_ADDRESS = "^[^@\\s]+@[^@\\s]+$"
 TEMPLATE_NAME = "^[A-Za-z0-9._-]{1,128}$"
-CHANNELS = '["EMAIL","SMS","WHATSAPP"]'
+CHANNELS = '["EMAIL","SMS","WHATSAPP","VOICE"]'
 NOT_A_SUBSTITUTION = "instance failed to match exactly one schema (matched 0 out of 2)"
 BOTH = "instance matched a schema which it should not have"
 
@@ -209,7 +209,7 @@ MALFORMED = [
     # Message blocks
     pytest.param(
         body(("EmailMessage", DROP), ("SMSMessage", DROP)),
-        ["instance failed to match at least one required schema among 3"],
+        ["instance failed to match at least one required schema among 4"],
         id="no-message-block",
     ),
     # A string passes `not: {required: [...]}` (required checks objects only), so both fail.
@@ -552,7 +552,7 @@ def test_validator_follows_an_edited_openapi_file(tmp_path):
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "openapi.yaml").write_text(
         OPENAPI.read_text().replace(
-            "enum: [EMAIL, SMS, WHATSAPP]", "enum: [EMAIL, SMS, WHATSAPP, PUSH]"
+            "enum: [EMAIL, SMS, WHATSAPP, VOICE]", "enum: [EMAIL, SMS, WHATSAPP, VOICE, PUSH]"
         )
     )
     request = edited((f"{RECIPIENT}/ChannelType", "PUSH"))
@@ -973,7 +973,7 @@ def test_scheduled_and_fallback_requests_are_valid(validator, request_body):
 
 def test_a_fallback_without_its_channels_block_is_refused(validator):
     assert validator.errors(with_fallback(SMS_FALLBACK)) == [
-        "instance failed to match all required schemas (matched only 2 out of 3)"
+        "instance failed to match all required schemas (matched only 3 out of 4)"
     ]
 
 

@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "SEND_EMAIL_FUNCTION_ARN": "arn:email",
     "SEND_SMS_FUNCTION_ARN": "arn:sms",
     "SEND_WHATSAPP_FUNCTION_ARN": "arn:whatsapp",
+    "SEND_VOICE_FUNCTION_ARN": "arn:voice",
     "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
     "SCHEDULE_GROUP": "steps-sends",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/steps-scheduler",

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from notify.domain.provider_events import twilio_envelope
+from notify.integration.providers.twilio.events import twilio_envelope
 
 MODULE = "notify.handlers.inbound"
 HELP_TEXT = "Team bot: reply STOP to stop."

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from notify.integration.dynamodb_table import DynamoTable
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.attempts import AttemptStore
+from notify.integration.traces.claims import ClaimStore
+from notify.integration.traces.reads import TraceReader
 
 MODULE = "notify.handlers.reconcile"
 OWNER = "user:user-1"
@@ -37,9 +39,12 @@ def reconciler(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
         env.setenv("DEAD_LETTER_QUEUE_URL", dlq)
         env.setenv("SCHEDULE_GROUP", "reconcile-sends")
         sys.modules.pop(MODULE, None)
+        table = DynamoTable(mocked_aws.client("dynamodb"), traces.name)
         yield {
             "handler": importlib.import_module(MODULE).handler,
-            "store": TraceStore(DynamoTable(mocked_aws.client("dynamodb"), traces.name), 1),
+            "claims": ClaimStore(table, 1),
+            "attempts": AttemptStore(table, 1),
+            "reads": TraceReader(table),
             "sqs": sqs,
             "dlq": dlq,
             "sfn": sfn,
@@ -61,7 +66,7 @@ def stopped_execution(reconciler: dict[str, Any], trace_id: str, addresses: list
         stateMachineArn=reconciler["machine"],
         input=json.dumps([{"messageId": f"m-{trace_id}", "body": body}]),
     )["executionArn"]
-    reconciler["store"].claim(trace_id, OWNER, arn, "2000-01-01T00:00:00+00:00")
+    reconciler["claims"].claim(trace_id, OWNER, arn, "2000-01-01T00:00:00+00:00")
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by a test")
     return arn
 
@@ -90,9 +95,9 @@ def dead_letters(reconciler: dict[str, Any], trace_id: str) -> list[dict[str, An
 
 def test_a_stopped_execution_dead_letters_its_unsent_recipients_once(reconciler, lambda_context):
     arn = stopped_execution(reconciler, "stopped", ["+16048621234", "+16048621235"])
-    store = reconciler["store"]
-    store.begin_send("stopped", OWNER, "SMS", "+16048621234", "2000-01-01T00:00:00+00:00")
-    store.complete_send("stopped", OWNER, "SMS", "+16048621234", "p-1", "2026-11-27T10:00:00")
+    attempts = reconciler["attempts"]
+    attempts.begin_send("stopped", OWNER, "SMS", "+16048621234", "2000-01-01T00:00:00+00:00")
+    attempts.complete_send("stopped", OWNER, "SMS", "+16048621234", "p-1", "2026-11-27T10:00:00")
 
     result = reconciler["handler"](status_change(arn), lambda_context)
     reconciler["handler"](status_change(arn), lambda_context)  # the event delivered twice
@@ -101,7 +106,7 @@ def test_a_stopped_execution_dead_letters_its_unsent_recipients_once(reconciler,
     [letter] = dead_letters(reconciler, "stopped")
     assert list(json.loads(letter["Body"])["Request"]["Addresses"]) == ["+16048621235"]
     assert letter["MessageAttributes"]["ExecutionArn"]["StringValue"] == arn
-    header, _ = store.read("stopped", OWNER)
+    header, _ = reconciler["reads"].read("stopped", OWNER)
     assert header["Status"] == "FAILED"
 
 

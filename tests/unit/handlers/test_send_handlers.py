@@ -31,7 +31,7 @@ from notify.domain.errors import (
     PermanentError,
     TransientError,
 )
-from notify.integration.trace_store import recipient_key
+from notify.integration.traces.keys import recipient_key
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 31 + "7", "unit-test-twilio-token"

@@ -1,6 +1,6 @@
 """StatusEventsFunction over the traces table's stream: one MessageStatus event per change.
 
-The writes are the real writers' (TraceStore) on a moto table with the template's stream;
+The writes are the real writers' (integration/traces) on a moto table with the template's stream;
 the stream's records reach the handler as Lambda hands them; the bus has the template's
 CallbacksRule pattern, targeting a queue, so each test reads what the bus delivered.
 EventBridge refusing entries is the one thing moto cannot do: a botocore hook answers
@@ -24,7 +24,8 @@ from cfnlint.decode import cfn_yaml
 from emulator.botocore_hooks import SessionHooks, response
 from emulator.stream_sources import STREAMS_CLIENT_CONFIG, lambda_record
 from notify.domain.provider_events import DeliveryUpdate
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.attempts import AttemptStore
+from notify.integration.traces.deliveries import DeliveryStatusStore
 
 MODULE = "notify.handlers.status_events"
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,8 +52,12 @@ class StatusEvents:
     refused: set[str]  # TraceIds whose events EventBridge refuses
 
     @property
-    def store(self) -> TraceStore:
-        return TraceStore(self.table, retention_days=1)
+    def store(self) -> AttemptStore:
+        return AttemptStore(self.table, retention_days=1)
+
+    @property
+    def deliveries(self) -> DeliveryStatusStore:
+        return DeliveryStatusStore(self.table)
 
     def records(self) -> list[dict[str, Any]]:
         """The stream's records since the last read, in the shape Lambda sends them."""
@@ -137,7 +142,7 @@ def events(stack, lambda_context) -> StatusEvents:
     return stack
 
 
-def sent(store: TraceStore, trace_id: str, provider_message_id: str) -> None:
+def sent(store: AttemptStore, trace_id: str, provider_message_id: str) -> None:
     """One send attempt to PHONE, then SENT, as the SMS function writes them."""
     store.begin_send(trace_id, OWNER, "SMS", PHONE, "2099-01-01T00:00:00+00:00")
     store.complete_send(
@@ -187,8 +192,8 @@ def test_a_providers_delivery_status_publishes_a_delivery_event_once(events, lam
     events.published()
     delivered = DeliveryUpdate("twilio", "SMdelivered", "delivered", "2026-06-01T10:00:05+00:00")
 
-    events.store.record_delivery(delivered)
-    events.store.record_delivery(delivered)  # repeated by the provider: the rank rule drops it
+    events.deliveries.record_delivery(delivered)
+    events.deliveries.record_delivery(delivered)  # repeated by the provider: the rank rule drops it
     response = events.handler({"Records": events.records()}, lambda_context)
 
     assert failed_ids(response) == []

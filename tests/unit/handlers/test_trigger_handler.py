@@ -13,6 +13,7 @@ import pytest
 
 from notify.domain.tenants import key_owner
 from notify.domain.triggers import REGISTRATION_INVITATION, Trigger
+from notify.integration.tenant_store import trigger_item
 
 MODULE = "notify.handlers.trigger"
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,7 +49,7 @@ def event(
 def aws(mocked_aws, table_from_template) -> Any:
     table = table_from_template("TenantsTable", TABLE)
     trigger = Trigger.from_definition(REGISTRATION_INVITATION, DEFINITION)
-    table.put_item(Item=trigger.item(key_owner(KEY_ID), "2025-01-01T00:00:00+00:00"))
+    table.put_item(Item=trigger_item(key_owner(KEY_ID), trigger, "2025-01-01T00:00:00+00:00"))
     return mocked_aws
 
 

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
-from notify.integration.trace_store import TraceStore
+from notify.integration.traces.attempts import AttemptStore
+from notify.integration.traces.deliveries import DeliveryStatusStore
 
 SK = "cust456#WHATSAPP#whatsapp:+16048621234"
 AT = "2026-11-24T10:00:00Z"
@@ -48,7 +49,7 @@ ORDERS = {
 
 @pytest.mark.parametrize("order", ORDERS.values(), ids=ORDERS.keys())
 def test_the_final_status_is_the_latest_state_whatever_the_order(table, sid, order):
-    store = TraceStore(table, 30)
+    store = DeliveryStatusStore(table)
     for status in order:
         store.record_delivery(update(sid, status))
 
@@ -57,7 +58,7 @@ def test_the_final_status_is_the_latest_state_whatever_the_order(table, sid, ord
 
 
 def test_of_two_final_states_the_first_recorded_wins(table, sid):
-    store = TraceStore(table, 30)
+    store = DeliveryStatusStore(table)
 
     assert store.record_delivery(update(sid, "undelivered", "30003")) == 1
     assert store.record_delivery(update(sid, "delivered")) == 0
@@ -71,7 +72,7 @@ def test_of_two_final_states_the_first_recorded_wins(table, sid):
 
 
 def test_other_fields_of_the_recipient_are_kept(table, sid):
-    TraceStore(table, 30).record_delivery(update(sid, "delivered"))
+    DeliveryStatusStore(table).record_delivery(update(sid, "delivered"))
 
     item = table.get_item(Key={"TraceId": f"trace-{sid}", "Sk": SK})["Item"]
     assert (item["Status"], item["ProviderMessageId"]) == ("SENT", sid)
@@ -79,18 +80,18 @@ def test_other_fields_of_the_recipient_are_kept(table, sid):
 
 def test_a_status_for_an_unrecorded_send_says_so(table):
     with pytest.raises(RecipientNotRecorded):
-        TraceStore(table, 30).record_delivery(update("SM-unknown", "sent"))
+        DeliveryStatusStore(table).record_delivery(update("SM-unknown", "sent"))
 
 
 def test_a_status_right_after_the_send_finds_its_recipient_before_the_outcome_is_recorded(table):
-    store = TraceStore(table, 30)
+    attempts = AttemptStore(table, 30)
     sid = f"SM{next(_ids)}"
     owner, channel, address = "cust456", "WHATSAPP", "whatsapp:+447835065013"
-    store.begin_send(f"trace-{sid}", owner, channel, address, "2999-01-01T00:00:00.000000+00:00")
+    attempts.begin_send(f"trace-{sid}", owner, channel, address, "2999-01-01T00:00:00.000000+00:00")
 
-    store.complete_send(f"trace-{sid}", owner, channel, address, sid, AT)
+    attempts.complete_send(f"trace-{sid}", owner, channel, address, sid, AT)
 
-    assert store.record_delivery(update(sid, "delivered")) == 1
+    assert DeliveryStatusStore(table).record_delivery(update(sid, "delivered")) == 1
     item = table.get_item(
         Key={"TraceId": f"trace-{sid}", "Sk": f"{owner}#{channel}#{address}"}, ConsistentRead=True
     )["Item"]

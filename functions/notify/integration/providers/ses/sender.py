@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.compose import Email
-from notify.integration.aws_errors import UNREACHABLE, classify_client_error, unreachable
+from notify.domain.channels.email import Email
+from notify.integration.providers.ses.errors import ses_errors
 
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -27,7 +25,7 @@ class SesEmailSender:
         if email.html:
             body["Html"] = {"Data": email.html, "Charset": "UTF-8"}
         request: dict[str, Any] = {
-            "FromEmailAddress": email.sender,
+            "FromEmailAddress": email.from_address,
             "Destination": {"ToAddresses": [email.to]},
             "Content": {
                 "Simple": {"Subject": {"Data": email.subject, "Charset": "UTF-8"}, "Body": body}
@@ -36,12 +34,8 @@ class SesEmailSender:
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
-        try:
+        with ses_errors():
             return self._client.send_email(**request)["MessageId"]
-        except ClientError as exc:
-            raise classify_client_error(exc) from exc
-        except UNREACHABLE as exc:
-            raise unreachable(exc) from exc
 
 
 def _tag_value(value: str) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from notify.integration.twilio_webhook import WebhookRequest, request_url
+from notify.integration.providers.twilio.webhook import WebhookRequest, request_url
 
 TOKEN = "12345678901234567890123456789012"
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"

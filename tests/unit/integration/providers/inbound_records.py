@@ -1,11 +1,11 @@
-"""Inbound queue records (the webhook's Twilio envelope, SES and SMS events) for the tests."""
+"""Inbound queue records (the webhook's Twilio envelope, SES and End User Messaging events)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from notify.domain.provider_events import twilio_envelope
+from notify.integration.providers.twilio.events import twilio_envelope
 
 RECEIVED_AT = "2026-11-24T10:00:00.000000+00:00"
 
@@ -40,7 +40,8 @@ def ses_event(event_type: str, detail_type: str, **extra: Any) -> str:
     )
 
 
-def sms_event(event_type: str, **extra: Any) -> dict[str, Any]:
+def end_user_messaging_event(event_type: str, **extra: Any) -> dict[str, Any]:
+    """A text or voice event as SNS delivers it raw (its TraceId in `context`)."""
     return {
         "eventType": event_type,
         "eventVersion": "1.0",

@@ -12,7 +12,7 @@ from emulator.aws import free_port
 from emulator.http import HttpServer
 from emulator.providers import Fault, Providers
 from emulator.twilio_api import TwilioApi
-from notify.domain.compose import WhatsApp
+from notify.domain.channels.whatsapp import WhatsApp
 from notify.domain.errors import (
     INVALID_ADDRESS,
     OPTED_OUT,
@@ -23,18 +23,18 @@ from notify.domain.errors import (
     PermanentError,
     TransientError,
 )
-from notify.integration.twilio_whatsapp import (
+from notify.integration.providers.twilio.errors import classify_twilio_error
+from notify.integration.providers.twilio.whatsapp import (
     TwilioAccount,
     TwilioSecret,
     TwilioWhatsAppSender,
-    classify_twilio_error,
     with_query,
 )
 
 ACCOUNT = TwilioAccount("AC" + "ab" * 16, "secrettoken")
 TO = "whatsapp:+16048621234"
 FROM = "whatsapp:+14155238886"
-MESSAGE = WhatsApp(to=TO, sender=FROM, body="Hi Jane, John is invited to the Panthers.")
+MESSAGE = WhatsApp(to=TO, from_number=FROM, body="Hi Jane, John is invited to the Panthers.")
 CALLBACK = "http://127.0.0.1:9/webhook"  # nothing listens on the discard port
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from notify.domain.compose import Sms
-from notify.domain.errors import OPTED_OUT, PermanentError
-from notify.integration.aws_errors import UNREACHABLE, classify_client_error, unreachable
-
-_OPTED_OUT_REASON = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
+from notify.domain.channels.sms import SMS, Sms
+from notify.integration.providers.end_user_messaging.errors import end_user_messaging_errors
 
 
 class SmsSender:
@@ -33,11 +28,5 @@ class SmsSender:
             request["OriginationIdentity"] = sms.origination_identity
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
-        try:
+        with end_user_messaging_errors(SMS.name, sms.to):
             return self._client.send_text_message(**request)["MessageId"]
-        except ClientError as exc:
-            if exc.response.get("Reason") == _OPTED_OUT_REASON:
-                raise PermanentError(OPTED_OUT, f"{sms.to} has opted out of SMS") from exc
-            raise classify_client_error(exc) from exc
-        except UNREACHABLE as exc:
-            raise unreachable(exc) from exc
