@@ -25,12 +25,14 @@ class Delivery:
     owner: str
     recipient: dict[str, Any]
     messages: dict[str, Any]
+    request: dict[str, Any] = dataclasses.field(default_factory=dict)  # the execution's entry
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Delivery:
-        """A Send task's payload: its request (TraceId, Owner, Messages) and the recipient."""
+        """A Send task's payload: its request (TraceId, Owner, Messages) and its delivery."""
         request = event["Request"]
-        return cls(request["TraceId"], request["Owner"], event["Recipient"], request["Messages"])
+        recipient = event["Delivery"]["Recipient"]
+        return cls(request["TraceId"], request["Owner"], recipient, request["Messages"], request)
 
     @property
     def address(self) -> str:

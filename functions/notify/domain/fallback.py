@@ -1,4 +1,4 @@
-"""Falling back after a wait: what a trace keeps while its delivery receipts are awaited.
+"""What a run leaves for later: fallbacks awaiting a receipt, and sends paced to their slot.
 
 `FallbackAfterSeconds` gives a sent channel time to be reported delivered or read before
 the recipient's next channel is tried. That wait never happens inside an execution: an
@@ -7,6 +7,8 @@ that other recipients need. The send answers `AwaitingDelivery`; Record keeps on
 trace a *continuation*, a request for each waiting recipient's next channel naming the
 channel whose receipt decides, and a one-time schedule queues it when the wait is over.
 Plan then sends each next channel whose earlier one was not reported delivered or read.
+A send paced out of its execution (domain/pacing.py) joins the same continuation, which
+is due at the earliest of its recipients' times.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from notify.domain.pacing import NOT_BEFORE
 from notify.domain.recipients import channel_key
+from notify.domain.schedule import stamp
 from notify.domain.steps import AWAITED_RECEIPTS, Outcome, RequestEntry
 
 # The outcome of a recipient sent on a channel whose next one waits for its receipt.
@@ -35,36 +39,75 @@ class Continuation:
 
 
 def continuation(
-    request: RequestEntry, awaiting: Sequence[Outcome], due: str
+    request: RequestEntry,
+    awaiting: Sequence[Outcome],
+    due: datetime | None,
+    paced: Sequence[Outcome] = (),
 ) -> Continuation | None:
-    """The continuation of a request whose `awaiting` outcomes wait for a receipt.
+    """The continuation of a request: what its run leaves for later, sent at the earliest.
 
-    `request` is the execution's entry for it (TraceId, Caller, Messages and the fallback
-    settings); each outcome carries its delivery, whose `next` is the channel to try.
+    `awaiting`: sent, their next channel waits for the receipt until `due`; each outcome
+    carries its delivery, whose `next` is the channel to try, marked not to be sent
+    before `due`. `paced`: left for their send slot (or a throttle's backoff), each as its
+    delivery names it, with its pacing fields (`NotBefore`). The continuation is due at
+    the earliest of these times.
     """
     addresses: dict[str, Any] = {}
     receipts: dict[str, str] = {}
+    times: list[float] = []
     for outcome in awaiting:
         first, *rest = outcome.delivery.next.chain()
-        spec = {k: v for k, v in first.items() if k not in ("Address", "AwaitDeliverySeconds")}
-        if rest:
-            spec["Fallback"] = [
-                {"ChannelType": r["ChannelType"], "Address": r["Address"]} for r in rest
-            ]
-        addresses[first["Address"]] = spec
+        addresses[first["Address"]] = _spec(first | {NOT_BEFORE: due.timestamp()}, rest)
         receipts[channel_key(first)] = channel_key(outcome.recipient)
+        times.append(due.timestamp())
+    for outcome in paced:
+        first, *rest = outcome.delivery.chain()
+        addresses[first["Address"]] = _spec(first, rest)
+        awaited = (request.awaited_receipts or {}).get(channel_key(first))
+        if awaited:
+            receipts[channel_key(first)] = awaited
+        times.append(float(first[NOT_BEFORE]))
     if not addresses:
         return None
     entry = request.to_json()
-    settings = {k: entry[k] for k in ("FallbackAfterSeconds", "FallbackOnOptOut") if k in entry}
+    settings = {
+        k: entry[k] for k in ("FallbackAfterSeconds", "FallbackOnOptOut", "Priority") if k in entry
+    }
     body = {
         "TraceId": request.trace_id,
         **request.messages,
         "Addresses": addresses,
         **settings,
-        AWAITED_RECEIPTS: receipts,
     }
-    return Continuation(json.dumps({"Caller": request.caller, "Request": body}), due)
+    if receipts:
+        body[AWAITED_RECEIPTS] = receipts
+    when = stamp(datetime.fromtimestamp(min(times), UTC))
+    return Continuation(json.dumps({"Caller": request.caller, "Request": body}), when)
+
+
+def merged(kept: Continuation, new: Continuation) -> Continuation:
+    """Two continuations of one trace (a retried Record's and the one kept before) as one."""
+    first, second = json.loads(kept.body), json.loads(new.body)
+    request = first["Request"] | {
+        "Addresses": first["Request"]["Addresses"] | second["Request"]["Addresses"]
+    }
+    receipts = first["Request"].get(AWAITED_RECEIPTS, {}) | second["Request"].get(
+        AWAITED_RECEIPTS, {}
+    )
+    if receipts:
+        request[AWAITED_RECEIPTS] = receipts
+    body = json.dumps({"Caller": first["Caller"], "Request": request})
+    return Continuation(body, min(kept.due, new.due))
+
+
+def _spec(first: Mapping[str, Any], rest: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A recipient of the continuation's Addresses: its channel, then its fallbacks."""
+    spec = {k: v for k, v in first.items() if k not in ("Address", "AwaitDeliverySeconds")}
+    if rest:
+        spec["Fallback"] = [
+            {"ChannelType": r["ChannelType"], "Address": r["Address"]} for r in rest
+        ]
+    return spec
 
 
 def due_after(seconds: int, now: datetime) -> datetime:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from notify.domain.fallback import AWAITING
+from notify.domain.pacing import without_pacing
 from notify.domain.steps import GivenUp, Outcome, Tried
 
 SENT, REJECTED, FAILED = "SENT", "REJECTED", "FAILED"
@@ -115,7 +116,7 @@ def dead_letter(
         return None
     addresses = {}
     for outcome in failed:
-        recipient = dict(outcome.recipient)
+        recipient = without_pacing(outcome.recipient)  # a redrive books afresh
         addresses[recipient.pop("Address")] = recipient
     request = {"TraceId": trace_id, **messages, "Addresses": addresses}
     reasons = "; ".join(f"{o.recipient['Address']}: {failure_reason(o)}" for o in failed)

@@ -16,6 +16,7 @@ from notify.domain.errors import (
 )
 from notify.domain.inbound import opt_out_address
 from notify.domain.outcomes import REJECTED
+from notify.domain.pacing import BULK, LANES, TRANSACTIONAL
 from notify.domain.recipients import channel_key
 from notify.domain.steps import AWAITED_RECEIPTS, DeliveryStep, ExecutionPlan, Outcome, Planned
 from notify.domain.tenants import queued_owner
@@ -60,7 +61,17 @@ def plan(queued_body: str) -> Planned:
         fallback_after_seconds=request.get("FallbackAfterSeconds"),
         # A fallback's continuation: each next channel -> the channel whose receipt decides.
         awaited_receipts=_awaited_receipts(request.get(AWAITED_RECEIPTS)),
+        priority=_priority(request.get("Priority")),
     )
+
+
+def _priority(value: object) -> str | None:
+    """The request's lane when it is not the default one (transactional)."""
+    if value in (None, TRANSACTIONAL):
+        return None
+    if value != BULK:
+        raise PermanentError(INVALID_MESSAGE, f"Priority must be one of {list(LANES)}")
+    return BULK
 
 
 def _awaited_receipts(value: object) -> dict[str, str] | None:

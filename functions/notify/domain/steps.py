@@ -221,6 +221,10 @@ class RequestEntry:
     messages: Json
     fallback_after_seconds: int | None = None
     fallback_on_opt_out: bool = False
+    # "bulk", or None: transactional (pacing.lane_of).
+    priority: str | None = None
+    # A continuation's: what a recipient carried on again still awaits (AWAITED_RECEIPTS).
+    awaited_receipts: dict[str, str] | None = None
 
     def to_json(self) -> Json:
         entry = {
@@ -232,16 +236,21 @@ class RequestEntry:
         if self.fallback_after_seconds:
             entry["FallbackAfterSeconds"] = self.fallback_after_seconds
             entry["FallbackOnOptOut"] = self.fallback_on_opt_out
-        return entry
+        return entry | _present(
+            {"Priority": self.priority, AWAITED_RECEIPTS: self.awaited_receipts}
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> RequestEntry:
         required = ("TraceId", "Owner", "Caller", "Messages")
-        _read(data, "a request entry", required, ("FallbackAfterSeconds", "FallbackOnOptOut"))
+        optional = ("FallbackAfterSeconds", "FallbackOnOptOut", "Priority", AWAITED_RECEIPTS)
+        _read(data, "a request entry", required, optional)
         return cls(
             *(data[key] for key in required),
             fallback_after_seconds=data.get("FallbackAfterSeconds"),
             fallback_on_opt_out=data.get("FallbackOnOptOut") is True,
+            priority=data.get("Priority"),
+            awaited_receipts=data.get(AWAITED_RECEIPTS),
         )
 
 
@@ -265,6 +274,7 @@ class Planned:
     fallback_on_opt_out: bool = False
     fallback_after_seconds: Any = None
     awaited_receipts: dict[str, str] | None = None
+    priority: str | None = None
 
     def entry(self) -> RequestEntry:
         """What the execution keeps of it."""
@@ -275,6 +285,8 @@ class Planned:
             self.messages,
             self.fallback_after_seconds,
             self.fallback_on_opt_out,
+            self.priority,
+            self.awaited_receipts,
         )
 
     def to_json(self) -> Json:
@@ -289,13 +301,14 @@ class Planned:
                 "FallbackOnOptOut": self.fallback_on_opt_out,
                 "FallbackAfterSeconds": self.fallback_after_seconds,
                 AWAITED_RECEIPTS: self.awaited_receipts,
+                "Priority": self.priority,
             }
         )
 
     @classmethod
     def from_json(cls, data: Any) -> Planned:
         required = ("TraceId", "Owner", "Caller", "Messages", "Deliveries", "FallbackOnOptOut")
-        optional = ("SendAt", "FallbackAfterSeconds", AWAITED_RECEIPTS)
+        optional = ("SendAt", "FallbackAfterSeconds", AWAITED_RECEIPTS, "Priority")
         _read(data, "a planned request", required, optional)
         return cls(
             data["TraceId"],
@@ -307,6 +320,7 @@ class Planned:
             fallback_on_opt_out=data["FallbackOnOptOut"] is True,
             fallback_after_seconds=data.get("FallbackAfterSeconds"),
             awaited_receipts=data.get(AWAITED_RECEIPTS),
+            priority=data.get("Priority"),
         )
 
 

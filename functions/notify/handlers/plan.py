@@ -1,6 +1,7 @@
 """First step of the Delivery state machine: the pipe's records in, claimed deliveries out."""
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError, TransientError
 from notify.domain.fallback import unreceived
 from notify.domain.outcomes import FAILED
+from notify.domain.pacing import Booking, interval, with_bookings
 from notify.domain.plan import (
     chain,
     check_fallback_after,
@@ -32,6 +34,7 @@ from notify.domain.schedule import (
 )
 from notify.domain.steps import Outcome, Planned
 from notify.handlers.settings import PlanSettings
+from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
 from notify.integration.opt_outs import OptOutStore
@@ -48,6 +51,7 @@ reads = TraceReader(traces_table)
 opt_outs = OptOutStore(dynamodb, settings.opt_outs_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 schedules = settings.send_schedules(boto3.client("scheduler"))
+budgets = BudgetStore(DynamoTable(dynamodb, settings.budgets_table))
 
 
 @dataclass
@@ -77,7 +81,9 @@ def handler(event: dict, context: LambdaContext) -> dict:
     # runs holds from the next message on (Twilio refuses WhatsApp sends after it too).
     keys = [opt_out_key(c) for p in batch.claimed for r in p.deliveries for c in chain(r)]
     opted_out = opt_outs.opted_out(key for key in keys if key)
-    planned = execution_plan(batch.claimed, settings.send_functions, opted_out)
+    planned = with_bookings(
+        execution_plan(batch.claimed, settings.send_functions, opted_out), book_slots
+    )
     answer = replace(
         planned,
         rejected=(*planned.rejected, *batch.refused),
@@ -93,6 +99,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
         },
     )
     return answer.to_json()
+
+
+def book_slots(channel: str, budget: str, lane: str, count: int) -> list[Booking]:
+    """Slots for `count` sends of one request on one budget (`pacing.with_bookings`)."""
+    default = interval(float(settings.send_rates[channel]))
+    return budgets.book(budget, lane, time.time(), default, count)
 
 
 def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Batch) -> None:

@@ -1,6 +1,7 @@
 """After each Map: record the outcomes on each trace, count them, flag the exhausted."""
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.errors import TransientError
-from notify.domain.fallback import AWAITING, Continuation, continuation, due_after
+from notify.domain.fallback import AWAITING, Continuation, continuation, due_after, merged
 from notify.domain.outcomes import (
     COMPLETED,
     FAILED,
@@ -22,7 +23,8 @@ from notify.domain.outcomes import (
     exhausted,
     with_tried,
 )
-from notify.domain.schedule import at_expression, pointer_body, schedule_name, stamp
+from notify.domain.pacing import PACED
+from notify.domain.schedule import at_expression, pointer_body, schedule_name
 from notify.domain.steps import Outcome, RequestEntry
 from notify.handlers.settings import RecordSettings
 from notify.integration.dynamodb_table import DynamoTable
@@ -40,6 +42,9 @@ claims = ClaimStore(traces_table, settings.retention_days)
 reads = TraceReader(traces_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 schedules = settings.send_schedules(boto3.client("scheduler"))
+queued = boto3.client("sqs")
+# SQS delays a message at most 15 minutes; a later continuation is a one-time schedule.
+MAX_DELAY_SECONDS = 900
 
 
 @logger.inject_lambda_context
@@ -56,7 +61,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     for (trace_id, owner), recorded in traces.items():
         logger.set_correlation_id(trace_id)
         try:
-            record_trace(requests.get((trace_id, owner)), trace_id, owner, recorded, execution)
+            request = requests.get((trace_id, owner))
+            record_trace(request, trace_id, owner, recorded, execution, bool(event.get("Retried")))
         except TransientError:
             raise  # Record is retried whole: its writes are idempotent
         except Exception:  # about this request alone: the batch's others go on
@@ -81,26 +87,49 @@ def record_trace(
     owner: str,
     recorded: list[Outcome],
     execution: str,
+    retried: bool = False,
 ) -> None:
-    """One trace's outcomes; recipients waiting for a receipt get their next channel scheduled."""
-    awaiting = [o for o in recorded if o.status == AWAITING]
+    """One trace's outcomes; what waits (a receipt, a send slot) is continued later."""
     kept = None
-    if awaiting and request is not None:
-        due = stamp(due_after(request.fallback_after_seconds, datetime.now(UTC)))
-        kept = continuation(request, awaiting, due)
+    if request is not None:
+        awaiting = [o for o in recorded if o.status == AWAITING]
+        due = due_after(request.fallback_after_seconds or 0, datetime.now(UTC))
+        kept = continuation(request, awaiting, due, [o for o in recorded if o.status == PACED])
+    if kept is not None and retried:
+        kept = with_the_kept_one(trace_id, owner, kept)
     status, scheduled = store.record(trace_id, owner, recorded, execution, kept)
     if scheduled is not None:
-        schedule_continuation(trace_id, owner, scheduled)
+        continue_later(trace_id, owner, scheduled)
     logger.info("outcomes recorded", extra={"status": status, "recipients": len(recorded)})
 
 
-def schedule_continuation(trace_id: str, owner: str, kept: Continuation) -> None:
-    """The one-time schedule that queues a trace's next channels once their wait is over."""
+def with_the_kept_one(trace_id: str, owner: str, new: Continuation) -> Continuation:
+    """A retried run's continuation, with the one its first Record kept on the trace."""
+    header, _ = reads.read(trace_id, owner)
+    if header and header.get("Continuation"):
+        return merged(Continuation(header["Continuation"], header["ContinueAt"]), new)
+    return new
+
+
+def continue_later(trace_id: str, owner: str, kept: Continuation) -> None:
+    """Queue the trace's continuation for when it is due: delayed on its queue when that is
+    within SQS's 15 minutes (to the second, and cheaper), else a one-time schedule."""
     due = datetime.fromisoformat(kept.due)
-    queue = settings.queue_for(json.loads(kept.body)["Request"])  # its lane
+    lane = json.loads(kept.body)["Request"]  # the queue the API chose, by its size
+    delay = math.ceil((due - datetime.now(UTC)).total_seconds())
+    if delay <= MAX_DELAY_SECONDS:
+        queued.send_message(
+            QueueUrl=settings.queue_url_for(lane),
+            MessageBody=pointer_body(trace_id, owner),
+            DelaySeconds=max(0, delay),
+        )
+        logger.info("continued later", extra={"send_at": kept.due, "delay": delay})
+        return
     name = schedule_name(owner, trace_id, kept.due)
-    schedules.create(name, at_expression(due), queue, pointer_body(trace_id, owner))
-    logger.info("fallback scheduled", extra={"send_at": kept.due})
+    schedules.create(
+        name, at_expression(due), settings.queue_for(lane), pointer_body(trace_id, owner)
+    )
+    logger.info("continuation scheduled", extra={"send_at": kept.due})
 
 
 def settle_alone(request: RequestEntry | None, recorded: list[Outcome], execution: str) -> None:

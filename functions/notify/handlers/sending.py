@@ -8,6 +8,7 @@ state machine each task; the structured logs carry the TraceId.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,9 @@ from botocore.config import Config
 
 from notify.domain.channels import Channel
 from notify.domain.compose import Delivery
-from notify.domain.errors import AwaitingDelivery
+from notify.domain.errors import THROTTLED, AwaitingDelivery, TransientError
 from notify.domain.outcomes import CANCELLED, SENT
+from notify.domain.pacing import PACED, Booking, decide, interval, lane_of, throttle_backoff
 from notify.domain.senders import (
     NO_SENDERS,
     AllowedSenders,
@@ -29,8 +31,9 @@ from notify.domain.senders import (
     check_sender,
     default_senders,
 )
-from notify.domain.steps import Outcome, Tried
+from notify.domain.steps import DeliveryStep, Outcome, Tried
 from notify.handlers.settings import SendSettings
+from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
@@ -51,6 +54,7 @@ class SendResources:
     templates: DynamoTemplateStore
     traces: AttemptStore
     tenants: TenantStore
+    budgets: BudgetStore
     default_senders: AllowedSenders = NO_SENDERS
 
     @classmethod
@@ -70,6 +74,7 @@ class SendResources:
                 DynamoTable(dynamodb, settings.traces_table), settings.trace_retention_days
             ),
             TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
+            BudgetStore(DynamoTable(dynamodb, settings.budgets_table)),
             defaults,
         )
 
@@ -84,12 +89,24 @@ class SendResources:
             self.default_senders,
         )
 
+    def pacer(self, channel: Channel, delivery: Delivery) -> Callable[[], float | dict[str, Any]]:
+        """What pacing says for this send: wait so long, or leave paced (`pacing.decide`)."""
+        budget = channel.budget_key(delivery.messages.get(channel.block, {}))
+        lane = lane_of(delivery.request)
+        step = interval(self.settings.send_rate)
+
+        def book_one() -> Booking:
+            return self.budgets.book(budget, lane, time.time(), step)[0]
+
+        return lambda: decide(delivery.recipient, time.time(), book_one)
+
     def send_once(
         self,
         delivery: Delivery,
         context: LambdaContext,
         send: Callable[[], str],
         details: Mapping[str, Any],
+        pace: Callable[[], float | dict[str, Any]] = lambda: 0.0,
     ) -> Outcome:
         """Call `send` at most once per recipient and answer the SENT outcome.
 
@@ -97,7 +114,10 @@ class SendResources:
         or a redrive repeats it, for as long as the trace is kept: the recipient's trace
         item is its idempotency record (`AttemptStore.begin_send`). A recipient sent before
         gets that send's outcome again; `send`'s provider id is written before answering.
-        `details` are what the message adds to the outcome, by their JSON names.
+        `details` are what the message adds to the outcome, by their JSON names. `pace`
+        is asked first: a send over its budget waits for its slot, or is PACED (it leaves
+        the execution and comes back), as is one its provider throttles, until that has
+        lasted `pacing.OUTLAST_THROTTLE_SECONDS`.
         """
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
@@ -110,7 +130,22 @@ class SendResources:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
             return _awaited(_sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"], {}))
         try:
+            decided = pace()
+            if isinstance(decided, dict):
+                self._end_attempt(key)
+                logger.info("paced", extra={"not_before": decided.get("NotBefore")})
+                return _paced(delivery, decided)
+            time.sleep(decided)
             message_id = send()
+        except TransientError as exc:
+            self._end_attempt(key)
+            backoff = throttle_backoff(delivery.recipient, time.time())
+            if exc.reason != THROTTLED or backoff is None:
+                raise
+            logger.info(
+                "throttled by the provider: paced", extra={"retry_at": backoff["NotBefore"]}
+            )
+            return _paced(delivery, backoff)
         except Exception:
             self._end_attempt(key)
             raise
@@ -138,6 +173,10 @@ def _sent(delivery: Delivery, message_id: str, at: str, details: Mapping[str, An
     )
     # The message's details (an SMS's Segments) are named as the outcome's JSON names them.
     return Outcome.from_json(sent.to_json() | dict(details))
+
+
+def _paced(delivery: Delivery, fields: Mapping[str, Any]) -> Outcome:
+    return Outcome(delivery.trace_id, delivery.owner, delivery.recipient | dict(fields), PACED)
 
 
 def _awaited(outcome: Outcome) -> Outcome:
@@ -178,7 +217,11 @@ def send_handler(
             context,
             lambda: provider.send(message, delivery.trace_id),
             message.details(),
+            resources.pacer(channel, delivery),
         )
+        if outcome.status == PACED:  # Record continues it from its delivery, with its slot
+            step = DeliveryStep.from_json(event["Delivery"])
+            outcome = replace(outcome, delivery=replace(step, recipient=outcome.recipient))
         # The channels given up on before this one (fallbacks): the state machine's output
         # is this answer, and Record writes their outcomes from it.
         return replace(outcome, tried=Tried.from_json(event.get("Tried"))).to_json()

@@ -73,6 +73,9 @@ class SendSettings(FromEnvironment):
     unlisted_tenant_senders: str = env("UNLISTED_TENANT_SENDERS", choices=UNLISTED_MODES)
     # Comma-separated (the DefaultSenders parameter); what `defaults` lets an unlisted tenant use.
     default_senders: str | None = env("DEFAULT_SENDERS")
+    budgets_table: str = env("SEND_BUDGETS_TABLE")
+    # The function's channel's default send budget, messages per second (e.g. EmailSendRate).
+    send_rate: float = env("SEND_RATE")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,12 @@ class DeliveryStepSettings(FromEnvironment):
 @dataclass(frozen=True)
 class RecordSettings(DeliveryStepSettings):
     metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
+    # A continuation due within 15 minutes is queued with a delay on its request's queue.
+    message_queue_url: str = env("MESSAGE_QUEUE_URL")
+    large_message_queue_url: str = env("LARGE_MESSAGE_QUEUE_URL")
+
+    def queue_url_for(self, request: Mapping[str, Any]) -> str:
+        return self.message_queue_url if is_small_request(request) else self.large_message_queue_url
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,9 @@ class PlanSettings(DeliveryStepSettings):
     opt_outs_table: str = env("OPT_OUTS_TABLE")
     # Channel -> the ARN of its send function.
     send_functions: Mapping[str, str] = per_channel("SEND_{channel}_FUNCTION_ARN")
+    budgets_table: str = env("SEND_BUDGETS_TABLE")
+    # Channel -> its default send budget, messages per second (the *SendRate parameters).
+    send_rates: Mapping[str, str] = per_channel("SEND_RATE_{channel}")
 
 
 @dataclass(frozen=True)

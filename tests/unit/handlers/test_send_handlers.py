@@ -102,7 +102,7 @@ class SendFunctions:
         return self.handlers[channel.name](event, context)
 
     def recipient_item(self, event: dict[str, Any]) -> dict[str, Any]:
-        request, recipient = event["Request"], event["Recipient"]
+        request, recipient = event["Request"], event["Delivery"]["Recipient"]
         key = recipient_key(request["Owner"], recipient["ChannelType"], recipient["Address"])
         return self.traces.get_item(Key={"TraceId": request["TraceId"], "Sk": key})["Item"]
 
@@ -166,7 +166,7 @@ def test_a_recipient_is_sent_once_and_the_send_is_recorded(
     outcome = functions.send(channel, event, lambda_context)
 
     [sent] = providers.sent(event["Request"]["TraceId"])
-    assert (sent.channel, sent.to) == (channel.name, event["Recipient"]["Address"])
+    assert (sent.channel, sent.to) == (channel.name, event["Delivery"]["Recipient"]["Address"])
     assert channel.text(sent) == channel.expected_text
     assert outcome["Status"] == "SENT"
     assert outcome["ProviderMessageId"] == sent.message_id
@@ -183,7 +183,7 @@ def test_a_provider_rejection_is_a_permanent_error_with_its_reason_and_nothing_s
     functions, providers, channel, lambda_context
 ):
     event = delivery(channel)
-    providers.add_fault(Fault(channel.name, "reject", event["Recipient"]["Address"]))
+    providers.add_fault(Fault(channel.name, "reject", event["Delivery"]["Recipient"]["Address"]))
 
     with pytest.raises(PermanentError) as raised:
         functions.send(channel, event, lambda_context)
@@ -200,7 +200,7 @@ def test_a_throttled_send_is_a_transient_error_and_the_retry_sends_once(
     functions, providers, channel, lambda_context
 ):
     event = delivery(channel)
-    providers.add_fault(Fault(channel.name, "throttle", event["Recipient"]["Address"], times=1))
+    providers.add_fault(Fault(channel.name, "throttle", event["Delivery"]["Recipient"]["Address"], times=1))
 
     with pytest.raises(TransientError) as raised:
         functions.send(channel, event, lambda_context)
@@ -234,7 +234,7 @@ def test_a_recipient_whose_next_channel_waits_for_its_receipt_is_sent_then_await
     functions, providers, channel, lambda_context
 ):
     event = delivery(channel)
-    event["Recipient"] = event["Recipient"] | {"AwaitDeliverySeconds": 30}
+    event["Delivery"]["Recipient"] = event["Delivery"]["Recipient"] | {"AwaitDeliverySeconds": 30}
 
     with pytest.raises(AwaitingDelivery, match="within 30 s"):
         functions.send(channel, event, lambda_context)

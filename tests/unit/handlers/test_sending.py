@@ -66,7 +66,11 @@ def delivery(owner: str, sender: str = "alerts@example.com") -> dict[str, Any]:
             "Owner": owner,
             "Messages": {"EmailMessage": message},
         },
-        "Recipient": {"Address": "user@example.com", "ChannelType": "EMAIL"},
+        "Delivery": {
+            "Request": 0,
+            "Function": "send-email",
+            "Recipient": {"Address": "user@example.com", "ChannelType": "EMAIL"},
+        },
     }
 
 

@@ -75,3 +75,17 @@ class Channel:
     opted_out_by: tuple[str, ...] = ()
     # The block may name no sender: the provider's account picks one (an SMS).
     sender_optional: bool = False
+    # Whose send budget a message spends: its sender's, in this form; None: the account's.
+    budget_sender: Callable[[str], str] | None = None
+
+    def budget_key(self, block: Mapping[str, Any]) -> str:
+        """The send budget a message of this block spends: `EMAIL`, or e.g. `SMS#pool-1`."""
+        if self.budget_sender is None:
+            return self.name
+        sender = block.get(self.sender_field)
+        if not sender:
+            return f"{self.name}#-"  # the account's own identity sends
+        try:
+            return f"{self.name}#{self.budget_sender(sender)}"
+        except InvalidSender:  # refused when it is sent; its budget is its own meanwhile
+            return f"{self.name}#{sender}"

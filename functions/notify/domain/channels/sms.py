@@ -77,4 +77,5 @@ SMS = Channel(
     opted_out_by=("SMS",),
     # Without an OriginationNumber the account's own identity sends (End User Messaging picks).
     sender_optional=True,
+    budget_sender=origination_identity,  # End User Messaging paces each identity
 )

@@ -92,7 +92,8 @@ VOICE = Channel(
     ),
     allows=listed_in(VOICE_ORIGINATIONS, origination_identity),
     default_sender=default_sender,
-    # End User Messaging places voice messages at a few calls per second by default.
+    # A conservative default: set VoiceSendRate to the account's voice quota.
     send_rate=5,
     opted_out_by=("SMS",),
+    budget_sender=origination_identity,
 )

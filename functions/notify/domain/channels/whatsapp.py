@@ -95,4 +95,5 @@ WHATSAPP = Channel(
     send_rate=80,  # Twilio's WhatsApp throughput per sender
     keywords=True,
     opted_out_by=("WHATSAPP",),
+    budget_sender=whatsapp_number,  # Twilio paces each sender
 )

@@ -17,6 +17,7 @@ from notify.domain.outcomes import (
     SENT,
     failure_reason,
 )
+from notify.domain.pacing import PACED
 from notify.domain.steps import Outcome
 from notify.integration.traces.claims import end_run
 from notify.integration.traces.keys import header_key, recipient_item_key
@@ -49,7 +50,8 @@ class OutcomeStore:
         """
         moment = datetime.now(UTC).isoformat()
         expires = expires_at(self._retention_seconds)
-        for outcome in (o for o in outcomes if o.status not in (SENT, CANCELLED, AWAITING)):
+        # AWAITING was SENT; PACED waits, unsent, for its continuation.
+        for outcome in (o for o in outcomes if o.status not in (SENT, CANCELLED, AWAITING, PACED)):
             self._write_outcome(trace_id, owner, outcome, execution, moment, expires)
         if any(o.status == FAILED and not o.fell_back for o in outcomes):
             if continuation is not None:

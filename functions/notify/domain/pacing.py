@@ -1,0 +1,169 @@
+"""Send budgets: every send is paced to what its provider accepts, transactional mail first.
+
+Each sender has a budget in messages per second (its channel's default, or an operator's
+rate for that sender). A budget is a timeline of send slots `interval` apart (a generic
+cell-rate algorithm): a send reserves the next free slot, so the provider never sees more
+than the budget over any window, and a burst never exceeds one slot per interval.
+
+What a send does with its slot:
+- within `WAIT_IN_FUNCTION` seconds: it waits in the send function, then sends;
+- later: it leaves the execution *paced*: Record keeps it on the trace with the time of
+  its slot (`NotBefore`), and queues it again for then. Waiting is not failing: a paced
+  send uses up none of its retries and holds no other recipient or request.
+
+Lanes: a `transactional` send (the default) reserves its slot however far ahead it is; a
+`bulk` send reserves only within `BULK_AHEAD` seconds, so at most that much bulk is ever
+booked before a transactional send: bulk takes what transactional leaves. A bulk send
+over that horizon takes a *ticket* (a place in the bulk line, not a slot) and comes back
+when its turn is near.
+
+A provider's own throttle (a shared account, a quota lowered under us) is outlasted the
+same way: the send leaves the execution and comes back with a growing backoff, for at
+least `OUTLAST_THROTTLE_SECONDS`, before the recipient counts as exhausted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from notify.domain.channels import CHANNELS
+from notify.domain.steps import ExecutionPlan, RequestEntry
+
+TRANSACTIONAL, BULK = "transactional", "bulk"
+LANES = (TRANSACTIONAL, BULK)
+# The outcome of a send that left its execution to wait for its slot or a throttle.
+PACED = "PACED"
+# On a recipient of a queued request: not to be sent before this time (epoch seconds)...
+NOT_BEFORE = "NotBefore"
+# ... holding the slot it reserved then (True), or only a ticket in the bulk line.
+SLOT_HELD = "SlotHeld"
+# How often the provider throttled this recipient, and since when (epoch seconds).
+THROTTLED = "Throttled"
+THROTTLED_SINCE = "ThrottledSince"
+PACING_FIELDS = (NOT_BEFORE, SLOT_HELD, THROTTLED, THROTTLED_SINCE)
+
+# A slot this close is waited for in the send function (the Map's slot is held meanwhile).
+WAIT_IN_FUNCTION = 1.5
+# How far ahead a bulk send may book (a block of bulk slots at most this long, from at most
+# this far ahead): a transactional send waits at most twice this for bulk.
+BULK_AHEAD = 0.5
+# The furthest a paced send is queued ahead in one go (SQS's longest DelaySeconds).
+LONGEST_DELAY = 900.0
+# A provider that throttles is retried this long before its recipient is exhausted...
+OUTLAST_THROTTLE_SECONDS = 15 * 60
+# ... with this backoff: 2, 4, 8, ... seconds, at most 5 minutes apart.
+THROTTLE_BACKOFF_BASE, THROTTLE_BACKOFF_MAX = 2.0, 300.0
+
+
+def lane_of(request: Mapping[str, Any]) -> str:
+    """The request's lane: its `Priority`, transactional unless it says bulk."""
+    return BULK if request.get("Priority") == BULK else TRANSACTIONAL
+
+
+def interval(rate: float) -> float:
+    """Seconds between two slots of a budget of `rate` messages per second."""
+    if rate <= 0:
+        raise ValueError(f"a send budget is a positive number of messages per second, not {rate}")
+    return 1.0 / rate
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What the budget gave a send: a slot at `at` (`held`), or a ticket to come back `at`."""
+
+    at: float
+    held: bool
+
+
+def next_step(booking: Booking, now: float) -> float | None:
+    """Seconds to wait in the function before sending, or None: leave the execution paced."""
+    wait = booking.at - now
+    if booking.held and wait <= WAIT_IN_FUNCTION:
+        return max(0.0, wait)
+    return None
+
+
+def come_back_at(booking: Booking) -> float:
+    """When a paced send is queued for: its slot, or a ticket's turn minus the bulk horizon."""
+    return booking.at if booking.held else booking.at - BULK_AHEAD
+
+
+def decide(
+    recipient: Mapping[str, Any], now: float, book_one: Callable[[], Booking]
+) -> float | dict[str, Any]:
+    """Seconds to wait before sending; or the pacing fields to leave the execution with.
+
+    A recipient holding a slot keeps it; one told to come back books when that time is
+    near; one with neither (a fallback channel, a HELP reply) books now.
+    """
+    not_before = recipient.get(NOT_BEFORE)
+    if not_before is not None and recipient.get(SLOT_HELD):
+        booking = Booking(float(not_before), held=True)
+    elif not_before is not None and float(not_before) - now > WAIT_IN_FUNCTION:
+        return {NOT_BEFORE: not_before, SLOT_HELD: False}  # not yet: come back then
+    else:
+        booking = book_one()
+    wait = next_step(booking, now)
+    if wait is not None:
+        return wait
+    return {NOT_BEFORE: round(come_back_at(booking), 6), SLOT_HELD: booking.held}
+
+
+def throttle_backoff(recipient: Mapping[str, Any], now: float) -> dict[str, Any] | None:
+    """The recipient's pacing fields after a provider throttle, or None: it is exhausted.
+
+    The n-th throttle in a row waits 2^n seconds (at most five minutes); once the first
+    was `OUTLAST_THROTTLE_SECONDS` ago, retrying has lasted long enough.
+    """
+    times = int(recipient.get(THROTTLED, 0)) + 1
+    since = float(recipient.get(THROTTLED_SINCE, now))
+    if now - since >= OUTLAST_THROTTLE_SECONDS:
+        return None
+    wait = min(THROTTLE_BACKOFF_BASE**times, THROTTLE_BACKOFF_MAX)
+    return {THROTTLED: times, THROTTLED_SINCE: since, NOT_BEFORE: now + wait, SLOT_HELD: False}
+
+
+def without_pacing(recipient: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipient as its request names it, without what pacing added."""
+    return {k: v for k, v in recipient.items() if k not in PACING_FIELDS}
+
+
+# (channel, budget, lane, count) -> that many consecutive bookings.
+Book = Callable[[str, str, str, int], Sequence[Booking]]
+
+
+def with_bookings(plan: ExecutionPlan, book: Book) -> ExecutionPlan:
+    """The plan with a send slot (or a time to come back) on each recipient's first channel.
+
+    The recipients of one request that spend one budget book their slots together
+    (`book(channel, budget, lane, count)`), so a request's sends are contiguous: a request paced
+    out of its execution comes back once, when its first slot is near, not once per slot.
+    A continuation's recipient keeps the slot or time it already has; a fallback channel
+    books when it is tried.
+    """
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for index, step in enumerate(plan.deliveries):
+        if NOT_BEFORE in step.recipient:
+            continue
+        request = plan.requests[step.request]
+        channel = CHANNELS[step.recipient["ChannelType"]]
+        budget = channel.budget_key(request.messages.get(channel.block, {}))
+        key = (channel.name, budget, _lane(request))
+        groups.setdefault(key, []).append(index)
+    steps = list(plan.deliveries)
+    for (channel_name, budget, lane), indexes in groups.items():
+        bookings = book(channel_name, budget, lane, len(indexes))
+        for index, booking in zip(indexes, bookings, strict=True):
+            steps[index] = replace(steps[index], recipient=booked(steps[index].recipient, booking))
+    return replace(plan, deliveries=tuple(steps))
+
+
+def booked(recipient: Mapping[str, Any], booking: Booking) -> dict[str, Any]:
+    """The recipient with its booking: sent at `NotBefore`, or come back to book then."""
+    return dict(recipient) | {NOT_BEFORE: round(come_back_at(booking), 6), SLOT_HELD: booking.held}
+
+
+def _lane(request: RequestEntry) -> str:
+    return BULK if request.priority == BULK else TRANSACTIONAL
