@@ -1,4 +1,9 @@
-"""`messaging outbox` and `messaging faults`: the local stack's control API (no AWS)."""
+"""`messaging outbox` and `messaging faults`: the local stack's control API (no AWS).
+
+`faults add --quota N` makes a channel's provider a real quota: at most N accepted sends in
+any rolling second (for the account, or per sender as the channel's send budget counts),
+the rest answered with that provider's throttling error; `faults clear` removes it too.
+"""
 
 from __future__ import annotations
 
@@ -81,8 +86,16 @@ def fault_line(fault: dict[str, Any]) -> str:
     return line + f" fired={fault.get('fired', 0)}"
 
 
+def quota_line(quota: dict[str, Any]) -> str:
+    scope = "per sender" if quota.get("per_sender") else "for the account"
+    line = f"{quota['channel']} quota={quota['per_second']}/s {scope}"
+    return line + f" refused={quota.get('refused', 0)}"
+
+
 def faults_add(args: argparse.Namespace, ctx: Context) -> int:
     base = ctx.local_only(FAULTS)
+    if args.quota is not None:
+        return _quota_add(args, base)
     spec = {
         "channel": args.channel,
         "address": args.address,
@@ -96,10 +109,32 @@ def faults_add(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _quota_add(args: argparse.Namespace, base: str) -> int:
+    """A provider's send quota: the sends over it are throttled as that provider throttles."""
+    ignored = [
+        option
+        for option, given in (
+            ("--address", args.address is not None),
+            ("--rate", args.rate != 1.0),
+            ("--times", args.times is not None),
+            ("--seconds", bool(args.seconds)),
+        )
+        if given
+    ]
+    if ignored:
+        raise CommandError(f"--quota counts every send of its channel; drop {', '.join(ignored)}")
+    spec = {"channel": args.channel, "per_second": args.quota}
+    quota = _json(_expect(call(base, "POST", "/_local/quotas", json=spec), 201))
+    print(f"added quota: {quota_line(quota)}")
+    return 0
+
+
 def faults_list(args: argparse.Namespace, ctx: Context) -> int:
     base = ctx.local_only(FAULTS)
     faults = _json(_expect(call(base, "GET", "/_local/faults"), 200))
-    print("\n".join(fault_line(fault) for fault in faults) if faults else "no faults")
+    quotas = _json(_expect(call(base, "GET", "/_local/quotas"), 200))
+    lines = [fault_line(fault) for fault in faults] + [quota_line(quota) for quota in quotas]
+    print("\n".join(lines) if lines else "no faults")
     return 0
 
 

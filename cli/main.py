@@ -22,6 +22,7 @@ from cli import (
     dlq,
     inbound,
     local,
+    rates,
     redrive,
     senders,
     stats,
@@ -33,6 +34,7 @@ from cli.aws import describe_client_error
 from cli.errors import CommandError
 from cli.output import one_line
 from cli.target import Context, local_url
+from notify.domain.channels import CHANNELS
 from notify.domain.senders import SENDER_LISTS
 
 __all__ = ["CommandError", "main", "parser"]
@@ -110,7 +112,9 @@ def _add_templates(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_senders(commands: argparse._SubParsersAction) -> None:
-    group = _group(commands, "senders", "manage each tenant's allowed senders")
+    group = _group(
+        commands, "senders", "manage each tenant's allowed senders, and each sender's send rate"
+    )
     tenant_help = "customer:<customer_id> or user:<sub> (the JWT's claims)"
     for name, run, help_ in (
         ("allow", senders.allow, "add senders to a tenant's list (creating the list)"),
@@ -129,6 +133,22 @@ def _add_senders(commands: argparse._SubParsersAction) -> None:
     listing = _command(group, "list", senders.list_senders, "show the sender lists")
     listing.add_argument("--tenant", help=f"only this tenant: {tenant_help}")
     listing.add_argument("--json", action="store_true", help="a JSON list")
+    rate = _command(
+        group, "rate", rates.set_rate, "set one sender's send budget (messages per second)"
+    )
+    rate.add_argument(
+        "budget", nargs="?", metavar="SENDER", help=f"the budget, e.g. {rates.EXAMPLES}"
+    )
+    rate.add_argument("rate", nargs="?", metavar="N", help="messages per second, e.g. 20 or 0.5")
+    rate.add_argument(
+        "--default", action="store_true", help="remove the operator's rate: the channel's default"
+    )
+    rate.add_argument(
+        "--channel", choices=list(CHANNELS), help="instead of SENDER: the channel, with --sender"
+    )
+    rate.add_argument(
+        "--sender", metavar="S", help="with --channel: its sender (FromNumber, pool, ...)"
+    )
 
 
 def _add_triggers(commands: argparse._SubParsersAction) -> None:
@@ -167,6 +187,16 @@ def _add_stats(commands: argparse._SubParsersAction) -> None:
         commands, "stats", stats.run, "the dashboard's figures, from the local stack"
     )
     command.add_argument("--json", action="store_true", help="one JSON document")
+
+
+def _add_rates(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands,
+        "rates",
+        rates.run,
+        "each send budget: its rate, the sends booked ahead of it, its bulk line",
+    )
+    command.add_argument("--json", action="store_true", help="a JSON list")
 
 
 def _add_trace(commands: argparse._SubParsersAction) -> None:
@@ -234,12 +264,19 @@ def _add_local(commands: argparse._SubParsersAction) -> None:
     outbox.add_argument("--json", action="store_true", help="a JSON list")
     outbox.add_argument("--trace", metavar="ID", help="only this TraceId's messages")
     group = _group(commands, "faults", "inject provider failures into the local stack")
-    add = _command(group, "add", local.faults_add, "make sends fail")
+    add = _command(group, "add", local.faults_add, "make sends fail, or give a provider a quota")
     add.add_argument("--channel", required=True, choices=local.FAULT_CHANNELS)
     add.add_argument("--address", help="only sends to this address (default: all)")
-    add.add_argument(
+    kind = add.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--quota",
+        type=_positive_int,
+        metavar="N",
+        help="the provider accepts at most N sends in any rolling second (EMAIL: the account; "
+        "the others: per sender) and throttles the rest with its own error",
+    )
+    kind.add_argument(
         "--error",
-        required=True,
         choices=local.FAULT_NAMES,
         help=f"by channel: {local.FAULTS_BY_CHANNEL}. slow: the send waits --seconds, then "
         "succeeds; outside-window (WHATSAPP): Twilio's 63016, free-form text outside the "
@@ -267,6 +304,7 @@ def parser() -> argparse.ArgumentParser:
         _add_triggers,
         _add_callbacks,
         _add_stats,
+        _add_rates,
         _add_trace,
         _add_redrive,
         _add_dlq,

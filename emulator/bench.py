@@ -476,6 +476,10 @@ def main(
         "usage_one_recipient_batched": asdict(batched),
         "usage_one_recipient_arriving": asdict(arriving),
     }
+    from emulator.pacing_bench import results as paced_results  # it imports this module
+
+    with redirect_stdout(StringIO()):
+        results |= paced_results()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     replace_block(COST_DOC, cost_table(usage, batched, run.workflow_alone, run.workflow_batched))
@@ -483,7 +487,8 @@ def main(
     print(
         f"\n(also in {RESULTS.relative_to(ROOT)}; the cost table in {COST_DOC.relative_to(ROOT)})"
     )
-    return 1 if run.lost or run.duplicated else 0
+    paced_faults = results["paced_lost"] + results["paced_duplicated"] + results["paced_exhausted"]
+    return 1 if run.lost or run.duplicated or paced_faults else 0
 
 
 COST_DOC = ROOT / "docs" / "cost.md"
@@ -603,6 +608,7 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
                 for key in ("standard", "standard_batched", "express_alone", "express")
             ),
         ),
+        *paced_rows(r),
     ]
     lines = ["| measure | value |", "| --- | --- |"]
     return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
@@ -610,3 +616,38 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
 
 if __name__ == "__main__":
     sys.exit(main(parameter_overrides(sys.argv[1:])))
+
+
+def paced_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The paced scenarios' rows (emulator/pacing_bench.py)."""
+    below, cost = r["below_quota"], r["waiting_cost_per_million_messages"]
+    return [
+        (
+            f"paced: 50 x 20 e-mails at {r['paced_budget']}/s, provider quota"
+            f" {r['paced_budget']}/s: most in 1 s / per s over 5 s",
+            f"{r['paced_max_per_second']} / {r['paced_max_per_5_seconds']:g}",
+        ),
+        (
+            "paced: utilisation (sent per second / budget), STANDARD / EXPRESS",
+            f"{r['paced_utilisation']:g} / {r['paced_utilisation_express']:g}"
+            f" ({r['paced_seconds']:g} s / {r['paced_seconds_express']:g} s)",
+        ),
+        (
+            "paced: exhausted / lost / sent twice (both types)",
+            f"{r['paced_exhausted']} / {r['paced_lost']} / {r['paced_duplicated']}",
+        ),
+        (
+            f"provider quota {below['quota']}/s under a budget of {r['paced_budget']}/s:"
+            " exhausted / lost / sent twice",
+            f"{below['exhausted']} / {below['lost']} / {below['duplicated']}"
+            f" ({below['refused_by_provider']} throttles outlasted, {below['seconds']:g} s)",
+        ),
+        (
+            "transactional during a bulk burst: POST -> provider, p99 of 10",
+            f"{r['priority_p99_ms']} ms",
+        ),
+        (
+            "what waiting costs per 1M paced messages, STANDARD / EXPRESS",
+            f"${cost['standard']:.2f} / ${cost['express']:.2f}",
+        ),
+    ]

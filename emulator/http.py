@@ -4,7 +4,8 @@ every other path       the API: api/openapi.yaml's OpenAPI paths (emulator/api_g
                        an unknown one gets API Gateway's 403 "Missing Authentication Token"
 GET  /_local/stack     stack name, endpoints, API key and the template's outputs
 GET  /_local/outbox    every message sent (?trace=ID to filter)
-GET|POST|DELETE /_local/faults   fault injection, without a restart
+GET|POST|DELETE /_local/faults   fault injection, without a restart (DELETE: the quotas too)
+GET|POST /_local/quotas          the providers' send quotas ({"channel", "per_second"})
 GET  /_local/stats     the API's answers by status code, the event sources' records
 """
 
@@ -47,6 +48,10 @@ class LocalHttp:
             ),
             ("POST", "/_local/faults"): self._add_fault,
             ("DELETE", "/_local/faults"): self._clear_faults,
+            ("GET", "/_local/quotas"): lambda request: json_response(
+                200, [asdict(quota) for quota in providers.quotas.values()]
+            ),
+            ("POST", "/_local/quotas"): self._add_quota,
             ("GET", "/_local/stats"): lambda request: json_response(
                 200, {"ApiResponses": dict(self.responses)} | self._stats()
             ),
@@ -81,6 +86,17 @@ class LocalHttp:
         except (ValueError, KeyError, TypeError) as exc:
             return json_response(400, {"message": "Invalid fault", "reason": str(exc)})
         return json_response(201, asdict(fault))
+
+    def _add_quota(self, request: Request) -> Response:
+        try:
+            spec = json.loads(request.get_data(as_text=True))
+            per_second = spec["per_second"]
+            if not isinstance(per_second, int):
+                raise ValueError(f"per_second is a whole number of sends, not {per_second!r}")
+            quota = self._providers.add_quota(spec["channel"], per_second)
+        except (ValueError, KeyError, TypeError) as exc:
+            return json_response(400, {"message": "Invalid quota", "reason": str(exc)})
+        return json_response(201, asdict(quota))
 
     def _clear_faults(self, request: Request) -> Response:
         self._providers.clear_faults()
@@ -134,12 +150,14 @@ def injected_failure(
     address: str,
     request: Request,
     error: Callable[[int, Any, str], Response],
+    sender: str | None = None,
 ) -> Response | None:
-    """Count a provider API's send; a fault that applies answers as `error` formats it.
+    """Count a provider API's send; a fault that applies, or the quota of its `sender` (the
+    channel's quota counts per sender), answers as `error` formats it.
 
     A crash drops the connection: to the client, a provider that died mid-call.
     """
-    failure = providers.attempt(channel, address)
+    failure = providers.attempt(channel, address, sender)
     if failure is None:
         return None
     name, wire = failure

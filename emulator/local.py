@@ -131,7 +131,7 @@ class LocalStack:
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment())
         providers = Providers()
-        runtime = LambdaRuntime()
+        runtime = LambdaRuntime(concurrency=40)
         aws_requests = botocore_hooks.RequestCounter()
         api_first = ApiFirst()
         hooks = botocore_hooks.SessionHooks(

@@ -1,4 +1,5 @@
-"""The providers' side of the local stack: an outbox of everything sent, and fault injection.
+"""The providers' side of the local stack: an outbox of everything sent, fault injection, and
+the providers' send quotas.
 
 The Lambda code is exactly the code that runs in AWS. SES v2 calls reach the emulated
 endpoint (and its checks) and are observed here at the botocore level; End User
@@ -14,6 +15,8 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +29,10 @@ from notify.domain.channels import CHANNELS
 
 # A slow provider waits `seconds`, then takes the message.
 SLOW = "slow"
+# A provider's own throttling error: what a fault `throttle` and a quota answer.
+THROTTLE = "throttle"
+# A quota counts the sends it accepted over this sliding window.
+QUOTA_WINDOW_SECONDS = 1.0
 # How each injected error looks on the wire, per channel: (HTTP status, error code).
 # End User Messaging answers its SMS and voice calls alike (emulator/sms_api.py).
 _END_USER_MESSAGING_FAULTS: dict[str, Any] = {
@@ -108,6 +115,21 @@ class Fault:
 
 
 @dataclass
+class Quota:
+    """A provider's send quota: at most `per_second` accepted sends in any rolling second.
+
+    As the provider counts them: for the whole account (EMAIL: SES) or for each sender (the
+    others: an origination identity, a WhatsApp From), as the channel's send budget does. A
+    send over it is answered with the provider's own throttling error; it is not counted.
+    """
+
+    channel: str
+    per_second: int
+    per_sender: bool
+    refused: int = 0
+
+
+@dataclass
 class SentMessage:
     channel: str
     to: str
@@ -127,13 +149,19 @@ class SentMessage:
 
 
 class Providers:
-    """The outbox and the fault rules, shared by every send of the local stack."""
+    """The outbox, the fault rules and the quotas, shared by every send of the local stack."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(
+        self, seed: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        self._clock = clock
         self.outbox: list[SentMessage] = []
         self.faults: list[Fault] = []
+        self.quotas: dict[str, Quota] = {}  # per channel
+        # Per (channel, sender or None for the account): when each accepted send was taken.
+        self._accepted: dict[tuple[str, str | None], deque[float]] = {}
         self.attempts: list[tuple[str, str]] = []  # every send tried, failed or not
 
     def hooks(self) -> dict[str, Any]:
@@ -158,9 +186,26 @@ class Providers:
         with self._lock:
             self.faults.append(fault)
 
+    def add_quota(self, channel: str, per_second: int) -> Quota:
+        """Make the channel's provider accept at most `per_second` sends in any rolling second
+        (replacing its quota, if it had one)."""
+        if channel not in CHANNELS:
+            raise ValueError(f"no provider quota for {channel!r}; one of {sorted(CHANNELS)}")
+        if isinstance(per_second, bool) or not isinstance(per_second, int) or per_second < 1:
+            raise ValueError(f"a quota is a whole number of sends per second, not {per_second!r}")
+        quota = Quota(channel, per_second, per_sender=CHANNELS[channel].budget_sender is not None)
+        with self._lock:
+            self.quotas[channel] = quota
+            for key in [key for key in self._accepted if key[0] == channel]:
+                del self._accepted[key]
+        return quota
+
     def clear_faults(self) -> None:
+        """Remove every fault and every quota."""
         with self._lock:
             self.faults.clear()
+            self.quotas.clear()
+            self._accepted.clear()
 
     def sent(self, trace_id: str | None = None) -> list[SentMessage]:
         with self._lock:
@@ -170,26 +215,65 @@ class Providers:
         with self._lock:
             self.outbox.append(message)
 
-    def attempt(self, channel: str, address: str) -> tuple[str, Any] | None:
-        """Count a send; if a fault applies, (its error, how it looks on the wire).
+    def attempt(
+        self, channel: str, address: str, sender: str | None = None
+    ) -> tuple[str, Any] | None:
+        """Count a send; if a fault or the quota refuses it, (why, how it looks on the wire).
 
-        A slow fault is no error: the call takes its time here, then goes on.
+        A slow fault is no error: the call takes its time here, then goes on (and only then
+        meets the quota, as a provider counts a send when it takes it).
         """
+        return self._attempt(channel, address, sender)[0]
+
+    def _attempt(
+        self, channel: str, address: str, sender: str | None
+    ) -> tuple[tuple[str, Any] | None, float | None]:
+        """The refusal, if any, and when the quota took the send (None: no quota counted it)."""
         with self._lock:
             self.attempts.append((channel, address))
             fault = next((f for f in self.faults if f.matches(channel, address, self._rng)), None)
             if fault:
                 fault.fired += 1
-        if fault is None:
-            return None
-        if fault.error == SLOW:
+        if fault is not None and fault.error != SLOW:
+            return (fault.error, _FAULTS[channel][fault.error]), None
+        if fault is not None:
             time.sleep(fault.seconds)
-            return None
-        return fault.error, _FAULTS[channel][fault.error]
+        return self._take(channel, sender)
+
+    def _take(
+        self, channel: str, sender: str | None
+    ) -> tuple[tuple[str, Any] | None, float | None]:
+        """One send against the channel's quota: accepted (and when), or its throttling error.
+
+        A send is refused while as many sends as the quota allows were accepted within the
+        last `QUOTA_WINDOW_SECONDS`; a refused send is not counted.
+        """
+        with self._lock:
+            quota = self.quotas.get(channel)
+            if quota is None:
+                return None, None
+            now = self._clock()
+            accepted = self._accepted.setdefault(_quota_key(quota, sender), deque())
+            while accepted and accepted[0] <= now - QUOTA_WINDOW_SECONDS:
+                accepted.popleft()
+            if len(accepted) >= quota.per_second:
+                quota.refused += 1
+                return (f"quota of {quota.per_second}/s", _FAULTS[channel][THROTTLE]), None
+            accepted.append(now)
+        return None, now
+
+    def _give_back(self, channel: str, sender: str | None, taken_at: float) -> None:
+        """Uncount a send the quota took that the provider then refused for another reason."""
+        with self._lock:
+            quota = self.quotas.get(channel)
+            accepted = self._accepted.get(_quota_key(quota, sender)) if quota else None
+            if accepted is not None and taken_at in accepted:
+                accepted.remove(taken_at)
 
     # ------------------------------------------------------------------ hooks
-    def _injected(self, channel: str, address: str, url: str) -> Any:
-        failure = self.attempt(channel, address)
+    def _injected(self, channel: str, address: str, url: str, context: dict[str, Any]) -> Any:
+        failure, taken_at = self._attempt(channel, address, None)
+        context["quota_taken_at"] = taken_at  # given back if the provider refuses it after all
         if failure is None:
             return None
         error, wire = failure
@@ -247,7 +331,9 @@ class Providers:
 
     def _before_email(self, request: Any, **kwargs: Any) -> Any:
         params = json.loads(request.body)
-        return self._injected("EMAIL", params["Destination"]["ToAddresses"][0], request.url)
+        to = params["Destination"]["ToAddresses"][0]
+        # The request's context is the call's: after-call sees what was taken here.
+        return self._injected("EMAIL", to, request.url, request.context)
 
     @staticmethod
     def _remember_email(params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
@@ -258,6 +344,9 @@ class Providers:
         self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **kwargs: Any
     ) -> None:
         if http_response.status_code != 200:
+            taken_at = context.get("quota_taken_at")
+            if taken_at is not None:  # SES refused it after the quota took it: not accepted
+                self._give_back("EMAIL", None, taken_at)
             return
         request = context["outbox_request"]
         simple = request["Content"]["Simple"]
@@ -274,3 +363,8 @@ class Providers:
             message_id=parsed["MessageId"],
         )
         self.record(message)
+
+
+def _quota_key(quota: Quota, sender: str | None) -> tuple[str, str | None]:
+    """Whose sends a quota counts together: the account's, or one sender's."""
+    return quota.channel, sender if quota.per_sender else None

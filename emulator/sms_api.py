@@ -9,6 +9,7 @@ so the Lambda code and its client are unchanged. SendTextMessage and SendVoiceMe
   with the TraceId the sender puts in its `Context`;
 - the channel's fault rules apply: throttle -> ThrottlingException, 5xx ->
   InternalServerException, reject -> ValidationException, crash -> the connection is dropped;
+- the channel's quota, per OriginationIdentity, answers ThrottlingException;
 - the answer is `{"MessageId": ...}`.
 """
 
@@ -56,13 +57,14 @@ class SmsApi:
             to, body = params["DestinationPhoneNumber"], params["MessageBody"]
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "ValidationException", f"malformed {operation}: {exc}")
-        failure = injected_failure(self._providers, channel, to, request, _error)
+        sender = params.get("OriginationIdentity")
+        failure = injected_failure(self._providers, channel, to, request, _error, sender)
         if failure is not None:
             return failure
         message = SentMessage(
             channel=channel,
             to=to,
-            sender=params.get("OriginationIdentity"),
+            sender=sender,
             body=body,
             trace_id=(params.get("Context") or {}).get("TraceId"),
         )

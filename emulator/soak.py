@@ -122,19 +122,22 @@ def soak(
     stop_every: int = 3,
     stop_after: tuple[float, float] = (0.5, 3.0),
     seed: int = 7,
+    fault: str = "throttle",
 ) -> SoakResult:
     """Queue, throttle, stop, reconcile, redrive and count, as the module says.
 
     Every `stop_every`-th execution is stopped `stop_after` seconds (a range) after it
     starts. A stop with sends in flight makes the reconciler wait for them, up to a send
-    task's timeout (65 s): a quick soak stops its executions early.
+    task's timeout (65 s): a quick soak stops its executions early. `fault`: what the
+    provider answers a `throttled` share of the calls with (a throttle is outlasted, with
+    a backoff of up to minutes; a `5xx` is retried, then dead-lettered).
     """
     if (requests + 1) * recipients > 10_000:
         raise ValueError("addresses are numbered in 4 digits: 10,000 recipients at most")
     started = time.monotonic()
     rng = random.Random(seed)
     for channel in CHANNEL_WEIGHTS:
-        local.providers.add_fault(Fault(channel=channel, error="throttle", rate=throttled))
+        local.providers.add_fault(Fault(channel=channel, error=fault, rate=throttled))
     prefix = f"soak-{uuid.uuid4().hex[:8]}-"
     poisoned = f"{prefix}poisoned"
     message_ids: set[str] = set()  # a request dead-lettered as it arrived is marked by its id
@@ -271,24 +274,27 @@ def _stop(sfn: Any, arn: str) -> None:
 
 
 def _drain(local: LocalStack) -> Iterator[str]:
-    """Every execution the pipes start until nothing is left on their queues."""
+    """Every execution the pipes start until nothing is left on their queues, nor can come:
+    an execution still running may queue a continuation (sends paced to their budget)."""
     sqs = local.client("sqs")
     urls = [pipe.spec.queue["QueueUrl"] for pipe in local.pipe.all]
+    running: set[str] = set()
     while True:
         # A short poll: a long one would wait on each empty queue while another has work.
         started = local.pipe.poll_once(wait_seconds=0)
+        running = (running | set(started)) - local.ended
         yield from started
         if not started:
-            if not any(_waiting(sqs, url) for url in urls):
+            if not running and not any(_waiting(sqs, url) for url in urls):
                 return
             time.sleep(0.1)
 
 
 def _waiting(sqs: Any, url: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-    )
-    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    """Messages to come on the queue: visible now, or delayed (a paced send's continuation)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)
 
 
 def _wait(local: LocalStack, executions: list[str]) -> None:

@@ -5,7 +5,8 @@ POST /2010-04-01/Accounts/<AccountSid>/Messages.json, as the twilio library send
 - the message lands in the outbox; the TraceId is read from the StatusCallback URL's
   `TraceId` query parameter, where the sender puts it;
 - WHATSAPP fault rules apply: throttle -> 429 (20429), 5xx -> 500 (20500),
-  reject -> 400 (21211), crash -> the connection is dropped;
+  reject -> 400 (21211), crash -> the connection is dropped; the WHATSAPP quota, per From,
+  answers 429 (20429);
 - the answer is a Twilio message resource (sid SM..., status queued), and then, as Twilio
   does, signed status callbacks (sent, then delivered) are POSTed to the StatusCallback URL
   from a background thread. Their X-Twilio-Signature is what twilio's RequestValidator
@@ -68,7 +69,7 @@ class TwilioApi:
             return _error(400, 21211, f"Invalid 'To' Phone Number: {to} (only WhatsApp here)")
         if not form.get("Body") and not form.get("ContentSid"):
             return _error(400, 21619, "A text message body or media urls must be specified.")
-        failure = injected_failure(self._providers, "WHATSAPP", to, request, _error)
+        failure = injected_failure(self._providers, "WHATSAPP", to, request, _error, sender)
         if failure is not None:
             return failure
         callback = form.get("StatusCallback")

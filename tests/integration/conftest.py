@@ -20,14 +20,20 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
+from moto.sqs.models import sqs_backends
 
 from cli.dlq import read_all
 from emulator.api import queued_body
 from emulator.local import LocalStack
 from emulator.providers import SentMessage
-from notify.domain.schedule import schedule_name, stamp
+from notify.domain.pacing import NOT_BEFORE
+from notify.domain.schedule import pointer_body, stamp
 
 DEADLINE_SECONDS = 90
+# The tenant of the queued caller {"sub": "user-1"}: its traces' header Sk.
+OWNER = "user:user-1"
+ENDED = ("COMPLETED", "FAILED", "CANCELLED")
+POLL_SECONDS = 0.05
 # Short enough for a test to watch an execution time out; longer than any other test's.
 EXECUTION_TIMEOUT_SECONDS = 15
 
@@ -146,6 +152,30 @@ class Client:
         self.queue(request, caller)
         return self.wait(self.start_next(), trace_id=request.get("TraceId"))
 
+    def until_ended(
+        self, *trace_ids: str, owner: str = OWNER, deadline: float = DEADLINE_SECONDS
+    ) -> list[Execution]:
+        """Run what the queue holds, and what it delays (continuations), until every trace
+        has ended (COMPLETED, FAILED or CANCELLED); the executions run, in order.
+
+        A paced send leaves its execution and comes back as a delayed message: the queue
+        is polled often (moto's long poll is not woken when a delay ends, AWS's is).
+        """
+        end = time.monotonic() + deadline
+        executions: list[Execution] = []
+        statuses: dict[str, str | None] = {}
+        while time.monotonic() < end:
+            statuses = {t: trace_status(self.local, t, owner) for t in trace_ids}
+            if all(status in ENDED for status in statuses.values()):
+                return executions
+            started = self.local.pipe.poll_once()
+            executions += [self.wait(arn, trace_id=trace_ids[0]) for arn in started]
+            self.local.pipe.wait_settled()
+            if not started:
+                time.sleep(POLL_SECONDS)
+        ran = [e.status for e in executions]
+        raise AssertionError(f"traces {statuses} not ended after {deadline} s; executions {ran}")
+
     def wait(self, arn: str, trace_id: str | None = None) -> Execution:
         """Wait for the execution to end and for its status-change event to be handled."""
         deadline = time.monotonic() + DEADLINE_SECONDS
@@ -185,6 +215,11 @@ def trace_items(local: LocalStack, trace_id: str) -> dict[str, dict[str, Any]]:
     return {item["Sk"]: item for item in items}
 
 
+def trace_status(local: LocalStack, trace_id: str, owner: str = OWNER) -> str | None:
+    """The Status on the trace's header (None before it is claimed)."""
+    return trace_items(local, trace_id).get(owner, {}).get("Status")
+
+
 def dead_letters(local: LocalStack, trace_id: str) -> list[dict[str, Any]]:
     """This trace's messages in the DLQ (every other test's left in it)."""
     return [message for message in all_dead_letters(local) if _trace_id(message) == trace_id]
@@ -205,21 +240,37 @@ def _trace_id(message: dict[str, Any]) -> str | None:
     return request.get("TraceId") if isinstance(request, dict) else None
 
 
-def continuation_schedule(local: LocalStack, trace_id: str, owner: str) -> str:
-    """The name of the schedule of a trace waiting for receipts (named by its time)."""
-    return schedule_name(owner, trace_id, trace_items(local, trace_id)[owner]["SendAt"])
-
-
 def end_the_wait(local: LocalStack, trace_id: str, owner: str) -> None:
-    """A fallback's wait is over: its continuation falls due and its schedule fires."""
-    name = continuation_schedule(local, trace_id, owner)
+    """A continuation's wait is over: its time comes now (the trace's SendAt and each of its
+    recipients' NotBefore), and its message, delayed on the queue, can be received now."""
     table = local.session.resource("dynamodb").Table(local.stack.physical("TracesTable")["Ref"])
+    kept = json.loads(trace_items(local, trace_id)[owner]["ScheduledRequest"])
+    now = time.time()
+    for recipient in kept["Request"]["Addresses"].values():
+        if NOT_BEFORE in recipient:
+            recipient[NOT_BEFORE] = min(float(recipient[NOT_BEFORE]), now)
     table.update_item(
         Key={"TraceId": trace_id, "Sk": owner},
-        UpdateExpression="SET SendAt = :now",
-        ExpressionAttributeValues={":now": stamp(datetime.now(UTC))},
+        UpdateExpression="SET SendAt = :now, ScheduledRequest = :kept",
+        ExpressionAttributeValues={":now": stamp(datetime.now(UTC)), ":kept": json.dumps(kept)},
+        ConditionExpression="attribute_exists(ScheduledRequest)",
     )
-    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=name) == [name]
+    assert _undelay(pointer_body(trace_id, owner)) == 1, "no delayed continuation on the queue"
+
+
+def _undelay(body: str) -> int:
+    """How many delayed messages of this body were made receivable now (in moto's models,
+    as emulator/clock.py moves time: SQS cannot end a message's delay)."""
+    ended = 0
+    for regions in sqs_backends.values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                with queue._messages_lock:
+                    for message in queue._messages:
+                        if message.body == body and message.delayed:
+                            message.delayed_until = 0
+                            ended += 1
+    return ended
 
 
 def messages_api(local: LocalStack, function: str, method: str, trace_id: str) -> tuple[int, dict]:

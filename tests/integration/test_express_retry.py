@@ -52,7 +52,7 @@ def until_returned(client: Client, execution: Execution) -> float:
 def test_a_request_whose_express_execution_failed_is_sent_once_when_it_returns(
     client, local, providers, trace_id
 ):
-    providers.add_fault(Fault(channel="EMAIL", error="throttle"))  # every try, every retry
+    providers.add_fault(Fault(channel="EMAIL", error="5xx"))  # every try, every retry
     failed = client.send(request(trace_id))
     providers.clear_faults()  # the provider recovers while the request waits on the queue
     local.pipe.wait_settled()

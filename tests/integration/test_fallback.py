@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from conftest import cancel, continuation_schedule, dead_letters, end_the_wait, trace_items
+from conftest import cancel, dead_letters, end_the_wait, trace_items
 
 from emulator.providers import Fault
 
@@ -203,11 +201,15 @@ def test_a_fallback_wait_past_a_day_is_refused_with_the_reason(client, local, tr
 def test_a_cancel_during_the_wait_stops_the_fallback(client, local, trace_id):
     number = "+447835065110"
     client.send(request(trace_id, number, FallbackAfterSeconds=30))
-    schedule = continuation_schedule(local, trace_id, OWNER)
     code, _ = cancel(local, trace_id)
 
     assert code == 200
     assert trace_items(local, trace_id)[OWNER]["Status"] == "CANCELLED"
-    # Its schedule is deleted: nothing fires.
-    assert local.scheduler.fire_due(datetime(2100, 1, 1, tzinfo=UTC), only=schedule) == []
+    # Its continuation, delayed on the queue, still comes back: it finds nothing to send.
+    end_the_wait(local, trace_id, OWNER)
+    continued = client.wait(client.start_next(), trace_id=trace_id)
+    assert continued.status == "SUCCEEDED"
+    assert continued.already_handled() == [trace_id]
     assert [m.channel for m in local.providers.sent(trace_id)] == ["WHATSAPP"]
+    assert trace_items(local, trace_id)[OWNER]["Status"] == "CANCELLED"
+    assert dead_letters(local, trace_id) == []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from notify.domain.pacing import NOT_BEFORE
+from notify.domain.pacing import NOT_BEFORE, due_back
 from notify.domain.recipients import channel_key
 from notify.domain.schedule import stamp
 from notify.domain.steps import AWAITED_RECEIPTS, Outcome, RequestEntry
@@ -66,7 +66,7 @@ def continuation(
         awaited = (request.awaited_receipts or {}).get(channel_key(first))
         if awaited:
             receipts[channel_key(first)] = awaited
-        times.append(float(first[NOT_BEFORE]))
+        times.append(due_back(first))
     if not addresses:
         return None
     entry = request.to_json()

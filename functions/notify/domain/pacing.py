@@ -6,10 +6,14 @@ cell-rate algorithm): a send reserves the next free slot, so the provider never 
 than the budget over any window, and a burst never exceeds one slot per interval.
 
 What a send does with its slot:
-- within `WAIT_IN_FUNCTION` seconds: it waits in the send function, then sends;
+- within `WAIT_IN_FUNCTION` seconds, of now and of when Plan planned its execution
+  (`WaitUntil`): it waits in the send function, then sends;
 - later: it leaves the execution *paced*: Record keeps it on the trace with the time of
   its slot (`NotBefore`), and queues it again for then. Waiting is not failing: a paced
   send uses up none of its retries and holds no other recipient or request.
+The Map starts each send when an earlier one ends, so measured from the send alone every
+slot would look near and an execution would last as long as its sends take at the
+budget; measured from Plan, it lasts `WAIT_IN_FUNCTION` at most, whatever it carries.
 
 Lanes: a `transactional` send (the default) reserves its slot however far ahead it is; a
 `bulk` send reserves only within `BULK_AHEAD` seconds, so at most that much bulk is ever
@@ -29,7 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from notify.domain.channels import CHANNELS
-from notify.domain.steps import ExecutionPlan, RequestEntry
+from notify.domain.steps import DeliveryStep, ExecutionPlan, RequestEntry
 
 TRANSACTIONAL, BULK = "transactional", "bulk"
 LANES = (TRANSACTIONAL, BULK)
@@ -42,18 +46,25 @@ SLOT_HELD = "SlotHeld"
 # How often the provider throttled this recipient, and since when (epoch seconds).
 THROTTLED = "Throttled"
 THROTTLED_SINCE = "ThrottledSince"
-PACING_FIELDS = (NOT_BEFORE, SLOT_HELD, THROTTLED, THROTTLED_SINCE)
+# On each recipient Plan lists: the latest slot its execution waits for (epoch seconds).
+WAIT_UNTIL = "WaitUntil"
+PACING_FIELDS = (NOT_BEFORE, SLOT_HELD, THROTTLED, THROTTLED_SINCE, WAIT_UNTIL)
 
 # A slot this close is waited for in the send function (the Map's slot is held meanwhile).
 WAIT_IN_FUNCTION = 1.5
+# A held slot this far gone is not used: it would crowd the slots after it.
+LATE = 0.05
 # How far ahead a bulk send may book (a block of bulk slots at most this long, from at most
 # this far ahead): a transactional send waits at most twice this for bulk.
 BULK_AHEAD = 0.5
+# A paced send holding a slot comes back this much before it (the queue, the pipe and Plan
+# take about a second), to wait for its slot in the function rather than miss it.
+COME_BACK_EARLY = 1.0
 # The furthest a paced send is queued ahead in one go (SQS's longest DelaySeconds).
 LONGEST_DELAY = 900.0
 # A provider that throttles is retried this long before its recipient is exhausted...
 OUTLAST_THROTTLE_SECONDS = 15 * 60
-# ... with this backoff: 2, 4, 8, ... seconds, at most 5 minutes apart.
+# ... with this backoff: at once, then 2, 4, 8, ... seconds, at most 5 minutes apart.
 THROTTLE_BACKOFF_BASE, THROTTLE_BACKOFF_MAX = 2.0, 300.0
 
 
@@ -77,12 +88,22 @@ class Booking:
     held: bool
 
 
-def next_step(booking: Booking, now: float) -> float | None:
-    """Seconds to wait in the function before sending, or None: leave the execution paced."""
-    wait = booking.at - now
-    if booking.held and wait <= WAIT_IN_FUNCTION:
-        return max(0.0, wait)
+def next_step(booking: Booking, now: float, until: float | None = None) -> float | None:
+    """Seconds to wait in the function before sending, or None: leave the execution paced.
+
+    `until`: the latest slot this execution waits for (`WAIT_UNTIL`, set by Plan); without
+    one, a slot within `WAIT_IN_FUNCTION` of now.
+    """
+    latest = now + WAIT_IN_FUNCTION if until is None else until
+    if booking.held and booking.at <= latest:
+        return max(0.0, booking.at - now)
     return None
+
+
+def due_back(recipient: Mapping[str, Any]) -> float:
+    """When a paced recipient's continuation should run: before its slot, or at its time."""
+    early = COME_BACK_EARLY if recipient.get(SLOT_HELD) else 0.0
+    return float(recipient[NOT_BEFORE]) - early
 
 
 def come_back_at(booking: Booking) -> float:
@@ -95,17 +116,21 @@ def decide(
 ) -> float | dict[str, Any]:
     """Seconds to wait before sending; or the pacing fields to leave the execution with.
 
-    A recipient holding a slot keeps it; one told to come back books when that time is
-    near; one with neither (a fallback channel, a HELP reply) books now.
+    A recipient holding a slot keeps it, unless the slot went by (a continuation that came
+    back late): sending then would crowd the slots after it, so it books afresh. One told
+    to come back books once that time is near; one with neither (a fallback channel, a
+    HELP reply) books now.
     """
     not_before = recipient.get(NOT_BEFORE)
-    if not_before is not None and recipient.get(SLOT_HELD):
+    until = recipient.get(WAIT_UNTIL)
+    latest = now + WAIT_IN_FUNCTION if until is None else float(until)
+    if not_before is not None and recipient.get(SLOT_HELD) and float(not_before) >= now - LATE:
         booking = Booking(float(not_before), held=True)
-    elif not_before is not None and float(not_before) - now > WAIT_IN_FUNCTION:
+    elif not_before is not None and not recipient.get(SLOT_HELD) and float(not_before) > latest:
         return {NOT_BEFORE: not_before, SLOT_HELD: False}  # not yet: come back then
     else:
         booking = book_one()
-    wait = next_step(booking, now)
+    wait = next_step(booking, now, latest)
     if wait is not None:
         return wait
     return {NOT_BEFORE: round(come_back_at(booking), 6), SLOT_HELD: booking.held}
@@ -114,14 +139,17 @@ def decide(
 def throttle_backoff(recipient: Mapping[str, Any], now: float) -> dict[str, Any] | None:
     """The recipient's pacing fields after a provider throttle, or None: it is exhausted.
 
-    The n-th throttle in a row waits 2^n seconds (at most five minutes); once the first
-    was `OUTLAST_THROTTLE_SECONDS` ago, retrying has lasted long enough.
+    The first throttle books the next free slot at once: at a budget equal to the
+    provider's quota, a send that landed a moment early (network jitter) was refused, not
+    the budget. The n-th throttle in a row after it waits 2^(n-1) seconds (at most five
+    minutes); once the first was `OUTLAST_THROTTLE_SECONDS` ago, retrying has lasted long
+    enough.
     """
     times = int(recipient.get(THROTTLED, 0)) + 1
     since = float(recipient.get(THROTTLED_SINCE, now))
     if now - since >= OUTLAST_THROTTLE_SECONDS:
         return None
-    wait = min(THROTTLE_BACKOFF_BASE**times, THROTTLE_BACKOFF_MAX)
+    wait = 0.0 if times == 1 else min(THROTTLE_BACKOFF_BASE ** (times - 1), THROTTLE_BACKOFF_MAX)
     return {THROTTLED: times, THROTTLED_SINCE: since, NOT_BEFORE: now + wait, SLOT_HELD: False}
 
 
@@ -134,14 +162,15 @@ def without_pacing(recipient: Mapping[str, Any]) -> dict[str, Any]:
 Book = Callable[[str, str, str, int], Sequence[Booking]]
 
 
-def with_bookings(plan: ExecutionPlan, book: Book) -> ExecutionPlan:
+def with_bookings(plan: ExecutionPlan, book: Book, now: float | None = None) -> ExecutionPlan:
     """The plan with a send slot (or a time to come back) on each recipient's first channel.
 
     The recipients of one request that spend one budget book their slots together
     (`book(channel, budget, lane, count)`), so a request's sends are contiguous: a request paced
     out of its execution comes back once, when its first slot is near, not once per slot.
     A continuation's recipient keeps the slot or time it already has; a fallback channel
-    books when it is tried.
+    books when it is tried. Given the time of planning (`now`), every first channel is told
+    the latest slot its execution waits for (`WAIT_UNTIL`).
     """
     groups: dict[tuple[str, str, str], list[int]] = {}
     for index, step in enumerate(plan.deliveries):
@@ -157,7 +186,27 @@ def with_bookings(plan: ExecutionPlan, book: Book) -> ExecutionPlan:
         bookings = book(channel_name, budget, lane, len(indexes))
         for index, booking in zip(indexes, bookings, strict=True):
             steps[index] = replace(steps[index], recipient=booked(steps[index].recipient, booking))
+    if now is not None:
+        steps = with_wait_until(steps, now)
     return replace(plan, deliveries=tuple(steps))
+
+
+def with_wait_until(steps: list[DeliveryStep], now: float) -> list[DeliveryStep]:
+    """Each first channel told the latest slot its execution waits for: `WAIT_IN_FUNCTION`
+    past now, or past its request's first slot when a continuation came back early."""
+    first_slot: dict[int, float] = {}
+    for step in steps:
+        if step.recipient.get(SLOT_HELD):
+            at = float(step.recipient[NOT_BEFORE])
+            first_slot[step.request] = min(first_slot.get(step.request, at), at)
+    return [
+        replace(step, recipient=dict(step.recipient) | {WAIT_UNTIL: _until(step, first_slot, now)})
+        for step in steps
+    ]
+
+
+def _until(step: DeliveryStep, first_slot: Mapping[int, float], now: float) -> float:
+    return round(max(now, first_slot.get(step.request, now)) + WAIT_IN_FUNCTION, 6)
 
 
 def booked(recipient: Mapping[str, Any], booking: Booking) -> dict[str, Any]:

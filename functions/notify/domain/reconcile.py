@@ -194,9 +194,17 @@ def reconcile_record(
         ):
             return "the unclaimed request was dead-lettered already"
         return "dead-lettered the unclaimed request as it arrived"
-    if header.get("Status") == SCHEDULED and is_scheduled and not is_scheduled(owner, trace_id):
+    continued = header.get("ExecutionArn") == execution.arn  # by its Record: see below
+    if (
+        header.get("Status") == SCHEDULED
+        and not continued
+        and is_scheduled
+        and not is_scheduled(owner, trace_id)
+    ):
         # Plan kept it, then failed before its schedule was made. A redrive schedules it
-        # (Plan's scheduling is idempotent) and sends nothing before its time.
+        # (Plan's scheduling is idempotent) and sends nothing before its time. (A trace
+        # SCHEDULED by this execution's Record was continued: paced sends or a fallback's
+        # wait, queued with a delay or scheduled, before a batch-mate failed the execution.)
         cause = f"the execution ended before it was scheduled for {header.get('SendAt')}"
         dead_letter_once(record, _error(execution), cause, execution.arn, traces, dead_letters)
         return "dead-lettered the request being scheduled as it arrived"

@@ -7,6 +7,7 @@ it) without repeating the rest of the batch.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -24,9 +25,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.domain.channels.whatsapp import WhatsApp
+from notify.domain.channels.whatsapp import WHATSAPP, WhatsApp
+from notify.domain.errors import THROTTLED, TransientError
 from notify.domain.inbound import InboundHandling
+from notify.domain.pacing import TRANSACTIONAL, interval, next_step
 from notify.handlers.settings import InboundSettings, TwilioSettings
+from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.inbound_events import InboundEventPublisher
 from notify.integration.opt_outs import OptOutStore
@@ -48,13 +52,35 @@ persistence = DynamoDBPersistenceLayer(settings.idempotency_table)
 
 
 class TwilioReplier:
-    """Answers on the channel the message came in on: from the number it was sent to."""
+    """Answers on the channel the message came in on: from the number it was sent to.
 
-    def __init__(self, sender: TwilioWhatsAppSender) -> None:
+    A reply spends that number's send budget like any send, in the transactional lane
+    (someone waits for it): it waits for a near slot here; a later one fails the record
+    THROTTLED, and SQS gives it again after the queue's visibility timeout.
+    """
+
+    def __init__(
+        self, sender: TwilioWhatsAppSender, budgets: BudgetStore, send_rate: float
+    ) -> None:
         self._sender = sender
+        self._budgets = budgets
+        self._interval = interval(send_rate)
 
     def reply(self, to: str, sender: str, body: str) -> str:
+        self._wait_for_slot(WHATSAPP.budget_key({WHATSAPP.sender_field: sender}))
         return self._sender.send(WhatsApp(to=to, from_number=sender, body=body), trace_id="")
+
+    def _wait_for_slot(self, budget: str) -> None:
+        now = time.time()
+        [booking] = self._budgets.book(budget, TRANSACTIONAL, now, self._interval)
+        wait = next_step(booking, now)
+        if wait is None:
+            raise TransientError(
+                THROTTLED,
+                f"send budget {budget}: the HELP reply's turn is {booking.at - now:.1f} s away; "
+                "the record is retried",
+            )
+        time.sleep(wait)
 
 
 dynamodb = boto3.client("dynamodb")
@@ -66,7 +92,9 @@ handling = InboundHandling(
     replier=TwilioReplier(
         TwilioWhatsAppSender(
             TwilioSecret(twilio.secret_name, twilio.secret_max_age_seconds), twilio.api_url, None
-        )
+        ),
+        BudgetStore(DynamoTable(dynamodb, settings.budgets_table)),
+        settings.send_rate,
     ),
     help_text=settings.help_reply_text,
 )

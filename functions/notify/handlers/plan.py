@@ -82,7 +82,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     keys = [opt_out_key(c) for p in batch.claimed for r in p.deliveries for c in chain(r)]
     opted_out = opt_outs.opted_out(key for key in keys if key)
     planned = with_bookings(
-        execution_plan(batch.claimed, settings.send_functions, opted_out), book_slots
+        execution_plan(batch.claimed, settings.send_functions, opted_out), book_slots, time.time()
     )
     answer = replace(
         planned,

@@ -116,7 +116,8 @@ def continue_later(trace_id: str, owner: str, kept: Continuation) -> None:
     within SQS's 15 minutes (to the second, and cheaper), else a one-time schedule."""
     due = datetime.fromisoformat(kept.due)
     lane = json.loads(kept.body)["Request"]  # the queue the API chose, by its size
-    delay = math.ceil((due - datetime.now(UTC)).total_seconds())
+    # Whole seconds, never after it is due (Plan claims it up to DUE_TOLERANCE early).
+    delay = math.floor((due - datetime.now(UTC)).total_seconds())
     if delay <= MAX_DELAY_SECONDS:
         queued.send_message(
             QueueUrl=settings.queue_url_for(lane),

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import boto3
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -190,6 +191,19 @@ def _awaited(outcome: Outcome) -> Outcome:
     return outcome
 
 
+def count_paced(namespace: str, channel: Channel, lane: str) -> None:
+    """One SendsPaced for a send that left its execution to wait (its budget, or a throttle).
+
+    Only a paced send is counted: a send with room costs no metric. Honours
+    POWERTOOLS_METRICS_DISABLED, as Record's counts do.
+    """
+    metrics = EphemeralMetrics(namespace=namespace)
+    metrics.add_dimension(name="Channel", value=channel.name)
+    metrics.add_dimension(name="Lane", value=lane)
+    metrics.add_metric(name="SendsPaced", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+
+
 class Provider(Protocol):
     def send(self, message: Any, trace_id: str) -> str:
         """Hand the message to the provider; its id for the message."""
@@ -220,6 +234,7 @@ def send_handler(
             resources.pacer(channel, delivery),
         )
         if outcome.status == PACED:  # Record continues it from its delivery, with its slot
+            count_paced(resources.settings.metrics_namespace, channel, lane_of(delivery.request))
             step = DeliveryStep.from_json(event["Delivery"])
             outcome = replace(outcome, delivery=replace(step, recipient=outcome.recipient))
         # The channels given up on before this one (fallbacks): the state machine's output

@@ -76,6 +76,8 @@ class SendSettings(FromEnvironment):
     budgets_table: str = env("SEND_BUDGETS_TABLE")
     # The function's channel's default send budget, messages per second (e.g. EmailSendRate).
     send_rate: float = env("SEND_RATE")
+    # Where a paced send is counted (SendsPaced, by channel and lane).
+    metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,9 @@ class InboundSettings(FromEnvironment):
     idempotency_table: str = env("IDEMPOTENCY_TABLE")
     event_bus: str = env("INBOUND_EVENT_BUS")
     help_reply_text: str = env("HELP_REPLY_TEXT")
+    budgets_table: str = env("SEND_BUDGETS_TABLE")
+    # The WhatsApp senders' default send budget (WhatsAppSendRate): a HELP reply spends it.
+    send_rate: float = env("SEND_RATE")
 
 
 @dataclass(frozen=True)

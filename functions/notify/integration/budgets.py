@@ -26,7 +26,7 @@ from notify.integration.aws_errors import aws_errors, classify_client_error
 from notify.integration.dynamodb_table import plain_item
 
 # Racing other bookings for the same item, a booking tries this often before it is retried.
-ATTEMPTS = 6
+ATTEMPTS = 12
 _INTERVAL = "#interval"
 
 
@@ -49,9 +49,12 @@ class BudgetStore:
             first, seen = self._slots(budget, now, horizon, step, slots, default_interval)
             if first is not None:
                 held = [Booking(first + i * step, held=True) for i in range(slots)]
-                return held + self._tickets(budget, now, step, count - slots, {})
+                after = {"Tat": first + slots * step}  # the bulk line starts after them
+                return held + self._tickets(budget, now, step, count - slots, after)
             if self._noticed_override(budget, seen, default_interval):
                 continue  # an operator's rate: book again with it
+            if float(seen.get("Tat", now)) <= horizon:
+                continue  # another booking moved the timeline between our two tries
             if lane == BULK:
                 return self._tickets(budget, now, step, count, seen)
             return [Booking(now + LONGEST_DELAY, held=False)] * count  # ask again then
@@ -71,7 +74,7 @@ class BudgetStore:
         interval_is = (
             f"{_INTERVAL} = :interval" if assumed else f"attribute_not_exists({_INTERVAL})"
         )
-        values = {":now": _number(now), ":span": _number(count * step)}
+        values = {":now": _number(now), ":span": _span(count * step)}
         if assumed:
             values[":interval"] = _number(assumed)
         idle = {
@@ -90,7 +93,8 @@ class BudgetStore:
         for update in order:
             written, seen = self._update(budget, update)
             if written is not None:
-                first = float(written["Tat"]) if "Tat" in written and update is busy else now
+                idle_from = float(values[":now"])  # as stored: the next slot is a span after it
+                first = float(written["Tat"]) if "Tat" in written and update is busy else idle_from
                 self._busy[budget] = update is busy
                 return first, seen
         self._busy[budget] = True
@@ -152,7 +156,7 @@ class BudgetStore:
             update = {
                 "UpdateExpression": f"SET {_INTERVAL} = :interval, Rate = :rate",
                 "ExpressionAttributeValues": {
-                    ":interval": _number(1 / rate),
+                    ":interval": _span(1 / rate),
                     ":rate": _number(rate),
                 },
             }
@@ -177,3 +181,10 @@ class BudgetStore:
 def _number(value: float) -> Decimal:
     # Microseconds are precision enough for a slot; DynamoDB numbers are decimal.
     return Decimal(str(round(value, 6)))
+
+
+def _span(seconds: float) -> Decimal:
+    """A block's length to the microsecond, rounded up: slots are never closer than the
+    interval (rounded down, three slots of 1/3 s would fit four sends in one second)."""
+    microseconds = math.ceil(round(seconds * 1_000_000, 3))  # 0.30000000000000004 is 0.3
+    return Decimal(microseconds).scaleb(-6)

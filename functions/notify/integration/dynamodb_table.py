@@ -33,7 +33,15 @@ class DynamoTable:
         return self._call(self._client.get_item, params)
 
     def query(self, **params: Any) -> dict[str, Any]:
-        response = self._call(self._client.query, params)
+        return self._items(self._client.query, params)
+
+    def scan(self, **params: Any) -> dict[str, Any]:
+        return self._items(self._client.scan, params)
+
+    def _items(
+        self, operation: Callable[..., dict[str, Any]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = self._call(operation, params)
         response["Items"] = [plain_item(item) for item in response.get("Items", [])]
         return response
 

@@ -52,7 +52,9 @@ def sends_started(events: list[dict[str, Any]]) -> tuple[tuple[str, str, str], .
 
 def _recipient(parameters: str) -> tuple[str, str] | None:
     try:
-        recipient = json.loads(parameters)["Payload"]["Recipient"]
+        payload = json.loads(parameters)["Payload"]
+        # A send task carries its delivery; one started before pacing, only its recipient.
+        recipient = payload.get("Delivery", payload)["Recipient"]
         return recipient["ChannelType"], recipient["Address"]
     except (ValueError, KeyError, TypeError):
         return None  # Plan, Record: not a send

@@ -161,3 +161,45 @@ def test_every_channel_is_tried_for_default_senders_with_sms_last():
 
     assert {c.name for c in DEFAULT_SENDER_ORDER} == set(CHANNELS)
     assert DEFAULT_SENDER_ORDER[-1].name == "SMS"
+
+
+# ---------------------------------------------------------------- send budgets
+@pytest.mark.parametrize(
+    ("name", "block", "budget"),
+    [
+        ("EMAIL", {"FromAddress": "alerts@example.com"}, "EMAIL"),
+        ("SMS", {"OriginationNumber": "pool-1"}, "SMS#pool-1"),
+        ("SMS", {}, "SMS#-"),
+        ("WHATSAPP", {"FromNumber": "+14155238886"}, "WHATSAPP#whatsapp:+14155238886"),
+        ("WHATSAPP", {"FromNumber": "whatsapp:+14155238886"}, "WHATSAPP#whatsapp:+14155238886"),
+        ("VOICE", {"OriginationNumber": "+16045550100"}, "VOICE#+16045550100"),
+        ("SMS", {"OriginationNumber": "two words"}, "SMS#two words"),
+    ],
+    ids=[
+        "email-the-whole-account",
+        "sms-per-origination-identity",
+        "sms-the-accounts-own-identity",
+        "whatsapp-per-sender",
+        "whatsapp-one-sender-however-written",
+        "voice-per-origination-identity",
+        "an-invalid-sender-its-own-until-refused",
+    ],
+)
+def test_a_message_spends_its_senders_send_budget_or_its_accounts(name, block, budget):
+    assert CHANNELS[name].budget_key(block) == budget
+
+
+def test_every_channel_has_a_send_rate_parameter_defaulting_to_its_rate_for_plan_and_its_function():
+    document = cfn_yaml.load(str(TEMPLATE))
+    resources, parameters = document["Resources"], document["Parameters"]
+    functions = {
+        r["Properties"].get("Handler"): r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    plan_env = functions["notify.handlers.plan.handler"]["Environment"]["Variables"]
+    for name, entry in CHANNELS.items():
+        rate = plan_env[f"SEND_RATE_{name}"]
+        assert parameters[rate["Ref"]]["Default"] == entry.send_rate
+        send = functions[f"notify.handlers.send_{name.lower()}.handler"]
+        assert send["Environment"]["Variables"]["SEND_RATE"] == rate

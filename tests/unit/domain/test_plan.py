@@ -720,3 +720,30 @@ def test_a_request_that_waits_for_receipts_keeps_what_its_continuation_needs():
 
     assert (request["FallbackAfterSeconds"], request["FallbackOnOptOut"]) == (30, False)
     assert request["Caller"] == planned.caller
+
+
+# ---------------------------------------------------------------- priority lanes
+def test_a_bulk_request_carries_its_lane_into_the_execution() -> None:
+    planned = plan(queued(readme_payload("email-only.json") | {"Priority": "bulk"}))
+
+    [request] = execution_plan([planned], FUNCTIONS).to_json()["Requests"]
+
+    assert request["Priority"] == "bulk"
+
+
+@pytest.mark.parametrize("priority", [None, "transactional"], ids=["no-priority", "transactional"])
+def test_a_transactional_request_is_the_default_lane_and_says_nothing(priority) -> None:
+    payload = readme_payload("email-only.json") | ({"Priority": priority} if priority else {})
+
+    [request] = execution_plan([plan(queued(payload))], FUNCTIONS).to_json()["Requests"]
+
+    assert "Priority" not in request
+
+
+@pytest.mark.parametrize("priority", ["urgent", "BULK", 1], ids=["unknown", "upper-case", "number"])
+def test_an_unknown_priority_is_an_invalid_message(priority) -> None:
+    with pytest.raises(PermanentError) as raised:
+        plan(queued(readme_payload("email-only.json") | {"Priority": priority}))
+
+    assert raised.value.reason == INVALID_MESSAGE
+    assert raised.value.detail == "Priority must be one of ['transactional', 'bulk']"

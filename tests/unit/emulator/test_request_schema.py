@@ -105,6 +105,8 @@ VALID_EDGES = [
     ),
     pytest.param(body(("SMSMessage/MessageType", "PROMOTIONAL")), id="promotional"),
     pytest.param(body((f"{SUBS}/productName", "")), id="empty-substitution-string"),
+    pytest.param(body(("Priority", "bulk")), id="bulk-lane"),
+    pytest.param(body(("Priority", "transactional")), id="transactional-lane"),
 ]
 
 
@@ -196,7 +198,12 @@ MALFORMED = [
     pytest.param(
         body((f"{RECIPIENT}/Priority", "high")), [not_allowed("Priority")], id="extra-on-recipient"
     ),
-    pytest.param(body(("Priority", "high")), [not_allowed("Priority")], id="extra-top-level"),
+    pytest.param(body(("Urgency", "high")), [not_allowed("Urgency")], id="extra-top-level"),
+    pytest.param(
+        body(("Priority", "high")),
+        ['instance value ("high") not found in enum (possible values: ["transactional","bulk"])'],
+        id="priority-unknown",
+    ),
     pytest.param(
         body(("EmailMessage/Cc", "x@example.com")), [not_allowed("Cc")], id="extra-on-email"
     ),
@@ -487,10 +494,10 @@ def test_failures_side_by_side_are_all_reported_in_name_order():
 
 
 def test_the_failures_of_one_value_are_reported_in_the_order_of_their_keywords():
-    request = edited(("TraceId", DROP), ("Priority", "high"))
+    request = edited(("TraceId", DROP), ("Urgency", "high"))
 
     assert parse_and_validate(json.dumps(request))[1] == [
-        not_allowed("Priority"),
+        not_allowed("Urgency"),
         missing("TraceId"),
     ]
 

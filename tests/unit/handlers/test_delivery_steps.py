@@ -5,14 +5,23 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from notify.domain.outcomes import RecipientsExhausted
+from notify.domain.pacing import (
+    COME_BACK_EARLY,
+    NOT_BEFORE,
+    SLOT_HELD,
+    WAIT_IN_FUNCTION,
+    WAIT_UNTIL,
+)
 from notify.domain.schedule import pointer_body, read_pointer, schedule_name
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:messaging-delivery:run-1"
@@ -31,26 +40,38 @@ ENVIRONMENT = {
     "MESSAGE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-messages",
     "LARGE_MESSAGE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-large-messages",
     "DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-dlq",
+    "SEND_BUDGETS_TABLE": "steps-budgets",
+    # Budgets with room for every send here: Plan books each recipient a slot of 1 ms.
+    "SEND_RATE_EMAIL": "1000",
+    "SEND_RATE_SMS": "1000",
+    "SEND_RATE_WHATSAPP": "1000",
+    "SEND_RATE_VOICE": "1000",
 }
 DLQ = "steps-dlq"
+QUEUES = {"MESSAGE_QUEUE_URL": "steps-messages", "LARGE_MESSAGE_QUEUE_URL": "steps-large-messages"}
 
 
 @pytest.fixture(scope="module")
 def steps(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     traces = table_from_template("TracesTable", "steps-traces")
     opt_outs = table_from_template("OptOutsTable", "steps-opt-outs")
-    dlq = mocked_aws.client("sqs").create_queue(QueueName=DLQ)["QueueUrl"]
+    table_from_template("SendBudgetsTable", ENVIRONMENT["SEND_BUDGETS_TABLE"])
+    sqs = mocked_aws.client("sqs")
+    dlq = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
+    queues = {name: sqs.create_queue(QueueName=queue)["QueueUrl"] for name, queue in QUEUES.items()}
     mocked_aws.client("scheduler").create_schedule_group(Name=ENVIRONMENT["SCHEDULE_GROUP"])
     handlers = {}
     with pytest.MonkeyPatch.context() as env:
         for name, value in ENVIRONMENT.items():
             env.setenv(name, value)
         env.setenv("DEAD_LETTER_QUEUE_URL", dlq)
+        for name, url in queues.items():
+            env.setenv(name, url)
         for step in ("plan", "record_outcomes"):
             module = f"notify.handlers.{step}"
             sys.modules.pop(module, None)
             handlers[step] = importlib.import_module(module).handler
-        yield handlers | {"traces": traces, "opt_outs": opt_outs, "dlq": dlq}
+        yield handlers | {"traces": traces, "opt_outs": opt_outs, "dlq": dlq} | queues
         for step in ("plan", "record_outcomes"):
             sys.modules.pop(f"notify.handlers.{step}", None)
 
@@ -67,10 +88,13 @@ def record(trace_id: str, addresses: dict[str, Any]) -> dict[str, Any]:
     return {"body": json.dumps(body), "messageId": str(uuid.uuid4())}
 
 
-def test_plan_claims_the_trace_and_lists_each_recipient_with_its_function(steps, lambda_context):
+def test_plan_claims_the_trace_and_lists_each_recipient_with_its_function_and_slot(
+    steps, lambda_context
+):
     trace_id = f"t-{uuid.uuid4()}"
     records = [record(trace_id, {"+16048621234": {"ChannelType": "SMS"}})]
 
+    before = time.time()
     planned = steps["plan"]({"Records": records, "ExecutionArn": EXECUTION}, lambda_context)
 
     assert planned["Requests"] == [
@@ -81,13 +105,25 @@ def test_plan_claims_the_trace_and_lists_each_recipient_with_its_function(steps,
             "Messages": {"SMSMessage": {"MessageBody": "Hi"}},
         }
     ]
+    # Its send slot, booked on the SMS budget (room: now), held for its send function,
+    # which waits for slots up to a moment after Plan, and leaves later ones paced.
+    recipient = planned["Deliveries"][0]["Recipient"]
+    slot, until = recipient.get(NOT_BEFORE), recipient.get(WAIT_UNTIL)
     assert planned["Deliveries"] == [
         {
             "Request": 0,
             "Function": "arn:sms",
-            "Recipient": {"Address": "+16048621234", "ChannelType": "SMS"},
+            "Recipient": {
+                "Address": "+16048621234",
+                "ChannelType": "SMS",
+                NOT_BEFORE: slot,
+                SLOT_HELD: True,
+                WAIT_UNTIL: until,
+            },
         }
     ]
+    assert before - 1e-6 <= slot <= time.time()
+    assert before + WAIT_IN_FUNCTION - 1e-6 <= until <= time.time() + WAIT_IN_FUNCTION
     assert planned["AlreadyHandled"] == planned["Rejected"] == []
 
 
@@ -336,3 +372,91 @@ def test_a_trace_whose_outcomes_cannot_be_written_is_dead_lettered_alone(
     assert (headers[poisoned], headers[fine]) == ("FAILED", "COMPLETED")
     [letter] = dead_letters(steps, sqs)
     assert list(json.loads(letter["Body"])["Request"]["Addresses"]) == ["+1604"]
+
+
+def test_plan_books_a_bulk_requests_slots_together_in_the_bulk_lane(steps, lambda_context):
+    trace_id = f"t-{uuid.uuid4()}"
+    addresses = {f"+1604862100{n}": {"ChannelType": "SMS"} for n in range(3)}
+    queued = record(trace_id, addresses)
+    body = json.loads(queued["body"])
+    body["Request"]["Priority"] = "bulk"
+
+    planned = steps["plan"](
+        {"Records": [queued | {"body": json.dumps(body)}], "ExecutionArn": EXECUTION},
+        lambda_context,
+    )
+
+    [request] = planned["Requests"]
+    assert request["Priority"] == "bulk"  # kept for its continuations and its fallbacks
+    slots = [d["Recipient"][NOT_BEFORE] for d in planned["Deliveries"]]
+    assert all(d["Recipient"][SLOT_HELD] for d in planned["Deliveries"])
+    # Contiguous, one interval (1 ms at 1000/s) apart: the request comes back once if paced.
+    assert [round(b - a, 6) for a, b in pairwise(slots)] == [0.001, 0.001]
+
+
+def paced(trace_id: str, address: str, not_before: float) -> dict[str, Any]:
+    """The PACED outcome of a send that left the execution for its slot at `not_before`."""
+    recipient = {"Address": address, "ChannelType": "SMS", NOT_BEFORE: not_before, SLOT_HELD: True}
+    return {
+        "TraceId": trace_id,
+        "Owner": "user:user-1",
+        "Recipient": recipient,
+        "Status": "PACED",
+        "Delivery": {"Request": 0, "Function": "arn:sms", "Recipient": recipient},
+    }
+
+
+def request_entry(trace_id: str) -> dict[str, Any]:
+    return {
+        "TraceId": trace_id,
+        "Owner": "user:user-1",
+        "Caller": {"sub": "user-1"},
+        "Messages": {"SMSMessage": {"MessageBody": "Hi"}},
+    }
+
+
+def test_record_continues_a_paced_send_with_its_slot_on_a_message_delayed_until_due_back(
+    steps, mocked_aws, lambda_context
+):
+    trace_id = claimed(steps, lambda_context)
+    slot = time.time() + 3.5
+    due = slot - COME_BACK_EARLY  # back early, to wait for its slot in the function
+    event = {
+        "Outcomes": [paced(trace_id, "+1604", slot)],
+        "Requests": [request_entry(trace_id)],
+        "ExecutionArn": EXECUTION,
+    }
+
+    assert steps["record_outcomes"](event, lambda_context) == {"batchItemFailures": []}
+
+    header = steps["traces"].get_item(Key={"TraceId": trace_id, "Sk": "user:user-1"})["Item"]
+    assert header["Status"] == "SCHEDULED"  # waiting is not failing: nothing recorded failed
+    assert datetime.fromisoformat(header["SendAt"]).timestamp() == pytest.approx(due, abs=1e-5)
+    continued = json.loads(header["ScheduledRequest"])["Request"]["Addresses"]
+    assert continued == {"+1604": {"ChannelType": "SMS", NOT_BEFORE: slot, SLOT_HELD: True}}
+    # On the request's own queue, delayed whole seconds: not yet, and never after it is due.
+    sqs, queue = mocked_aws.client("sqs"), steps["MESSAGE_QUEUE_URL"]
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
+    time.sleep(max(0.0, due - time.time()))
+    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert read_pointer(message["Body"]) == (trace_id, "user:user-1")
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_record_continues_a_send_paced_beyond_fifteen_minutes_with_a_one_time_schedule(
+    steps, mocked_aws, lambda_context
+):
+    trace_id = claimed(steps, lambda_context)
+    event = {
+        "Outcomes": [paced(trace_id, "+1604", time.time() + 3600)],
+        "Requests": [request_entry(trace_id)],
+        "ExecutionArn": EXECUTION,
+    }
+
+    steps["record_outcomes"](event, lambda_context)
+
+    header = steps["traces"].get_item(Key={"TraceId": trace_id, "Sk": "user:user-1"})["Item"]
+    name = schedule_name("user:user-1", trace_id, header["SendAt"])
+    schedule = mocked_aws.client("scheduler").get_schedule(Name=name, GroupName="steps-sends")
+    assert schedule["Target"]["Arn"] == ENVIRONMENT["MESSAGE_QUEUE_ARN"]
+    assert read_pointer(schedule["Target"]["Input"]) == (trace_id, "user:user-1")

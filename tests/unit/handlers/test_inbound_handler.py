@@ -6,8 +6,10 @@ import importlib
 import json
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
@@ -21,6 +23,9 @@ MODULE = "notify.handlers.inbound"
 HELP_TEXT = "Team bot: reply STOP to stop."
 PLAYER_PARENT = "whatsapp:+16048621234"
 BOT = "whatsapp:+14155238886"
+# The bot's send budget, which its HELP replies spend (WhatsAppSendRate).
+BOT_BUDGET = "WHATSAPP#whatsapp:+14155238886"
+SEND_RATE = 20
 
 
 class FakeTwilio(BaseHTTPRequestHandler):
@@ -56,6 +61,7 @@ def stack(mocked_aws, table_from_template, twilio_api) -> Iterator[dict[str, Any
     opt_outs = table_from_template("OptOutsTable", "inbound-opt-outs")
     traces = table_from_template("TracesTable", "inbound-traces")
     table_from_template("IdempotencyTable", "inbound-idempotency")
+    budgets = table_from_template("SendBudgetsTable", "inbound-send-budgets")
     events = mocked_aws.client("events")
     events.create_event_bus(Name="inbound-bus")
     sqs = mocked_aws.client("sqs")
@@ -82,6 +88,8 @@ def stack(mocked_aws, table_from_template, twilio_api) -> Iterator[dict[str, Any
         "TWILIO_SECRET_NAME": "inbound-twilio",
         "TWILIO_SECRET_MAX_AGE_SECONDS": "300",
         "TWILIO_API_URL": twilio_api,
+        "SEND_BUDGETS_TABLE": "inbound-send-budgets",
+        "SEND_RATE": str(SEND_RATE),
     }
     parameters.clear_caches()
     with pytest.MonkeyPatch.context() as env:
@@ -93,6 +101,7 @@ def stack(mocked_aws, table_from_template, twilio_api) -> Iterator[dict[str, Any
             "handler": module.handler,
             "opt_outs": opt_outs,
             "traces": traces,
+            "budgets": budgets,
             "watch": watch,
             "sqs": sqs,
         }
@@ -176,6 +185,56 @@ def test_help_is_answered_through_twilio_from_the_number_written_to(stack, lambd
     assert [(s["To"], s["From"], s["Body"]) for s in FakeTwilio.sent] == [
         ([PLAYER_PARENT], [BOT], [HELP_TEXT])
     ]
+
+
+def booked_until(stack, budget: str = BOT_BUDGET) -> float:
+    """When the budget's next free slot begins (its `Tat`), or 0 if it was never booked."""
+    item = stack["budgets"].get_item(Key={"Budget": budget}, ConsistentRead=True).get("Item", {})
+    return float(item.get("Tat", 0))
+
+
+def test_a_help_reply_spends_a_slot_of_the_replying_numbers_budget(stack, lambda_context):
+    FakeTwilio.sent.clear()
+    stack["budgets"].delete_item(Key={"Budget": BOT_BUDGET})
+    before = time.time()
+
+    response = stack["handler"]({"Records": [record(message("HELP"))]}, lambda_context)
+
+    assert failed_ids(response) == set()
+    assert len(FakeTwilio.sent) == 1
+    # The budget was idle: the reply took the slot from now, the next begins one interval on.
+    assert before + 1 / SEND_RATE <= booked_until(stack) <= time.time() + 1 / SEND_RATE
+
+
+def test_a_help_reply_waits_for_a_near_slot_before_it_is_sent(stack, lambda_context):
+    FakeTwilio.sent.clear()
+    slot = time.time() + 0.5
+    stack["budgets"].put_item(Item={"Budget": BOT_BUDGET, "Tat": Decimal(str(round(slot, 6)))})
+
+    response = stack["handler"]({"Records": [record(message("help"))]}, lambda_context)
+
+    assert failed_ids(response) == set()
+    assert time.time() >= slot
+    assert len(FakeTwilio.sent) == 1
+    assert booked_until(stack) == pytest.approx(slot + 1 / SEND_RATE, abs=1e-6)
+
+
+def test_a_help_reply_whose_slot_is_far_is_retried_by_sqs_then_sent_once(stack, lambda_context):
+    FakeTwilio.sent.clear()
+    far = Decimal(str(round(time.time() + 60, 6)))
+    stack["budgets"].put_item(Item={"Budget": BOT_BUDGET, "Tat": far})
+    help_record = record(message("HELP"))
+
+    busy = stack["handler"]({"Records": [help_record]}, lambda_context)
+    assert failed_ids(busy) == {help_record["messageId"]}
+    assert FakeTwilio.sent == []
+
+    stack["budgets"].delete_item(Key={"Budget": BOT_BUDGET})  # its turn has come
+    retried = stack["handler"]({"Records": [help_record]}, lambda_context)
+    again = stack["handler"]({"Records": [help_record]}, lambda_context)
+
+    assert failed_ids(retried) == failed_ids(again) == set()
+    assert [s["Body"] for s in FakeTwilio.sent] == [[HELP_TEXT]]
 
 
 def test_only_the_records_that_fail_are_reported_for_a_retry(stack, lambda_context):

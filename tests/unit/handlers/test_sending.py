@@ -33,6 +33,9 @@ ENVIRONMENT = {
     "TENANTS_TABLE": "send-tenants",
     "TENANT_CACHE_SECONDS": "60",
     "UNLISTED_TENANT_SENDERS": "none",
+    "SEND_BUDGETS_TABLE": "send-budgets",
+    "SEND_RATE": "1000",  # room for every send: pacing is tested in test_send_handlers.py
+    "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
 }
 
 
@@ -44,6 +47,7 @@ def stack(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     table_from_template("OptOutsTable", "send-opt-outs")
     traces = table_from_template("TracesTable", "send-traces")
     tenants = table_from_template("TenantsTable", "send-tenants")
+    table_from_template("SendBudgetsTable", "send-budgets")
     mocked_aws.client("sesv2").create_email_identity(EmailIdentity="example.com")
     tenants.put_item(
         Item={"Tenant": "customer:listed", "Sk": "SENDERS", "EmailDomains": {"example.com"}}

@@ -15,6 +15,9 @@ SEND = {
     "TENANTS_TABLE": "tenants",
     "TENANT_CACHE_SECONDS": "60",
     "UNLISTED_TENANT_SENDERS": "any",
+    "SEND_BUDGETS_TABLE": "send-budgets",
+    "SEND_RATE": "14",
+    "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
 }
 
 
@@ -35,6 +38,7 @@ def test_each_setting_is_read_and_converted_by_its_type(environment) -> None:
     assert settings.trace_retention_days == 90
     assert settings.template_cache_seconds == 1.5
     assert settings.unlisted_tenant_senders == "any"
+    assert settings.send_rate == 14.0
 
 
 def test_a_missing_variable_stops_the_start_naming_it(environment, monkeypatch) -> None:
