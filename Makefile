@@ -36,9 +36,10 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration -q -n 2 -p no:logging
 
-# A running local stack (API on a free port, pipe thread) driven over HTTP and the CLI.
+# A running local stack (API on a free port, pipe thread) driven over HTTP and the CLI;
+# each test process runs its own.
 e2e: install
-	$(BIN)/pytest tests/e2e -q -p no:logging
+	$(BIN)/pytest tests/e2e -q -n 2 -p no:logging
 
 # Latency, throughput, loss and transitions of the local stack (the table in docs/local-stack.md).
 bench: install

@@ -78,8 +78,8 @@ def test_redriving_a_failed_trace_sends_the_failed_recipient_once(local, messagi
     payload.write_text(json.dumps(request))
     trace_id = request["TraceId"]
     messaging(
-        "faults", "add", "--channel", "SMS", "--address", "+16048621234", "--error", "throttle"
-    )
+        "faults", "add", "--channel", "SMS", "--address", "+16048621234", "--error", "5xx"
+    )  # (a throttle is outlasted for 15 minutes: a 5xx exhausts the retries)
     messaging("send", str(payload))
     wait_until(lambda: trace_status(local, trace_id, OWNER) == "FAILED", "the trace FAILED")
     messaging("faults", "clear")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -156,25 +156,40 @@ class Client:
         self, *trace_ids: str, owner: str = OWNER, deadline: float = DEADLINE_SECONDS
     ) -> list[Execution]:
         """Run what the queue holds, and what it delays (continuations), until every trace
-        has ended (COMPLETED, FAILED or CANCELLED); the executions run, in order.
+        has ended (COMPLETED, FAILED or CANCELLED); the executions run, in order."""
+
+        def statuses() -> dict[str, str | None]:
+            return {t: trace_status(self.local, t, owner) for t in trace_ids}
+
+        return self.until(
+            lambda: all(s in ENDED for s in statuses().values()), statuses, trace_ids[0], deadline
+        )
+
+    def until(
+        self,
+        done: Callable[[], bool],
+        seen: Callable[[], Any],
+        trace_id: str | None = None,
+        deadline: float = DEADLINE_SECONDS,
+    ) -> list[Execution]:
+        """Run what the queue holds, and what it delays, until `done()`; the executions run.
 
         A paced send leaves its execution and comes back as a delayed message: the queue
-        is polled often (moto's long poll is not woken when a delay ends, AWS's is).
+        is polled often (moto's long poll is not woken when a delay ends, AWS's is). Past
+        the deadline, fails with what `seen()` shows then.
         """
         end = time.monotonic() + deadline
         executions: list[Execution] = []
-        statuses: dict[str, str | None] = {}
         while time.monotonic() < end:
-            statuses = {t: trace_status(self.local, t, owner) for t in trace_ids}
-            if all(status in ENDED for status in statuses.values()):
+            if done():
                 return executions
             started = self.local.pipe.poll_once()
-            executions += [self.wait(arn, trace_id=trace_ids[0]) for arn in started]
+            executions += [self.wait(arn, trace_id=trace_id) for arn in started]
             self.local.pipe.wait_settled()
             if not started:
                 time.sleep(POLL_SECONDS)
         ran = [e.status for e in executions]
-        raise AssertionError(f"traces {statuses} not ended after {deadline} s; executions {ran}")
+        raise AssertionError(f"{seen()} after {deadline} s; executions {ran}")
 
     def wait(self, arn: str, trace_id: str | None = None) -> Execution:
         """Wait for the execution to end and for its status-change event to be handled."""

@@ -18,6 +18,7 @@ from conftest import (
     end_the_wait,
     reconciled,
     trace_items,
+    trace_status,
 )
 
 from emulator.local import LocalStack
@@ -120,8 +121,15 @@ def test_a_fallback_wait_holds_neither_its_batch_mates_nor_its_own_other_recipie
     assert time.monotonic() - started < 30
     assert all("Wait" not in e.states_entered() for e in executions)
     # 29 e-mails are over the account's budget for the execution's second and a half: the
-    # last mates are paced, and come back through the queue long before the SMS fallbacks.
-    client.until_ended(*mates, owner=OTHER_OWNER, deadline=10)
+    # last are paced, and come back through the queue long before the SMS fallbacks.
+    client.until(
+        lambda: (
+            len(local.providers.sent(trace_id)) == 20
+            and all(trace_status(local, mate, OTHER_OWNER) == "COMPLETED" for mate in mates)
+        ),
+        lambda: {t: trace_status(local, t, OTHER_OWNER) for t in mates},
+        deadline=10,
+    )
     assert_mates_sent_once(local, mates)
     assert sorted(m.to for m in local.providers.sent(trace_id)) == sorted(
         f"r{n}@example.com" for n in range(20)

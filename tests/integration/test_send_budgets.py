@@ -23,7 +23,6 @@ from conftest import Execution, all_dead_letters, dead_letters, trace_status
 from emulator.local import LocalStack
 from emulator.providers import Fault, SentMessage
 from notify.domain.pacing import (
-    BULK_AHEAD,
     NOT_BEFORE,
     PACED,
     THROTTLE_BACKOFF_BASE,
@@ -35,8 +34,9 @@ from notify.integration.budgets import BudgetStore
 pytestmark = pytest.mark.both_workflows("a paced send comes back through the queue")
 
 RATE = 10  # e-mails per second: the operator's rate for the account during a test
-# The budget's rule: at most RATE a second on average over any 5 s, and at most twice that
-# in any one second (one second's burst, e.g. slots a continuation reached late).
+# The budget's rule (issue 19): at most RATE a second on average over any 5 s, and at most
+# twice that in any one second (a burst allowance of one second's budget: a send a few
+# milliseconds late beside one on time already makes RATE + 1).
 BURST = 2 * RATE
 # Timing margin for the local stack's own latency (the pipe, Plan, a cold function).
 MARGIN = 0.5
@@ -78,6 +78,14 @@ def most_in_any_window(times: list[float], seconds: float) -> int:
     """The most of `times` in any half-open window [t, t + seconds)."""
     ordered = sorted(times)
     return max((bisect_left(ordered, t + seconds) - i for i, t in enumerate(ordered)), default=0)
+
+
+def wait_for_a_send(local: LocalStack, trace_id: str, deadline: float = 10) -> None:
+    end = time.monotonic() + deadline
+    while not local.providers.sent(trace_id):
+        if time.monotonic() > end:
+            raise AssertionError(f"{trace_id}: nothing sent after {deadline} s")
+        time.sleep(0.02)
 
 
 def outcomes(execution: Execution) -> list[dict[str, Any]]:
@@ -155,8 +163,9 @@ def test_a_transactional_request_queued_behind_bulk_is_sent_within_two_seconds(
     client, local, email_budget, trace_id
 ):
     bulk, urgent = f"{trace_id}-bulk", f"{trace_id}-urgent"
-    client.queue(emails(bulk, 40, prefix="bulk", Priority="bulk"))
-    client.start_next()  # the bulk request is planned and sending
+    client.queue(emails(bulk, 40, prefix="bulk", Priority="bulk"))  # 4 s of the budget
+    client.start_next()
+    wait_for_a_send(local, bulk)  # the bulk request fills the budget
     queued_at = time.time()
     client.queue(emails(urgent, 1, prefix="urgent"))
 
@@ -166,9 +175,9 @@ def test_a_transactional_request_queued_behind_bulk_is_sent_within_two_seconds(
     assert accepted_at(sent) - queued_at <= 2.0
     bulk_sent = local.providers.sent(bulk)
     assert Counter(m.to for m in bulk_sent) == {f"bulk{n}@example.com": 1 for n in range(40)}
-    # Bulk books at most BULK_AHEAD ahead of now: only that much went before the urgent one.
+    # It did not wait for the bulk request's turn: most of the bulk went after it.
     before = [m for m in bulk_sent if accepted_at(m) < accepted_at(sent)]
-    assert len(before) <= BULK_AHEAD * RATE + WAIT_IN_FUNCTION * RATE
+    assert len(before) < len(bulk_sent) - len(before)
     times = [accepted_at(m) for m in [*bulk_sent, sent]]
     assert most_in_any_window(times, 1) <= BURST
     assert most_in_any_window(times, 5) <= 5 * RATE
@@ -198,11 +207,10 @@ def test_a_provider_throttle_is_outlasted_with_backoff_and_holds_no_other_recipi
         if o["TraceId"] == trace_id and o["Status"] == PACED
     ]
     assert [p[THROTTLED] for p in paced] == [1, 2]
-    # Backoff: 2 s after the first throttle, then 4 s after the second.
-    first_wait = float(paced[0][NOT_BEFORE]) - float(paced[0]["ThrottledSince"])
-    assert first_wait == pytest.approx(THROTTLE_BACKOFF_BASE)
+    # Backoff: the first throttle books the next free slot at once, the second waits 2 s.
+    assert float(paced[0][NOT_BEFORE]) == pytest.approx(float(paced[0]["ThrottledSince"]))
     between = float(paced[1][NOT_BEFORE]) - float(paced[0][NOT_BEFORE])
-    assert THROTTLE_BACKOFF_BASE**2 <= between <= THROTTLE_BACKOFF_BASE**2 + 1 + MARGIN
+    assert THROTTLE_BACKOFF_BASE <= between <= THROTTLE_BACKOFF_BASE + 1 + MARGIN
     [sent] = [m for m in local.providers.sent(trace_id) if m.to == throttled]
     assert accepted_at(sent) >= float(paced[1][NOT_BEFORE]) - WAIT_IN_FUNCTION
     assert providers.attempts[attempts:].count(("EMAIL", throttled)) == 3

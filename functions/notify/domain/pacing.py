@@ -54,6 +54,9 @@ PACING_FIELDS = (NOT_BEFORE, SLOT_HELD, THROTTLED, THROTTLED_SINCE, WAIT_UNTIL)
 WAIT_IN_FUNCTION = 1.5
 # A held slot this far gone is not used: it would crowd the slots after it.
 LATE = 0.05
+# A retry of a failed try waits in the function this long at most for its slot (its
+# task's timeout is 60 s); only failed sends are retried, so this is rare.
+RETRY_WAIT = 30.0
 # How far ahead a bulk send may book (a block of bulk slots at most this long, from at most
 # this far ahead): a transactional send waits at most twice this for bulk.
 BULK_AHEAD = 0.5
@@ -112,19 +115,25 @@ def come_back_at(booking: Booking) -> float:
 
 
 def decide(
-    recipient: Mapping[str, Any], now: float, book_one: Callable[[], Booking]
+    recipient: Mapping[str, Any], now: float, book_one: Callable[[], Booking], retry: bool = False
 ) -> float | dict[str, Any]:
     """Seconds to wait before sending; or the pacing fields to leave the execution with.
 
     A recipient holding a slot keeps it, unless the slot went by (a continuation that came
     back late): sending then would crowd the slots after it, so it books afresh. One told
     to come back books once that time is near; one with neither (a fallback channel, a
-    HELP reply) books now.
+    HELP reply) books now. A `retry` (of a try that failed in this execution) waits for its
+    slot, or a fresh one, up to `RETRY_WAIT`, whatever its execution's horizon: paced, it
+    would leave the execution with its retries unspent, in every execution, never to be
+    exhausted.
     """
     not_before = recipient.get(NOT_BEFORE)
     until = recipient.get(WAIT_UNTIL)
     latest = now + WAIT_IN_FUNCTION if until is None else float(until)
-    if not_before is not None and recipient.get(SLOT_HELD) and float(not_before) >= now - LATE:
+    if retry:
+        latest = now + RETRY_WAIT
+    held = not_before is not None and recipient.get(SLOT_HELD)
+    if held and float(not_before) >= now - LATE:
         booking = Booking(float(not_before), held=True)
     elif not_before is not None and not recipient.get(SLOT_HELD) and float(not_before) > latest:
         return {NOT_BEFORE: not_before, SLOT_HELD: False}  # not yet: come back then

@@ -24,7 +24,15 @@ from notify.domain.channels import Channel
 from notify.domain.compose import Delivery
 from notify.domain.errors import THROTTLED, AwaitingDelivery, TransientError
 from notify.domain.outcomes import CANCELLED, SENT
-from notify.domain.pacing import PACED, Booking, decide, interval, lane_of, throttle_backoff
+from notify.domain.pacing import (
+    LATE,
+    PACED,
+    Booking,
+    decide,
+    interval,
+    lane_of,
+    throttle_backoff,
+)
 from notify.domain.senders import (
     NO_SENDERS,
     AllowedSenders,
@@ -90,7 +98,9 @@ class SendResources:
             self.default_senders,
         )
 
-    def pacer(self, channel: Channel, delivery: Delivery) -> Callable[[], float | dict[str, Any]]:
+    def pacer(
+        self, channel: Channel, delivery: Delivery, retry: bool = False
+    ) -> Callable[[], float | dict[str, Any]]:
         """What pacing says for this send: wait so long, or leave paced (`pacing.decide`)."""
         budget = channel.budget_key(delivery.messages.get(channel.block, {}))
         lane = lane_of(delivery.request)
@@ -99,7 +109,7 @@ class SendResources:
         def book_one() -> Booking:
             return self.budgets.book(budget, lane, time.time(), step)[0]
 
-        return lambda: decide(delivery.recipient, time.time(), book_one)
+        return lambda: decide(delivery.recipient, time.time(), book_one, retry)
 
     def send_once(
         self,
@@ -131,12 +141,11 @@ class SendResources:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
             return _awaited(_sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"], {}))
         try:
-            decided = pace()
+            decided = _on_time(pace)
             if isinstance(decided, dict):
                 self._end_attempt(key)
                 logger.info("paced", extra={"not_before": decided.get("NotBefore")})
                 return _paced(delivery, decided)
-            time.sleep(decided)
             message_id = send()
         except TransientError as exc:
             self._end_attempt(key)
@@ -174,6 +183,29 @@ def _sent(delivery: Delivery, message_id: str, at: str, details: Mapping[str, An
     )
     # The message's details (an SMS's Segments) are named as the outcome's JSON names them.
     return Outcome.from_json(sent.to_json() | dict(details))
+
+
+# A function that woke this late for its slot (a stalled host) asks pacing again so
+# often, rather than send beside the slots after its own.
+WAKE_ATTEMPTS = 3
+
+
+def _on_time(pace: Callable[[], float | dict[str, Any]]) -> float | dict[str, Any]:
+    """Wait for the slot pacing gives: 0.0 once it is time to send, or the paced fields.
+
+    Woken more than `pacing.LATE` after its slot, a send books afresh (pacing treats a slot
+    gone by so), so a stall never turns into a burst at the provider.
+    """
+    decided = pace()
+    for _ in range(WAKE_ATTEMPTS):
+        if isinstance(decided, dict):
+            return decided
+        slot = time.time() + decided
+        time.sleep(decided)
+        if time.time() - slot <= LATE:
+            return 0.0
+        decided = pace()
+    return decided
 
 
 def _paced(delivery: Delivery, fields: Mapping[str, Any]) -> Outcome:
@@ -231,7 +263,8 @@ def send_handler(
             context,
             lambda: provider.send(message, delivery.trace_id),
             message.details(),
-            resources.pacer(channel, delivery),
+            # The state machine's retries of this send (the ASL's Retry, RetryExhausted).
+            resources.pacer(channel, delivery, retry=bool(event.get("Retry"))),
         )
         if outcome.status == PACED:  # Record continues it from its delivery, with its slot
             count_paced(resources.settings.metrics_namespace, channel, lane_of(delivery.request))

@@ -344,3 +344,25 @@ def test_a_plan_with_nothing_to_send_books_nothing():
 
     assert with_bookings(ExecutionPlan(), budgets) == ExecutionPlan()
     assert budgets.calls == []
+
+
+def test_a_retry_waits_for_a_fresh_slot_past_its_executions_horizon_and_never_uses_a_gone_one():
+    """A retried try never leaves its execution paced (its retries would never run out),
+    and never sends on a slot that went by: it books afresh and waits up to RETRY_WAIT."""
+    from notify.domain.pacing import RETRY_WAIT, WAIT_UNTIL, Booking, decide
+
+    now = 1_000.0
+    gone = {NOT_BEFORE_KEY: now - 1, SLOT_HELD_KEY: True, WAIT_UNTIL: now - 0.5}
+    booked: list[Booking] = []
+
+    def book_one() -> Booking:
+        booked.append(Booking(now + 10, held=True))
+        return booked[-1]
+
+    assert decide(gone, now, book_one, retry=True) == pytest.approx(10)
+    assert len(booked) == 1
+    far = lambda: Booking(now + RETRY_WAIT + 1, held=True)  # noqa: E731
+    assert isinstance(decide({}, now, far, retry=True), dict)  # beyond even a retry's wait
+
+
+NOT_BEFORE_KEY, SLOT_HELD_KEY = "NotBefore", "SlotHeld"
