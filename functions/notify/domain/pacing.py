@@ -97,10 +97,20 @@ def next_step(booking: Booking, now: float, until: float | None = None) -> float
     `until`: the latest slot this execution waits for (`WAIT_UNTIL`, set by Plan); without
     one, a slot within `WAIT_IN_FUNCTION` of now.
     """
-    latest = now + WAIT_IN_FUNCTION if until is None else until
+    latest = _latest(now, until)
     if booking.held and booking.at <= latest:
         return max(0.0, booking.at - now)
     return None
+
+
+def _latest(now: float, until: float | None, retry: bool = False) -> float:
+    """The latest slot a send waits for in the function. A slot due now is always taken:
+    sending at once holds the execution no longer, however late in it the send runs."""
+    if retry:
+        return now + RETRY_WAIT
+    if until is None:
+        return now + WAIT_IN_FUNCTION
+    return max(float(until), now + LATE)
 
 
 def due_back(recipient: Mapping[str, Any]) -> float:
@@ -129,9 +139,7 @@ def decide(
     """
     not_before = recipient.get(NOT_BEFORE)
     until = recipient.get(WAIT_UNTIL)
-    latest = now + WAIT_IN_FUNCTION if until is None else float(until)
-    if retry:
-        latest = now + RETRY_WAIT
+    latest = _latest(now, until, retry)
     held = not_before is not None and recipient.get(SLOT_HELD)
     if held and float(not_before) >= now - LATE:
         booking = Booking(float(not_before), held=True)

@@ -131,6 +131,15 @@ def test_a_near_slot_its_execution_waits_for_is_waited_for():
     assert decide(recipient, NOW, not_to_book) == pytest.approx(1.0)
 
 
+def test_a_send_reached_after_its_executions_horizon_sends_at_once_when_the_budget_has_room():
+    # A slow Map reaches this send after its horizon, its planned slot gone by: a fresh slot
+    # due now holds the execution no longer, so it is sent rather than paced.
+    recipient = EMAIL | {NOT_BEFORE: NOW - 2.0, SLOT_HELD: True, WAIT_UNTIL: NOW - 0.5}
+
+    assert decide(recipient, NOW, OneBooking(NOW)) == 0.0
+    assert decide(recipient, NOW, OneBooking(NOW + 0.2)) == {NOT_BEFORE: NOW + 0.2, SLOT_HELD: True}
+
+
 # ---------------------------------------------------------------- a provider's throttle
 def test_the_first_throttle_comes_back_at_once_unheld_to_book_the_next_free_slot():
     assert throttle_backoff(EMAIL, NOW) == {
