@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt $(RUNTIME_REQUIREME
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
 
-.PHONY: install run test unit integration e2e bench soak lint format validate checkov clean
+.PHONY: install run test unit integration e2e bench soak lint format validate checkov clean asl
 
 $(STAMP): requirements-dev.txt $(RUNTIME_REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ format: install
 	$(BIN)/ruff format .
 
 # `sam validate --lint` works offline; SAM CLI lives in its own venv (its pins clash).
+# statemachine/job.asl.json: the job's Distributed Map around delivery.asl.json's steps.
+asl: install
+	$(BIN)/python statemachine/compose.py
+
 validate:
 	$(PYTHON) -m venv .venv-sam
 	.venv-sam/bin/pip install --quiet aws-sam-cli==1.170.0

@@ -21,6 +21,7 @@ from cli import (
     callbacks,
     dlq,
     inbound,
+    jobs,
     local,
     rates,
     redrive,
@@ -182,6 +183,45 @@ def _add_callbacks(commands: argparse._SubParsersAction) -> None:
         _add_identity(command)
 
 
+def _add_jobs(commands: argparse._SubParsersAction) -> None:
+    group = _group(commands, "jobs", "bulk jobs: one template sent to every row of a CSV file")
+    send = _command(group, "send", jobs.send, "start a job, then show its progress to its end")
+    send.add_argument(
+        "file",
+        metavar="FILE.csv",
+        help=f"the rows to send (over {jobs.INLINE_LIMIT // 2**20} MB: uploaded)",
+    )
+    send.add_argument("--channel", required=True, choices=list(CHANNELS))
+    send.add_argument("--template", required=True, metavar="NAME", help="the template to send")
+    send.add_argument("--from", dest="sender", metavar="SENDER", help=jobs.SENDER_HELP)
+    send.add_argument("--name", help="the job's name (default: the file's name)")
+    send.add_argument("--send-at", metavar="T", help="when to start, ISO 8601 (default: now)")
+    send.add_argument("--priority", choices=jobs.PRIORITIES, help="default: bulk")
+    send.add_argument("--no-wait", action="store_true", help="print the JobId and return")
+    send.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="stop waiting after S seconds (default: when the job ends)",
+    )
+    send.add_argument("--json", action="store_true", help="one JSON document")
+    listing = _command(group, "list", jobs.list_jobs, "the tenant's jobs, newest first")
+    listing.add_argument("--json", action="store_true", help="a JSON list")
+    _add_identity(send)
+    _add_identity(listing)
+    for name, run, help_ in (
+        ("status", jobs.status, "a job's status and counts"),
+        ("errors", jobs.errors, "a job's row errors: row, address, reason"),
+        ("cancel", jobs.cancel, "stop a job: its rows not sent yet are not sent"),
+        ("retry", jobs.retry, "send a job's FAILED rows once more"),
+    ):
+        command = _command(group, name, run, help_)
+        command.add_argument("job_id", metavar="JOB_ID")
+        if name in ("status", "errors"):
+            command.add_argument("--json", action="store_true", help="one JSON document")
+        _add_identity(command)
+
+
 def _add_stats(commands: argparse._SubParsersAction) -> None:
     command = _command(
         commands, "stats", stats.run, "the dashboard's figures, from the local stack"
@@ -303,6 +343,7 @@ def parser() -> argparse.ArgumentParser:
         _add_senders,
         _add_triggers,
         _add_callbacks,
+        _add_jobs,
         _add_stats,
         _add_rates,
         _add_trace,

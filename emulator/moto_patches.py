@@ -12,6 +12,8 @@ import functools
 import re
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -24,13 +26,20 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.s3 import notifications as s3_notifications
 from moto.sqs.exceptions import InvalidParameterValue, SQSException
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: E501
+    DistributedIterationComponent,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+from emulator import distributed_map
 
 WRITTEN_FOR = "5.2.5"
 
@@ -43,6 +52,7 @@ def apply() -> None:
             f"{moto.__version__}: check each patch against the new version, then update "
             "WRITTEN_FOR (requirements-dev.txt pins moto)"
         )
+    run_distributed_maps()  # before the memo, so that it remembers the accepted definition
     memoise_asl_parser()
     memoise_json_paths()
     plain_stream_records()
@@ -54,6 +64,8 @@ def apply() -> None:
     empty_filters_match_nothing()
     atomic_dynamodb_writes()
     refuse_what_sqs_refuses()
+    complete_s3_events()
+    notify_functions_of_s3_events()
 
 
 def memoise_asl_parser() -> None:
@@ -322,3 +334,96 @@ def refuse_what_sqs_refuses() -> None:
     send_message.checks_contents = True  # type: ignore[attr-defined]
     SQSBackend.send_message = send_message
     SQSBackend.send_message_batch = send_message_batch
+
+
+def _patched(function: Any, marker: str) -> bool:
+    """Whether `function`, or one it wraps (functools), carries the patch's marker."""
+    while function is not None:
+        if getattr(function, marker, False):
+            return True
+        function = getattr(function, "__wrapped__", None)
+    return False
+
+
+def run_distributed_maps() -> None:
+    """Run Distributed Map states as Step Functions does (emulator/distributed_map.py).
+
+    moto's grammar refuses ItemBatcher, EXPRESS children and a whole-number
+    ToleratedFailurePercentage; its children share the parent's `$$.Execution` and history,
+    never fail the Map whatever its tolerance, keep starting after a stop; its ResultWriter
+    writes an empty manifest. Inline Maps stay moto's.
+    """
+    parse = AmazonStateLanguageParser.parse
+    if not _patched(parse, "accepts_distributed_maps"):
+        AmazonStateLanguageParser.parse = staticmethod(distributed_map.accept(parse))
+    original = StateMap._eval_execution
+    if getattr(original, "distributed", False):
+        return
+
+    def eval_execution(self: StateMap, env: Environment) -> None:
+        if isinstance(self.iteration_component, DistributedIterationComponent):
+            distributed_map.evaluate(self, env)
+        else:
+            original(self, env)
+
+    eval_execution.distributed = True  # type: ignore[attr-defined]
+    StateMap._eval_execution = eval_execution
+
+
+def complete_s3_events() -> None:
+    """Give S3 event notifications every field S3 sends.
+
+    moto's records lack `userIdentity`, `requestParameters`, `responseElements`, the
+    bucket's `ownerIdentity` and the object's `sequencer` (and `versionId` in a versioned
+    bucket). The key stays URL-encoded (`quote_plus`), as S3 sends it.
+    """
+    original = s3_notifications._get_s3_event
+    if getattr(original, "complete", False):
+        return
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            s3 = record.pop("s3")
+            s3["bucket"]["ownerIdentity"] = {"principalId": LOCAL_PRINCIPAL}
+            s3["object"]["sequencer"] = f"{time.time_ns():016X}"
+            if getattr(key, "version_id", "null") not in (None, "null"):
+                s3["object"]["versionId"] = key.version_id
+            record |= {
+                "userIdentity": {"principalId": f"AWS:{LOCAL_PRINCIPAL}"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {
+                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                    "x-amz-id-2": uuid.uuid4().hex,
+                },
+                "s3": s3,
+            }
+        return event
+
+    s3_event.complete = True  # type: ignore[attr-defined]
+    s3_notifications._get_s3_event = s3_event
+
+
+# The principal S3 names as the uploader and the bucket's owner in local events.
+LOCAL_PRINCIPAL = "LOCALSTACKPRINCIPAL"
+# Called with (function ARN, event) for each S3 event notification that targets a function.
+S3_FUNCTION_NOTIFICATIONS: list[Callable[[str, dict[str, Any]], None]] = []
+
+
+def notify_functions_of_s3_events() -> None:
+    """Hand S3 event notifications for functions to S3_FUNCTION_NOTIFICATIONS.
+
+    moto invokes its own Lambda (Docker here) and drops the event when it cannot. It calls
+    this inside the write that created the object (PutObject from any client, a PUT to a
+    pre-signed URL through the endpoint, CopyObject, CompleteMultipartUpload): a listener
+    invokes the function asynchronously, as S3 does.
+    """
+    if getattr(s3_notifications._invoke_awslambda, "listened", False):
+        return
+
+    def invoke(account_id: str, event: Any, function_arn: str, region_name: str) -> None:
+        for listener in list(S3_FUNCTION_NOTIFICATIONS):
+            listener(function_arn, event)
+
+    invoke.listened = True  # type: ignore[attr-defined]
+    s3_notifications._invoke_awslambda = invoke

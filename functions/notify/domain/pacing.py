@@ -52,6 +52,11 @@ PACING_FIELDS = (NOT_BEFORE, SLOT_HELD, THROTTLED, THROTTLED_SINCE, WAIT_UNTIL)
 
 # A slot this close is waited for in the send function (the Map's slot is held meanwhile).
 WAIT_IN_FUNCTION = 1.5
+# A job's row waits this long in the function for its slot or its turn in the bulk line:
+# a job's executions are its own (a Distributed Map's children), sized to its budget, so
+# waiting there holds no other request; paced out, each row would cost an execution.
+# Under the send functions' 30 s timeout.
+JOB_WAIT_IN_FUNCTION = 20.0
 # A held slot this far gone is not used: it would crowd the slots after it.
 LATE = 0.05
 # A retry of a failed try waits in the function this long at most for its slot (its
@@ -103,6 +108,12 @@ def next_step(booking: Booking, now: float, until: float | None = None) -> float
     return None
 
 
+def horizon(recipient: Mapping[str, Any], now: float, retry: bool = False) -> float:
+    """The latest a send of `recipient` waits for in the function (epoch seconds)."""
+    until = recipient.get(WAIT_UNTIL)
+    return _latest(now, None if until is None else float(until), retry)
+
+
 def _latest(now: float, until: float | None, retry: bool = False) -> float:
     """The latest slot a send waits for in the function. A slot due now is always taken:
     sending at once holds the execution no longer, however late in it the send runs."""
@@ -131,11 +142,12 @@ def decide(
 
     A recipient holding a slot keeps it, unless the slot went by (a continuation that came
     back late): sending then would crowd the slots after it, so it books afresh. One told
-    to come back books once that time is near; one with neither (a fallback channel, a
-    HELP reply) books now. A `retry` (of a try that failed in this execution) waits for its
-    slot, or a fresh one, up to `RETRY_WAIT`, whatever its execution's horizon: paced, it
-    would leave the execution with its retries unspent, in every execution, never to be
-    exhausted.
+    to come back (a ticket: a place in the bulk line) books once that time has come, never
+    before: booking early would take a second place in the line. One with neither (a
+    fallback channel, a HELP reply) books now. A `retry` (of a try that failed in this
+    execution) waits for its slot, or a fresh one, up to `RETRY_WAIT`, whatever its
+    execution's horizon: paced, it would leave the execution with its retries unspent, in
+    every execution, never to be exhausted.
     """
     not_before = recipient.get(NOT_BEFORE)
     until = recipient.get(WAIT_UNTIL)
@@ -143,8 +155,8 @@ def decide(
     held = not_before is not None and recipient.get(SLOT_HELD)
     if held and float(not_before) >= now - LATE:
         booking = Booking(float(not_before), held=True)
-    elif not_before is not None and not recipient.get(SLOT_HELD) and float(not_before) > latest:
-        return {NOT_BEFORE: not_before, SLOT_HELD: False}  # not yet: come back then
+    elif not_before is not None and not recipient.get(SLOT_HELD) and float(not_before) > now:
+        return {NOT_BEFORE: not_before, SLOT_HELD: False}  # its turn is to come: then
     else:
         booking = book_one()
     wait = next_step(booking, now, latest)
@@ -179,7 +191,9 @@ def without_pacing(recipient: Mapping[str, Any]) -> dict[str, Any]:
 Book = Callable[[str, str, str, int], Sequence[Booking]]
 
 
-def with_bookings(plan: ExecutionPlan, book: Book, now: float | None = None) -> ExecutionPlan:
+def with_bookings(
+    plan: ExecutionPlan, book: Book, now: float | None = None, wait: float = WAIT_IN_FUNCTION
+) -> ExecutionPlan:
     """The plan with a send slot (or a time to come back) on each recipient's first channel.
 
     The recipients of one request that spend one budget book their slots together
@@ -204,26 +218,31 @@ def with_bookings(plan: ExecutionPlan, book: Book, now: float | None = None) -> 
         for index, booking in zip(indexes, bookings, strict=True):
             steps[index] = replace(steps[index], recipient=booked(steps[index].recipient, booking))
     if now is not None:
-        steps = with_wait_until(steps, now)
+        steps = with_wait_until(steps, now, wait)
     return replace(plan, deliveries=tuple(steps))
 
 
-def with_wait_until(steps: list[DeliveryStep], now: float) -> list[DeliveryStep]:
-    """Each first channel told the latest slot its execution waits for: `WAIT_IN_FUNCTION`
-    past now, or past its request's first slot when a continuation came back early."""
+def with_wait_until(
+    steps: list[DeliveryStep], now: float, wait: float = WAIT_IN_FUNCTION
+) -> list[DeliveryStep]:
+    """Each first channel told the latest slot its execution waits for: `wait` past now,
+    or past its request's first slot when a continuation came back early."""
     first_slot: dict[int, float] = {}
     for step in steps:
         if step.recipient.get(SLOT_HELD):
             at = float(step.recipient[NOT_BEFORE])
             first_slot[step.request] = min(first_slot.get(step.request, at), at)
     return [
-        replace(step, recipient=dict(step.recipient) | {WAIT_UNTIL: _until(step, first_slot, now)})
+        replace(
+            step,
+            recipient=dict(step.recipient) | {WAIT_UNTIL: _until(step, first_slot, now, wait)},
+        )
         for step in steps
     ]
 
 
-def _until(step: DeliveryStep, first_slot: Mapping[int, float], now: float) -> float:
-    return round(max(now, first_slot.get(step.request, now)) + WAIT_IN_FUNCTION, 6)
+def _until(step: DeliveryStep, first_slot: Mapping[int, float], now: float, wait: float) -> float:
+    return round(max(now, first_slot.get(step.request, now)) + wait, 6)
 
 
 def booked(recipient: Mapping[str, Any], booking: Booking) -> dict[str, Any]:

@@ -12,8 +12,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.domain.errors import INVALID_MESSAGE, DeliveryError, PermanentError, TransientError
 from notify.domain.fallback import unreceived
-from notify.domain.outcomes import FAILED
-from notify.domain.pacing import Booking, interval, with_bookings
+from notify.domain.jobs import JOB, batch_records
+from notify.domain.outcomes import CANCELLED, FAILED
+from notify.domain.pacing import (
+    JOB_WAIT_IN_FUNCTION,
+    WAIT_IN_FUNCTION,
+    Booking,
+    interval,
+    with_bookings,
+)
 from notify.domain.plan import (
     chain,
     check_fallback_after,
@@ -37,6 +44,7 @@ from notify.handlers.settings import PlanSettings
 from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.executions import DeadLetterQueue
+from notify.integration.job_store import JobStore
 from notify.integration.opt_outs import OptOutStore
 from notify.integration.traces.claims import Claim, ClaimStore
 from notify.integration.traces.reads import TraceReader
@@ -52,6 +60,10 @@ opt_outs = OptOutStore(dynamodb, settings.opt_outs_table)
 dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_url)
 schedules = settings.send_schedules(boto3.client("scheduler"))
 budgets = BudgetStore(DynamoTable(dynamodb, settings.budgets_table))
+jobs = JobStore(DynamoTable(dynamodb, settings.jobs_table))
+# A job's batch runs in an EXPRESS child execution, which lasts 5 minutes at most.
+EXPRESS_TIMEOUT = 300
+job_statuses: dict[tuple[str, str], str] = {}  # (owner, JobId) -> CANCELLED, once read so
 
 
 @dataclass
@@ -69,9 +81,12 @@ class Batch:
 def handler(event: dict, context: LambdaContext) -> dict:
     execution = event["ExecutionArn"]
     batch = Batch()
-    for record in event["Records"]:
+    records, wait, timeout = event["Records"], WAIT_IN_FUNCTION, settings.execution_timeout_seconds
+    if isinstance(records, dict):  # a job's batch of rows (a Distributed Map's child)
+        records, wait, timeout = batch_records(records), JOB_WAIT_IN_FUNCTION, EXPRESS_TIMEOUT
+    for record in records:
         try:
-            plan_record(record, execution, datetime.now(UTC), batch)
+            plan_record(record, execution, datetime.now(UTC), batch, timeout)
         except TransientError:
             raise  # Plan is retried whole: every claim is idempotent for its execution
         except Exception as exc:  # about this request alone: the batch's others go on
@@ -82,7 +97,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
     keys = [opt_out_key(c) for p in batch.claimed for r in p.deliveries for c in chain(r)]
     opted_out = opt_outs.opted_out(key for key in keys if key)
     planned = with_bookings(
-        execution_plan(batch.claimed, settings.send_functions, opted_out), book_slots, time.time()
+        execution_plan(batch.claimed, settings.send_functions, opted_out),
+        book_slots,
+        time.time(),
+        wait,
     )
     answer = replace(
         planned,
@@ -107,12 +125,21 @@ def book_slots(channel: str, budget: str, lane: str, count: int) -> list[Booking
     return budgets.book(budget, lane, time.time(), default, count)
 
 
-def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Batch) -> None:
-    """Plan one queued record into `batch`; it touches `batch` only once it has succeeded."""
+def plan_record(
+    record: dict[str, Any], execution: str, now: datetime, batch: Batch, timeout: int
+) -> None:
+    """Plan one queued record into `batch`; it touches `batch` only once it has succeeded.
+
+    `timeout`: how long the executions that claim such records last at most (a claim older
+    is stale: its execution has ended).
+    """
     logger.set_correlation_id(None)
     planned = plan(queued_body(record["body"]))
     logger.set_correlation_id(planned.trace_id)
-    claim, rejected = take(planned, record["body"], execution, now)
+    if job_cancelled(planned):
+        batch.already_handled.append({"TraceId": planned.trace_id, "Owner": planned.owner})
+        return
+    claim, rejected = take(planned, record["body"], execution, now, timeout)
     if claim is Claim.CLAIMED:
         if rejected is None:
             batch.claimed.append(awaited_only(planned))
@@ -125,8 +152,22 @@ def plan_record(record: dict[str, Any], execution: str, now: datetime, batch: Ba
         batch.held.append({"itemIdentifier": record["messageId"]})
 
 
+def job_cancelled(planned: Planned) -> bool:
+    """A row of a job cancelled since: not sent (the job counts it Cancelled)."""
+    job = next((d[JOB] for d in planned.deliveries if JOB in d), None)
+    if job is None:
+        return False
+    if (planned.owner, job) not in job_statuses:  # one read per job and cold start at most
+        found = jobs.get(planned.owner, job)
+        if found is None or found.get("Status") == CANCELLED:
+            job_statuses[planned.owner, job] = CANCELLED
+        else:
+            return False  # read again for the next batch: it may be cancelled meanwhile
+    return True
+
+
 def take(
-    planned: Planned, body: str, execution: str, now: datetime
+    planned: Planned, body: str, execution: str, now: datetime, timeout: int
 ) -> tuple[Claim, list[Outcome] | None]:
     """Claim one request for this execution, or schedule it: (the claim, what it refused).
 
@@ -134,7 +175,7 @@ def take(
     (every recipient REJECTED for a SendAt out of range; none for a scheduled request).
     """
     trace_id, owner = planned.trace_id, planned.owner
-    stale = stale_before(settings.execution_timeout_seconds, now)
+    stale = stale_before(timeout, now)
     keys = recipient_keys(planned)
     try:
         when = send_at(planned.send_at, now)

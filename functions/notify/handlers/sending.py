@@ -23,12 +23,16 @@ from botocore.config import Config
 from notify.domain.channels import Channel
 from notify.domain.compose import Delivery
 from notify.domain.errors import THROTTLED, AwaitingDelivery, TransientError
+from notify.domain.jobs import JOB
 from notify.domain.outcomes import CANCELLED, SENT
 from notify.domain.pacing import (
     LATE,
+    NOT_BEFORE,
     PACED,
+    SLOT_HELD,
     Booking,
     decide,
+    horizon,
     interval,
     lane_of,
     throttle_backoff,
@@ -101,7 +105,8 @@ class SendResources:
     def pacer(
         self, channel: Channel, delivery: Delivery, retry: bool = False
     ) -> Callable[[], float | dict[str, Any]]:
-        """What pacing says for this send: wait so long, or leave paced (`pacing.decide`)."""
+        """What pacing says for this send, once its slot has come: 0.0 (send), or the
+        fields it leaves the execution paced with (`pacing.decide`, `_on_time`)."""
         budget = channel.budget_key(delivery.messages.get(channel.block, {}))
         lane = lane_of(delivery.request)
         step = interval(self.settings.send_rate)
@@ -109,7 +114,10 @@ class SendResources:
         def book_one() -> Booking:
             return self.budgets.book(budget, lane, time.time(), step)[0]
 
-        return lambda: decide(delivery.recipient, time.time(), book_one, retry)
+        def decided() -> float | dict[str, Any]:
+            return decide(delivery.recipient, time.time(), book_one, retry)
+
+        return lambda: _on_time(decided, horizon(delivery.recipient, time.time(), retry))
 
     def send_once(
         self,
@@ -132,7 +140,8 @@ class SendResources:
         """
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
-        earlier = self.traces.begin_send(*key, until.isoformat(timespec="microseconds"))
+        job = delivery.recipient.get(JOB)
+        earlier = self.traces.begin_send(*key, until.isoformat(timespec="microseconds"), job)
         if earlier is not None and earlier.get("Status") == CANCELLED:
             # Its sender cancelled it: an outcome, not an error (never retried or dead-lettered).
             logger.info("cancelled, not sent")
@@ -141,7 +150,7 @@ class SendResources:
             logger.info("already sent", extra={"provider_message_id": earlier["ProviderMessageId"]})
             return _awaited(_sent(delivery, earlier["ProviderMessageId"], earlier["SentAt"], {}))
         try:
-            decided = _on_time(pace)
+            decided = pace()
             if isinstance(decided, dict):
                 self._end_attempt(key)
                 logger.info("paced", extra={"not_before": decided.get("NotBefore")})
@@ -190,14 +199,19 @@ def _sent(delivery: Delivery, message_id: str, at: str, details: Mapping[str, An
 WAKE_ATTEMPTS = 3
 
 
-def _on_time(pace: Callable[[], float | dict[str, Any]]) -> float | dict[str, Any]:
+def _on_time(pace: Callable[[], float | dict[str, Any]], horizon: float) -> float | dict[str, Any]:
     """Wait for the slot pacing gives: 0.0 once it is time to send, or the paced fields.
 
     Woken more than `pacing.LATE` after its slot, a send books afresh (pacing treats a slot
-    gone by so), so a stall never turns into a burst at the provider.
+    gone by so), so a stall never turns into a burst at the provider. A turn in the bulk
+    line that comes before `horizon` (the latest its execution waits for) is waited for
+    here, then booked.
     """
     decided = pace()
     for _ in range(WAKE_ATTEMPTS):
+        while isinstance(decided, dict) and _turn_within(decided, horizon):
+            time.sleep(max(0.0, float(decided[NOT_BEFORE]) - time.time()))
+            decided = pace()
         if isinstance(decided, dict):
             return decided
         slot = time.time() + decided
@@ -206,6 +220,11 @@ def _on_time(pace: Callable[[], float | dict[str, Any]]) -> float | dict[str, An
             return 0.0
         decided = pace()
     return decided
+
+
+def _turn_within(paced: Mapping[str, Any], horizon: float) -> bool:
+    """A ticket (no slot held) whose turn comes before `horizon`."""
+    return not paced.get(SLOT_HELD) and NOT_BEFORE in paced and paced[NOT_BEFORE] <= horizon
 
 
 def _paced(delivery: Delivery, fields: Mapping[str, Any]) -> Outcome:

@@ -126,6 +126,7 @@ class PlanSettings(DeliveryStepSettings):
     budgets_table: str = env("SEND_BUDGETS_TABLE")
     # Channel -> its default send budget, messages per second (the *SendRate parameters).
     send_rates: Mapping[str, str] = per_channel("SEND_RATE_{channel}")
+    jobs_table: str = env("JOBS_TABLE")
 
 
 @dataclass(frozen=True)
@@ -212,3 +213,19 @@ class DispatchSettings(FromEnvironment):
     retry_max_seconds: int = env("CALLBACK_RETRY_MAX_SECONDS")
     queue_url: str = env("CALLBACKS_QUEUE_URL")
     metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
+
+
+@dataclass(frozen=True)
+class JobsSettings(FromEnvironment):
+    jobs_table: str = env("JOBS_TABLE")
+    jobs_bucket: str = env("JOBS_BUCKET")
+    job_state_machine_arn: str = env("JOB_STATE_MACHINE_ARN")
+    traces_table: str = env("TRACES_TABLE")
+    templates_table: str = env("TEMPLATES_TABLE")
+    default_template: str = env("DEFAULT_TEMPLATE_NAME")
+    template_cache_seconds: float = env("TEMPLATE_CACHE_SECONDS")
+    tenants_table: str = env("TENANTS_TABLE")
+    tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
+    unlisted_tenant_senders: str = env("UNLISTED_TENANT_SENDERS", choices=UNLISTED_MODES)
+    default_senders: str | None = env("DEFAULT_SENDERS")
+    retention_days: int = env("TRACE_RETENTION_DAYS")

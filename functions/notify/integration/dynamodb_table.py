@@ -15,9 +15,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
-# Request fields holding values or keys, and response fields holding items.
+# Request fields holding values, keys or an item, and response fields holding items.
 _VALUES = ("ExpressionAttributeValues",)
-_KEYS = ("Key", "ExclusiveStartKey")
+_KEYS = ("Key", "ExclusiveStartKey", "Item")
 _ITEMS = ("Item", "Attributes", "LastEvaluatedKey")
 
 
@@ -28,6 +28,9 @@ class DynamoTable:
 
     def update_item(self, **params: Any) -> dict[str, Any]:
         return self._call(self._client.update_item, params)
+
+    def put_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self._client.put_item, params)
 
     def get_item(self, **params: Any) -> dict[str, Any]:
         return self._call(self._client.get_item, params)

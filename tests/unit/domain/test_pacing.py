@@ -91,11 +91,15 @@ def test_a_time_to_come_back_that_is_far_is_paced_again_without_booking():
     assert decide(recipient, NOW, not_to_book) == {NOT_BEFORE: NOW + 30, SLOT_HELD: False}
 
 
-def test_a_time_to_come_back_that_is_near_books_a_slot_then():
+def test_a_turn_in_the_bulk_line_books_only_once_it_has_come():
+    # Booked early, a ticket holder would take a second place in the line.
     recipient = EMAIL | {NOT_BEFORE: NOW + WAIT_IN_FUNCTION, SLOT_HELD: False}
-    book_one = OneBooking(NOW + 0.4)
+    book_one = OneBooking(NOW + WAIT_IN_FUNCTION + 0.4)
 
-    assert decide(recipient, NOW, book_one) == pytest.approx(0.4)
+    come_back = {NOT_BEFORE: NOW + WAIT_IN_FUNCTION, SLOT_HELD: False}
+    assert decide(recipient, NOW, book_one) == come_back
+    assert book_one.calls == 0
+    assert decide(recipient, NOW + WAIT_IN_FUNCTION, book_one) == pytest.approx(0.4)
     assert book_one.calls == 1
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from notify.domain import cancel
 from notify.domain.errors import SEND_IN_PROGRESS, TransientError
+from notify.domain.jobs import JOB
 from notify.domain.outcomes import CANCELLED, FAILED, SENT
 from notify.integration.aws_errors import aws_errors
 from notify.integration.traces.keys import recipient_item_key
@@ -27,17 +28,25 @@ class AttemptStore:
         self._retention_seconds = retention_days * 86400
 
     def begin_send(
-        self, trace_id: str, owner: str, channel: str, address: str, in_progress_until: str
+        self,
+        trace_id: str,
+        owner: str,
+        channel: str,
+        address: str,
+        in_progress_until: str,
+        job: str | None = None,
     ) -> dict[str, Any] | None:
         """Claim one send attempt on the recipient's item, counting it; None: go ahead.
 
         The recipient's idempotency record is its trace item: one conditional write both
         counts the attempt and marks it in progress until `in_progress_until` (the end
-        of the send function's time). Returns the item when the recipient was already
-        SENT (the caller answers with that send) or CANCELLED (never to be sent); raises
-        TransientError(SendInProgress) while another attempt may still be at the provider.
+        of the send function's time); a job's row names its `job` there. Returns the item
+        when the recipient was already SENT (the caller answers with that send) or
+        CANCELLED (never to be sent); raises TransientError(SendInProgress) while another
+        attempt may still be at the provider.
         """
         moment = now()
+        names, values = ({"#job": JOB}, {":job": job}) if job else ({}, {})
         refused = update_unless_refused(
             self._table,
             Key=recipient_item_key(trace_id, owner, channel, address),
@@ -45,12 +54,13 @@ class AttemptStore:
             "FirstAttemptAt = if_not_exists(FirstAttemptAt, :now), "
             "InProgressUntil = :until, "
             "#owner = :owner, Address = :address, ChannelType = :channel, "
-            "ExpiresAt = :expires",
+            "ExpiresAt = :expires" + (", #job = :job" if job else ""),
             ConditionExpression="(attribute_not_exists(#status) OR "
             "NOT #status IN (:sent, :cancelled)) AND "
             "(attribute_not_exists(InProgressUntil) OR InProgressUntil < :now)",
-            ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"},
-            ExpressionAttributeValues={
+            ExpressionAttributeNames={"#owner": "Owner", "#status": "Status"} | names,
+            ExpressionAttributeValues=values
+            | {
                 ":one": 1,
                 ":now": moment,
                 ":until": in_progress_until,

@@ -19,6 +19,8 @@ PROVIDER_MESSAGE_INDEX = "ByProviderMessageId"
 # The sparse GSI of header items whose execution runs: `Running` is set by a claim and
 # removed when the trace ends, so only running traces are in it.
 RUNNING_INDEX = "RunningByClaimedAt"
+# The sparse GSI of the recipient items of a job's rows (`Job` = the JobId): its counts.
+JOB_INDEX = "ByJob"
 # The owner of the marker that a queued record was dead-lettered as it arrived.
 UNREADABLE_OWNER = "unreadable"
 UNREADABLE_PREFIX = "sqs-message:"

@@ -8,6 +8,7 @@ from typing import Any
 
 from notify.domain.content import storable
 from notify.domain.fallback import AWAITING, Continuation
+from notify.domain.jobs import JOB
 from notify.domain.outcomes import (
     CANCELLED,
     COMPLETED,
@@ -173,8 +174,11 @@ def _outcome_update(
         ":now": moment,
         ":expires": expires,
     }
+    names = {"#owner": "Owner", "#status": "Status", "#error": "Error"}
+    if recipient.get(JOB):  # a job's row: its job counts it (the ByJob index)
+        fields["#job"], values[":job"], names["#job"] = ":job", recipient[JOB], JOB
     return {
         "UpdateExpression": "SET " + ", ".join(f"{k} = {v}" for k, v in fields.items()),
-        "ExpressionAttributeNames": {"#owner": "Owner", "#status": "Status", "#error": "Error"},
+        "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
