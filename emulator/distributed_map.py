@@ -235,11 +235,16 @@ def _parameters(template: dict[str, Any], parse: _PARSE) -> Any:
     return program.states.states["Template"].parameters
 
 
-def _evaluate(parameters: Any, env: Environment) -> Any:
+def _evaluate(template: Any, env: Environment, map_item: MapData | None = None) -> Any:
+    """A payload template (Parameters, ItemSelector) evaluated against the Map's input."""
     frame = env.open_frame()
     try:
-        frame.states.reset(input_value=env.states.get_input())
-        parameters.eval(env=frame)
+        if map_item is not None:
+            frame.states.context_object.context_object_data["Map"] = map_item
+        map_input = env.states.get_input()
+        frame.states.reset(input_value=map_input)
+        frame.stack.append(map_input)  # where moto's JSONPath reads `$` from
+        template.eval(env=frame)
         return frame.stack.pop()
     finally:
         env.delete_frame(frame)
@@ -432,18 +437,10 @@ class MapRun:
         selector = self._state.item_selector or self._state.parameters
         if selector is None:
             return items
-        frame = self._env.open_frame()
-        try:
-            selected = []
-            for index, item in enumerate(items):
-                context = frame.states.context_object.context_object_data
-                context["Map"] = MapData(Item=ItemData(Index=index, Value=item))
-                frame.states.reset(input_value=self._env.states.get_input())
-                selector.eval(env=frame)
-                selected.append(frame.stack.pop())
-            return selected
-        finally:
-            self._env.delete_frame(frame)
+        return [
+            _evaluate(selector, self._env, MapData(Item=ItemData(Index=index, Value=item)))
+            for index, item in enumerate(items)
+        ]
 
     # ------------------------------------------------------------------ children
     def _run_children(self) -> None:
@@ -622,13 +619,7 @@ class MapRun:
             raise ValueError(
                 f"a ResultWriter's Resource is s3:putObject, not {writer.resource.resource_arn}"
             )
-        frame = self._env.open_frame()
-        try:
-            frame.states.reset(input_value=self._env.states.get_input())
-            writer.parargs.eval(env=frame)
-            parameters = frame.stack.pop()
-        finally:
-            self._env.delete_frame(frame)
+        parameters = _evaluate(writer.parargs, self._env)
         bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
