@@ -36,11 +36,17 @@ def banner(local: LocalStack) -> str:
         key: local_queue_url(outputs[key], local.aws.endpoint)
         for key in ("MessageQueueUrl", "DeadLetterQueueUrl", "LargeMessageQueueUrl")
     }
+    buckets = ", ".join(local.buckets())
+    s3 = (
+        f"  S3 buckets    {buckets} (pre-signed URLs point at the AWS endpoint)\n"
+        if buckets
+        else ""
+    )
     return f"""
 Local stack '{local.stack.name}' is up (127.0.0.1 only).
   API           {api}   (API key {local.api_key})
   AWS endpoint  {local.aws.endpoint}
-  queue         {queues["MessageQueueUrl"]}
+{s3}  queue         {queues["MessageQueueUrl"]}
   DLQ           {queues["DeadLetterQueueUrl"]}
   large queue   {queues["LargeMessageQueueUrl"]}
   delivery      {outputs["StateMachineArn"]} ({workflow}, up to {batch} requests each)

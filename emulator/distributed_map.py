@@ -105,7 +105,7 @@ class ItemBatcher:
             raise ValueError(
                 "ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path)"
             )
-        if any(isinstance(value, str) and value.startswith("{%") for value in batcher.values()):
+        if "{%" in json.dumps(batcher):
             raise ValueError("the local stack runs JSONPath ItemBatchers, not JSONata")
         batch_input = batcher.get("BatchInput")
         return cls(
@@ -377,6 +377,7 @@ class MapRun:
         self._items = 0
         self._next = 0
         self._exceeded = False
+        self._destination: tuple[str, str] | None = None  # the ResultWriter's bucket, folder
         self._lock = threading.Lock()
 
     def run(self, items: list[Any] | None) -> None:
@@ -385,6 +386,8 @@ class MapRun:
             mapRunStartedEventDetails=MapRunStartedEventDetails(mapRunArn=self._record.map_run_arn),
         )
         try:
+            # Evaluated while the parent runs: a stopped one still gets its results written.
+            self._destination = self._result_destination()
             self._children = self._plan(self._read() if items is None else items)
             self._count_pending()
             self._run_children()
@@ -402,9 +405,11 @@ class MapRun:
                 )
                 raise _failure(self._env, THRESHOLD_ERROR, THRESHOLD_CAUSE)
             output = self._write()
-        except FailureEventException as failure:
+        except Exception as exc:
             if self._record.status == MapRunStatus.RUNNING:
-                error, cause = failure.extract_error_cause_pair() or (None, None)
+                failure = exc if isinstance(exc, FailureEventException) else None
+                pair = failure.extract_error_cause_pair() if failure else None
+                error, cause = pair or ("States.Runtime", str(exc))
                 self._end(MapRunStatus.FAILED, HistoryEventType.MapRunFailed, error, cause)
             raise
         self._event(HistoryEventType.MapRunSucceeded)
@@ -494,7 +499,10 @@ class MapRun:
             self._program.eval(frame)
             self._ended(child, frame)
         except Exception as exc:  # the interpreter's own failure: the child's, not the run's
-            child.status, child.error, child.cause = "FAILED", "States.Runtime", str(exc)
+            if not self._env.is_running():
+                child.status = "ABORTED"  # stopped as it started
+            else:
+                child.status, child.error, child.cause = "FAILED", "States.Runtime", str(exc)
         finally:
             child.stop = _now()
             self._env.delete_frame(frame)
@@ -613,17 +621,30 @@ class MapRun:
         except Exception as exc:
             raise _failure(self._env, "States.ResultWriterFailed", str(exc)) from exc
 
-    def _export(self) -> dict[str, Any]:
+    def _result_destination(self) -> tuple[str, str] | None:
+        """The ResultWriter's bucket, and the folder of this Map Run's files."""
         writer = self._state.result_writer
+        if writer is None:
+            return None
         if writer.resource.resource_arn != "arn:aws:states:::s3:putObject":
-            raise ValueError(
-                f"a ResultWriter's Resource is s3:putObject, not {writer.resource.resource_arn}"
+            raise _failure(
+                self._env,
+                "States.ResultWriterFailed",
+                f"a ResultWriter's Resource is s3:putObject, not {writer.resource.resource_arn}",
             )
-        parameters = _evaluate(writer.parargs, self._env)
-        bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
+        try:
+            parameters = _evaluate(writer.parargs, self._env)
+            bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
+        except FailureEventException:
+            raise
+        except Exception as exc:
+            raise _failure(self._env, "States.ResultWriterFailed", repr(exc)) from exc
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        folder = f"{prefix}{self._record.map_run_arn.rsplit(':', 1)[1]}/"
+        return bucket, f"{prefix}{self._record.map_run_arn.rsplit(':', 1)[1]}/"
+
+    def _export(self) -> dict[str, Any]:
+        bucket, folder = self._destination
         s3 = boto_client.boto_client_for(
             region=self._env.aws_execution_details.region, service="s3"
         )

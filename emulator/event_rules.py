@@ -183,7 +183,7 @@ class LocalEventBridge:
             return
         for rule in self._rules:
             if rule.matches(event):
-                self._invoke_async(rule.function, event)
+                self.invoke_async(rule.function, event)
 
     def wait_idle(self, timeout: float = 30) -> None:
         """Block until every event put so far has been handled (tests, benchmarks)."""
@@ -211,7 +211,9 @@ class LocalEventBridge:
         while not self._stopping.wait(schedule.seconds):
             self.scheduled(schedule.function)
 
-    def _invoke_async(self, function: str, event: dict[str, Any]) -> None:
+    def invoke_async(self, function: str, event: dict[str, Any]) -> None:
+        """Invoke as Lambda does an asynchronous invocation: retried, then to the function's
+        on-failure destination. Rules invoke so, and S3 event notifications too."""
         with self._idle:
             self._in_flight += 1
         threading.Thread(target=self._deliver, args=(function, event), daemon=True).start()

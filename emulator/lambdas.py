@@ -64,6 +64,10 @@ class LambdaRuntime:
             self._slots[name] = threading.BoundedSemaphore(self._concurrency)
         self._import_lock = threading.Lock()
 
+    def deployed(self, function: str) -> bool:
+        """Whether `function` (a name or an ARN) is one of this runtime's."""
+        return function.rsplit(":function:", 1)[-1].split(":", 1)[0] in self._functions
+
     def invoke(self, function: str, payload: Any) -> tuple[Any, str | None]:
         """Run the function; return (result, error type or None) like the Lambda service."""
         spec = self._spec(function)

@@ -24,7 +24,7 @@ from emulator.event_rules import (
 from emulator.event_sources import SqsPoller, sqs_event_sources
 from emulator.http import HttpServer, LocalHttp
 from emulator.lambdas import LambdaRuntime
-from emulator.moto_patches import EXECUTION_END_LISTENERS
+from emulator.moto_patches import EXECUTION_END_LISTENERS, S3_FUNCTION_NOTIFICATIONS
 from emulator.pipe import Pipes, pipe_specs
 from emulator.priority import ApiFirst
 from emulator.providers import Providers
@@ -66,6 +66,11 @@ LOCAL_PARAMETERS = {
     "DefaultSenders": ",".join(LOCAL_DEFAULT_SENDERS),
 }
 SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
+# boto3's S3 endpoint variable: the functions' S3 clients, their pre-signed URLs included,
+# use the AWS endpoint, which any process on this machine reaches (`curl -X PUT URL`)...
+S3_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_S3"
+# ... and moto answers calls to that endpoint in-process, as it answers s3.amazonaws.com.
+MOTO_S3_ENDPOINTS_VARIABLE = "MOTO_S3_CUSTOM_ENDPOINTS"
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_TWILIO_AUTH_TOKEN = "localtwilioauthtokendonotuseinaws"
@@ -102,6 +107,8 @@ class LocalStack:
     api_first: ApiFirst = field(default_factory=ApiFirst)
     # ARNs of the executions whose end was reported (their status-change event put).
     ended: set[str] = field(default_factory=set)
+    # The process's endpoint variables before start, put back at stop.
+    environment_before: dict[str, str | None] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
@@ -110,12 +117,14 @@ class LocalStack:
         name: str = "messaging",
         port: int | None = None,
         api_port: int | None = None,
+        template: dict[str, Any] | None = None,
         **parameters: str,
     ) -> LocalStack:
         """Provision template.yaml; `parameters` override its parameters (e.g. LogLevel).
 
         `api_port` is where serve() will listen (default: a free port). Parameters that the
-        template's `Rules` refuse raise RuleViolation before anything starts.
+        template's `Rules` refuse raise RuleViolation before anything starts. `template`
+        replaces template.yaml (a test's resources beside the stack's: `load_template()`).
         """
         parameters = (
             LOCAL_PARAMETERS
@@ -126,10 +135,15 @@ class LocalStack:
             }
             | parameters
         )
-        template = load_template()
+        template = template if template is not None else load_template()
         Stack(None, name, parameters, template=template).check_rules()
         aws = EmulatedAws(port or free_port()).start()
         os.environ.update(client_environment())
+        environment_before = {
+            key: os.environ.get(key)
+            for key in (SMS_ENDPOINT_VARIABLE, S3_ENDPOINT_VARIABLE, MOTO_S3_ENDPOINTS_VARIABLE)
+        }
+        os.environ[S3_ENDPOINT_VARIABLE] = os.environ[MOTO_S3_ENDPOINTS_VARIABLE] = aws.endpoint
         providers = Providers()
         runtime = LambdaRuntime(concurrency=40)
         aws_requests = botocore_hooks.RequestCounter()
@@ -189,8 +203,10 @@ class LocalStack:
             aws_requests=aws_requests,
             hooks=hooks,
             api_first=api_first,
+            environment_before=environment_before,
         )
         EXECUTION_END_LISTENERS.append(local.execution_ended)
+        S3_FUNCTION_NOTIFICATIONS.append(local.s3_notified)
         return local
 
     def execution_ended(self, execution: Any) -> None:
@@ -198,6 +214,19 @@ class LocalStack:
         if getattr(execution.sm_type, "value", execution.sm_type) == "STANDARD":
             self.events.put(status_change_event(execution, self.stack.region, ACCOUNT_ID))
         self.ended.add(execution.exec_arn)
+
+    def s3_notified(self, function_arn: str, event: dict[str, Any]) -> None:
+        """S3 invokes a notified function asynchronously (its `Events: Type: S3`)."""
+        if self.runtime.deployed(function_arn):
+            self.events.invoke_async(function_arn.rsplit(":function:", 1)[-1], event)
+
+    def buckets(self) -> list[str]:
+        """The names of the template's buckets."""
+        return [
+            self.stack.physical(logical_id)["Ref"]
+            for logical_id, resource in self.stack.resources()
+            if resource["Type"] == "AWS::S3::Bucket"
+        ]
 
     def serve(self) -> LocalStack:
         """Start the HTTP API (on the port chosen at start) and the pipe in the background."""
@@ -269,6 +298,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.execution_ended in EXECUTION_END_LISTENERS:
             EXECUTION_END_LISTENERS.remove(self.execution_ended)
+        if self.s3_notified in S3_FUNCTION_NOTIFICATIONS:
+            S3_FUNCTION_NOTIFICATIONS.remove(self.s3_notified)
         self.events.stop()
         if self.scheduler:
             self.scheduler.stop()
@@ -285,6 +316,11 @@ class LocalStack:
         if self.hooks:
             self.hooks.remove()
         self.aws.stop()
+        for key, value in self.environment_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def parameter_overrides(argv: list[str]) -> dict[str, str]:

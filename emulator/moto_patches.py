@@ -3,7 +3,8 @@
 Each one makes the emulator behave as AWS does (or run faster) where moto differs. They
 reach into moto's private modules, so they are checked against the version they were
 written for: on any other, `apply` fails loudly instead of half-working.
-tests/unit/emulator/test_moto_patches.py shows each one takes effect.
+tests/unit/emulator/test_moto_patches.py shows each one takes effect (the Distributed Map's
+test_distributed_map.py, S3's events test_s3_local.py, through the local stack).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 import jsonpath_ng
@@ -370,12 +372,19 @@ def run_distributed_maps() -> None:
     StateMap._eval_execution = eval_execution
 
 
+# The principal S3 names as the uploader and the bucket's owner in local events.
+LOCAL_PRINCIPAL = "LOCALSTACKPRINCIPAL"
+# Called with (function ARN, event) for each S3 event notification that targets a function.
+S3_FUNCTION_NOTIFICATIONS: list[Callable[[str, dict[str, Any]], None]] = []
+
+
 def complete_s3_events() -> None:
     """Give S3 event notifications every field S3 sends.
 
     moto's records lack `userIdentity`, `requestParameters`, `responseElements`, the
     bucket's `ownerIdentity` and the object's `sequencer` (and `versionId` in a versioned
-    bucket). The key stays URL-encoded (`quote_plus`), as S3 sends it.
+    bucket), and its key escapes every `/`: S3 sends `uploads/red+flower.csv` for
+    `uploads/red flower.csv` (form-encoded, slashes kept), moto `uploads%2Fred+flower.csv`.
     """
     original = s3_notifications._get_s3_event
     if getattr(original, "complete", False):
@@ -386,6 +395,7 @@ def complete_s3_events() -> None:
         for record in event["Records"]:
             s3 = record.pop("s3")
             s3["bucket"]["ownerIdentity"] = {"principalId": LOCAL_PRINCIPAL}
+            s3["object"]["key"] = quote_plus(key.name, safe="/")
             s3["object"]["sequencer"] = f"{time.time_ns():016X}"
             if getattr(key, "version_id", "null") not in (None, "null"):
                 s3["object"]["versionId"] = key.version_id
@@ -402,12 +412,6 @@ def complete_s3_events() -> None:
 
     s3_event.complete = True  # type: ignore[attr-defined]
     s3_notifications._get_s3_event = s3_event
-
-
-# The principal S3 names as the uploader and the bucket's owner in local events.
-LOCAL_PRINCIPAL = "LOCALSTACKPRINCIPAL"
-# Called with (function ARN, event) for each S3 event notification that targets a function.
-S3_FUNCTION_NOTIFICATIONS: list[Callable[[str, dict[str, Any]], None]] = []
 
 
 def notify_functions_of_s3_events() -> None:

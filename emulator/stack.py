@@ -8,6 +8,7 @@ from what `sam deploy` creates. Resource types without a local counterpart here
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -215,6 +216,7 @@ class Stack:
             "AWS::SQS::Queue": Stack._create_queue,
             "AWS::DynamoDB::Table": Stack._create_table,
             "AWS::SecretsManager::Secret": Stack._create_secret,
+            "AWS::S3::Bucket": Stack._create_bucket,
             "AWS::Serverless::StateMachine": Stack._create_state_machine,
             "AWS::Serverless::Function": Stack._describe_function,
             "AWS::ApiGateway::ApiKey": Stack._create_api_key,
@@ -264,6 +266,84 @@ class Stack:
         secrets = self.session.client("secretsmanager")
         arn = secrets.create_secret(Name=props["Name"], SecretString=props["SecretString"])["ARN"]
         return {"Ref": arn, "Id": arn}
+
+    def _create_bucket(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
+        # Encryption, public access blocks, lifecycle rules and logging have no local effect.
+        if "BucketName" in properties:
+            name = self.resolve(properties["BucketName"])
+        else:
+            name = self._generated_bucket_name(logical_id)
+        s3 = self.session.client("s3")
+        location = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
+        s3.create_bucket(
+            Bucket=name, **({"CreateBucketConfiguration": location} if location else {})
+        )
+        versioning = self.resolve(properties.get("VersioningConfiguration"))
+        if versioning:
+            s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": versioning["Status"]}
+            )
+        notifications = self._bucket_notifications(logical_id, properties)
+        if notifications:
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration=notifications
+            )
+        return {
+            "Ref": name,
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "DualStackDomainName": f"{name}.s3.dualstack.{self.region}.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
+            "WebsiteURL": f"http://{name}.s3-website-{self.region}.amazonaws.com",
+        }
+
+    def _generated_bucket_name(self, logical_id: str) -> str:
+        # CloudFormation's form, <stack>-<logical id>-<random>, lower case; the same each run.
+        suffix = hashlib.sha256(f"{self.name}/{logical_id}".encode()).hexdigest()[:12]
+        return f"{self.name}-{logical_id}".lower()[: 63 - 13] + f"-{suffix}"
+
+    def _bucket_notifications(
+        self, logical_id: str, properties: dict[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The bucket's NotificationConfiguration in S3's API shape, with a function
+        configuration for each function `Events` entry of `Type: S3` on this bucket, as SAM
+        adds it (its `Bucket` is a `!Ref` to the bucket, never resolved here: that would
+        create the bucket again)."""
+        declared = self.resolve(properties.get("NotificationConfiguration", {}))
+        kinds = (
+            (
+                "LambdaConfigurations",
+                "LambdaFunctionConfigurations",
+                "Function",
+                "LambdaFunctionArn",
+            ),
+            ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
+            ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
+        )
+        configuration: dict[str, list[dict[str, Any]]] = {}
+        for template_key, api_key, target, api_target in kinds:
+            for entry in declared.get(template_key, []):
+                configuration.setdefault(api_key, []).append(
+                    {api_target: entry[target], "Events": [entry["Event"]]}
+                    | _key_filter(entry.get("Filter"))
+                )
+        for function_id, resource in self.resources():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for event in resource["Properties"].get("Events", {}).values():
+                props = event.get("Properties", {})
+                if event.get("Type") != "S3" or props.get("Bucket") != {"Ref": logical_id}:
+                    continue
+                props = self.resolve({k: v for k, v in props.items() if k != "Bucket"})
+                events = props["Events"]
+                configuration.setdefault("LambdaFunctionConfigurations", []).append(
+                    {
+                        "LambdaFunctionArn": self.physical(function_id)["Arn"],
+                        "Events": [events] if isinstance(events, str) else list(events),
+                    }
+                    | _key_filter(props.get("Filter"))
+                )
+        return configuration
 
     def _create_state_machine(self, logical_id: str, properties: dict[str, Any]) -> dict[str, str]:
         # Logging, tracing and policies have no local counterpart; resolve only what runs.
@@ -375,6 +455,17 @@ class Stack:
             handler=properties["Handler"],
             environment=environment,
         )
+
+
+def _key_filter(template_filter: dict[str, Any] | None) -> dict[str, Any]:
+    """A template's `Filter: {S3Key: {Rules: [...]}}` as S3's API takes it."""
+    if not template_filter:
+        return {}
+    rules = [
+        {"Name": rule["Name"].lower(), "Value": rule["Value"]}
+        for rule in template_filter["S3Key"]["Rules"]
+    ]
+    return {"Filter": {"Key": {"FilterRules": rules}}}
 
 
 def _attribute_value(value: Any) -> str:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-UNQUOTED = re.compile(r'(?<=: )\$\{(\w+)\}')
+UNQUOTED = re.compile(r"(?<=: )\$\{(\w+)\}")
 HELD = re.compile(r'"@@(\w+)@@"')
 
 

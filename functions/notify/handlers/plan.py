@@ -61,8 +61,6 @@ dead_letters = DeadLetterQueue(boto3.client("sqs"), settings.dead_letter_queue_u
 schedules = settings.send_schedules(boto3.client("scheduler"))
 budgets = BudgetStore(DynamoTable(dynamodb, settings.budgets_table))
 jobs = JobStore(DynamoTable(dynamodb, settings.jobs_table))
-# A job's batch runs in an EXPRESS child execution, which lasts 5 minutes at most.
-EXPRESS_TIMEOUT = 300
 job_statuses: dict[tuple[str, str], str] = {}  # (owner, JobId) -> CANCELLED, once read so
 
 
@@ -81,12 +79,16 @@ class Batch:
 def handler(event: dict, context: LambdaContext) -> dict:
     execution = event["ExecutionArn"]
     batch = Batch()
-    records, wait, timeout = event["Records"], WAIT_IN_FUNCTION, settings.execution_timeout_seconds
+    records, wait, run = event["Records"], WAIT_IN_FUNCTION, None
     if isinstance(records, dict):  # a job's batch of rows (a Distributed Map's child)
-        records, wait, timeout = batch_records(records), JOB_WAIT_IN_FUNCTION, EXPRESS_TIMEOUT
+        records, wait, run = (
+            batch_records(records),
+            JOB_WAIT_IN_FUNCTION,
+            records["BatchInput"]["Run"],
+        )
     for record in records:
         try:
-            plan_record(record, execution, datetime.now(UTC), batch, timeout)
+            plan_record(record, execution, datetime.now(UTC), batch, run)
         except TransientError:
             raise  # Plan is retried whole: every claim is idempotent for its execution
         except Exception as exc:  # about this request alone: the batch's others go on
@@ -126,12 +128,11 @@ def book_slots(channel: str, budget: str, lane: str, count: int) -> list[Booking
 
 
 def plan_record(
-    record: dict[str, Any], execution: str, now: datetime, batch: Batch, timeout: int
+    record: dict[str, Any], execution: str, now: datetime, batch: Batch, run: str | None = None
 ) -> None:
     """Plan one queued record into `batch`; it touches `batch` only once it has succeeded.
 
-    `timeout`: how long the executions that claim such records last at most (a claim older
-    is stale: its execution has ended).
+    `run`: the job run whose batch this record is a row of (`ClaimStore.claim`).
     """
     logger.set_correlation_id(None)
     planned = plan(queued_body(record["body"]))
@@ -139,7 +140,7 @@ def plan_record(
     if job_cancelled(planned):
         batch.already_handled.append({"TraceId": planned.trace_id, "Owner": planned.owner})
         return
-    claim, rejected = take(planned, record["body"], execution, now, timeout)
+    claim, rejected = take(planned, record["body"], execution, now, run)
     if claim is Claim.CLAIMED:
         if rejected is None:
             batch.claimed.append(awaited_only(planned))
@@ -167,7 +168,7 @@ def job_cancelled(planned: Planned) -> bool:
 
 
 def take(
-    planned: Planned, body: str, execution: str, now: datetime, timeout: int
+    planned: Planned, body: str, execution: str, now: datetime, run: str | None = None
 ) -> tuple[Claim, list[Outcome] | None]:
     """Claim one request for this execution, or schedule it: (the claim, what it refused).
 
@@ -175,16 +176,16 @@ def take(
     (every recipient REJECTED for a SendAt out of range; none for a scheduled request).
     """
     trace_id, owner = planned.trace_id, planned.owner
-    stale = stale_before(timeout, now)
+    stale = stale_before(settings.execution_timeout_seconds, now)
     keys = recipient_keys(planned)
     try:
         when = send_at(planned.send_at, now)
         check_fallback_after(planned)
     except PermanentError as exc:
-        return store.claim(trace_id, owner, execution, stale, keys), rejected_all(planned, exc)
+        return store.claim(trace_id, owner, execution, stale, keys, run), rejected_all(planned, exc)
     if when is not None:
         return schedule_send(planned, body, when), []
-    return store.claim(trace_id, owner, execution, stale, keys), None
+    return store.claim(trace_id, owner, execution, stale, keys, run), None
 
 
 def awaited_only(planned: Planned) -> Planned:

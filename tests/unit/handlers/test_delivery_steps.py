@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "LARGE_MESSAGE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-large-messages",
     "DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:steps-dlq",
     "SEND_BUDGETS_TABLE": "steps-budgets",
+    "JOBS_TABLE": "steps-jobs",
     # Budgets with room for every send here: Plan books each recipient a slot of 1 ms.
     "SEND_RATE_EMAIL": "1000",
     "SEND_RATE_SMS": "1000",
@@ -56,6 +57,7 @@ def steps(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     traces = table_from_template("TracesTable", "steps-traces")
     opt_outs = table_from_template("OptOutsTable", "steps-opt-outs")
     table_from_template("SendBudgetsTable", ENVIRONMENT["SEND_BUDGETS_TABLE"])
+    table_from_template("JobsTable", ENVIRONMENT["JOBS_TABLE"])
     sqs = mocked_aws.client("sqs")
     dlq = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
     queues = {name: sqs.create_queue(QueueName=queue)["QueueUrl"] for name, queue in QUEUES.items()}

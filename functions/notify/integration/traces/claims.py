@@ -33,6 +33,7 @@ class ClaimStore:
         execution: str,
         stale_before: str,
         recipients: list[Any] | None = None,
+        run: str | None = None,
     ) -> Claim:
         """Claim the owner's TraceId for `execution`: CLAIMED, or HELD / DONE elsewhere.
 
@@ -43,11 +44,16 @@ class ClaimStore:
         kept on the header, so a cancel finds those not begun yet. A claim
         whose write landed but whose answer was lost is retried; the condition then
         fails on our own claim, which the old item shows, so the claim is idempotent
-        for its execution.
+        for its execution. A job's `run` (its execution's name) is kept on the claim: every
+        job run but one has ended, so a claim another run of the job made is stale too (a
+        retry takes over the rows of a batch that failed); a claim outside a job drops it.
         """
         moment = datetime.now(UTC)
         now = moment.isoformat()
         listed = ", Recipients = :recipients" if recipients else ""
+        listed += ", JobRun = :run" if run else ""
+        dropped = "" if run else " REMOVE JobRun"
+        other_run = " OR (#status = :running AND JobRun <> :run)" if run else ""
         refused = update_unless_refused(
             self._table,
             Key=header_key(trace_id, owner),
@@ -55,10 +61,10 @@ class ClaimStore:
             "#owner = :owner, ExecutionArn = :execution, "
             "Executions = list_append(if_not_exists(Executions, :none), :executions), "
             "StartedAt = if_not_exists(StartedAt, :now), UpdatedAt = :now, "
-            "ExpiresAt = :expires" + listed,
+            "ExpiresAt = :expires" + listed + dropped,
             ConditionExpression="attribute_not_exists(#status) OR #status = :failed "
             "OR (#status = :running AND ClaimedAt < :stale) "
-            "OR (#status = :scheduled AND SendAt <= :due)",
+            "OR (#status = :scheduled AND SendAt <= :due)" + other_run,
             ExpressionAttributeNames={"#status": "Status", "#owner": "Owner"},
             ExpressionAttributeValues={
                 ":running": RUNNING,
@@ -73,7 +79,8 @@ class ClaimStore:
                 ":stale": stale_before,
                 ":expires": expires_at(self._retention_seconds),
             }
-            | ({":recipients": recipients} if recipients else {}),
+            | ({":recipients": recipients} if recipients else {})
+            | ({":run": run} if run else {}),
         )
         if refused is not None:
             if refused.get("Status") != RUNNING:

@@ -79,15 +79,18 @@ def test_a_failing_child_fails_its_batch_alone_and_a_retry_sends_only_the_rows_n
     finally:
         local.providers.clear_faults()
 
-    assert sent_rows(local, job_id) == {
-        f"{name(n)}@example.com": 1 for n in range(1, ROWS + 1) if n not in failing
-    }
-    assert first["Sent"] == ROWS - len(failing)
-    assert first["Pending"] + first["Failed"] == len(failing)
+    # Rows 3 and 30 fail two of the three batches: over the tolerated 10 %, the job FAILED
+    # and its last batch may not have run. Whatever ran sent each row at most once.
+    first_sent = sent_rows(local, job_id)
+    assert max(first_sent.values()) == 1
+    assert not {f"{name(n)}@example.com" for n in failing} & set(first_sent)
+    assert first["Status"] == "FAILED"
+    assert first["Sent"] == len(first_sent)
+    assert first["Sent"] + first["Failed"] + first["Pending"] == ROWS
 
     retried = call("POST", f"{api}/jobs/{job_id}/retry")
     assert retried.status_code == 202, retried.text
-    assert retried.json()["Rows"] == len(failing)
+    assert retried.json()["Rows"] == ROWS - len(first_sent)
     after = until_ended(api, job_id)
 
     assert sent_rows(local, job_id) == {f"{name(n)}@example.com": 1 for n in range(1, ROWS + 1)}
