@@ -38,7 +38,7 @@ def banner(local: LocalStack) -> str:
     }
     buckets = ", ".join(local.buckets())
     s3 = (
-        f"  S3 buckets    {buckets} (pre-signed URLs point at the AWS endpoint)\n"
+        f"  S3 buckets    {buckets} (pre-signed URLs point at the AWS endpoint, as localhost)\n"
         if buckets
         else ""
     )

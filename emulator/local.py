@@ -69,8 +69,16 @@ SMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 # boto3's S3 endpoint variable: the functions' S3 clients, their pre-signed URLs included,
 # use the AWS endpoint, which any process on this machine reaches (`curl -X PUT URL`)...
 S3_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_S3"
-# ... and moto answers calls to that endpoint in-process, as it answers s3.amazonaws.com.
+# ... and moto answers calls to that endpoint in-process, as it answers s3.amazonaws.com:
+# every call to its host goes to S3, so S3 has a host name of its own (`localhost`, where
+# the other services use 127.0.0.1), on the same server.
 MOTO_S3_ENDPOINTS_VARIABLE = "MOTO_S3_CUSTOM_ENDPOINTS"
+
+
+def s3_endpoint(aws: EmulatedAws) -> str:
+    return aws.endpoint.replace("127.0.0.1", "localhost", 1)
+
+
 # The local Twilio account (secret messaging-twilio) that the local Twilio API accepts.
 LOCAL_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 LOCAL_TWILIO_AUTH_TOKEN = "localtwilioauthtokendonotuseinaws"
@@ -143,7 +151,7 @@ class LocalStack:
             key: os.environ.get(key)
             for key in (SMS_ENDPOINT_VARIABLE, S3_ENDPOINT_VARIABLE, MOTO_S3_ENDPOINTS_VARIABLE)
         }
-        os.environ[S3_ENDPOINT_VARIABLE] = os.environ[MOTO_S3_ENDPOINTS_VARIABLE] = aws.endpoint
+        os.environ[S3_ENDPOINT_VARIABLE] = os.environ[MOTO_S3_ENDPOINTS_VARIABLE] = s3_endpoint(aws)
         providers = Providers()
         runtime = LambdaRuntime(concurrency=40)
         aws_requests = botocore_hooks.RequestCounter()

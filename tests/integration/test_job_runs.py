@@ -66,7 +66,9 @@ def until_ended(api: str, job_id: str, statuses=("COMPLETED", "FAILED")) -> dict
 
 
 def sent_rows(local: LocalStack, job_id: str) -> Counter[str]:
-    return Counter(m.to for m in local.providers.sent() if m.trace_id.startswith(job_id + "-"))
+    return Counter(
+        m.to for m in local.providers.sent() if (m.trace_id or "").startswith(job_id + "-")
+    )
 
 
 def test_a_failing_child_fails_its_batch_alone_and_a_retry_sends_only_the_rows_not_sent(local, api):

@@ -49,6 +49,8 @@ ENDED = (COMPLETED, CANCELLED, FAILED)
 # The counts GET /jobs/{JobId} answers, by the recipient status each counts.
 COUNTED = {"Sent": SENT, "Rejected": REJECTED, "Failed": FAILED, "Cancelled": CANCELLED}
 MAX_ERRORS_SHOWN = 100
+# Counted for a row whose send is at its provider now (no status yet, marked in progress).
+IN_FLIGHT = "IN_FLIGHT"
 
 
 class JobRefused(ValueError):
@@ -242,10 +244,13 @@ def row_body(job: Mapping[str, Any], item: Mapping[str, Any]) -> str:
 
 
 def counts(total: int, statuses: Counter[str], delivered: int, status: str) -> dict[str, int]:
-    """A job's counts per recipient status; once it is CANCELLED, what never ran is too."""
+    """A job's counts per recipient status. Once the job is CANCELLED, a row not at a
+    provider is never sent (its send reads the job first): it counts Cancelled, and only
+    the rows whose send is under way (`IN_FLIGHT`) stay Pending."""
     found = {name: statuses.get(recipient, 0) for name, recipient in COUNTED.items()}
     pending = max(0, total - sum(found.values()))
     if status == CANCELLED:
-        found["Cancelled"] += pending
-        pending = 0
+        in_flight = min(pending, statuses.get(IN_FLIGHT, 0))
+        found["Cancelled"] += pending - in_flight
+        pending = in_flight
     return found | {"Delivered": delivered, "Pending": pending}

@@ -48,6 +48,7 @@ from notify.domain.steps import DeliveryStep, Outcome, Tried
 from notify.handlers.settings import SendSettings
 from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
+from notify.integration.job_store import JobStore
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 from notify.integration.traces.attempts import AttemptStore
@@ -69,6 +70,7 @@ class SendResources:
     tenants: TenantStore
     budgets: BudgetStore
     default_senders: AllowedSenders = NO_SENDERS
+    jobs: JobStore | None = None
 
     @classmethod
     def from_env(cls) -> SendResources:
@@ -89,6 +91,7 @@ class SendResources:
             TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
             BudgetStore(DynamoTable(dynamodb, settings.budgets_table)),
             defaults,
+            JobStore(DynamoTable(dynamodb, settings.jobs_table)) if settings.jobs_table else None,
         )
 
     def refuse_unlisted_sender(self, delivery: Delivery, sender: str | None) -> None:
@@ -141,6 +144,9 @@ class SendResources:
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
         job = delivery.recipient.get(JOB)
+        if job and self.job_cancelled(delivery.owner, job):
+            logger.info("its job was cancelled: not sent")
+            return Outcome(delivery.trace_id, delivery.owner, delivery.recipient, CANCELLED)
         earlier = self.traces.begin_send(*key, until.isoformat(timespec="microseconds"), job)
         if earlier is not None and earlier.get("Status") == CANCELLED:
             # Its sender cancelled it: an outcome, not an error (never retried or dead-lettered).
@@ -172,6 +178,10 @@ class SendResources:
         self.traces.complete_send(*key, message_id, at)
         logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
         return _awaited(_sent(delivery, message_id, at, details))
+
+    def job_cancelled(self, owner: str, job: str) -> bool:
+        """Read at each row's send (one GetItem, not cached: a cancel is seen at once)."""
+        return self.jobs is not None and self.jobs.status(owner, job) in (None, CANCELLED)
 
     def _end_attempt(self, key: tuple[str, str, str, str]) -> None:
         # Best effort: without it the next attempt waits for the in-progress mark to lapse.

@@ -78,6 +78,8 @@ class SendSettings(FromEnvironment):
     send_rate: float = env("SEND_RATE")
     # Where a paced send is counted (SendsPaced, by channel and lane).
     metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
+    # A job's row is not sent once its job is cancelled (None: no job's rows come here).
+    jobs_table: str | None = env("JOBS_TABLE")
 
 
 @dataclass(frozen=True)

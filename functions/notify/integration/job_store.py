@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from notify.domain.jobs import ENDED, JOB, MAX_ERRORS_SHOWN, RowError, row_of
+from notify.domain.jobs import ENDED, IN_FLIGHT, JOB, MAX_ERRORS_SHOWN, RowError, row_of
 from notify.domain.outcomes import CANCELLED, FAILED, REJECTED, SENT
 from notify.domain.status_events import plain
 from notify.integration.aws_errors import aws_errors
 from notify.integration.traces.keys import JOB_INDEX
-from notify.integration.traces.table import update_unless_refused
+from notify.integration.traces.table import now, update_unless_refused
 
 UPLOADS_PREFIX = "uploads/"
 # The list of a tenant's jobs is paged this many at a time.
@@ -56,6 +56,17 @@ class JobStore:
         with aws_errors():
             item = self._table.get_item(Key={"Owner": owner, "JobId": job_id}).get("Item")
         return None if item is None else plain(item)
+
+    def status(self, owner: str, job_id: str) -> str | None:
+        """The job's Status (None: no such job), read strongly: a cancel shows at once."""
+        with aws_errors():
+            item = self._table.get_item(
+                Key={"Owner": owner, "JobId": job_id},
+                ProjectionExpression="#status",
+                ExpressionAttributeNames={"#status": "Status"},
+                ConsistentRead=True,
+            ).get("Item")
+        return None if item is None else item.get("Status")
 
     def page(self, owner: str, start: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """A page of the owner's jobs, newest first (JobIds sort by creation), and the next."""
@@ -120,12 +131,12 @@ class JobCounts:
             "ExpressionAttributeNames": {"#job": JOB},
             "ExpressionAttributeValues": {":job": job_id},
         }
-        found = JobProgress(Counter(), 0, [], set())
+        found, moment = JobProgress(Counter(), 0, [], set()), now()
         with aws_errors():
             while True:
                 page = self._table.query(**query)
                 for item in page["Items"]:
-                    _count(found, item)
+                    _count(found, item, moment)
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -133,10 +144,12 @@ class JobCounts:
         return found
 
 
-def _count(found: JobProgress, item: dict[str, Any]) -> None:
+def _count(found: JobProgress, item: dict[str, Any], now: str) -> None:
     status = item.get("Status")
     if status:
         found.statuses[status] += 1
+    elif item.get("InProgressUntil", "") > now:
+        found.statuses[IN_FLIGHT] += 1
     if item.get("DeliveryStatus") == "DELIVERED":
         found.delivered += 1
     if status in (SENT, REJECTED, CANCELLED):

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from emulator.local import LocalStack
+from emulator.local import LocalStack, s3_endpoint
 from emulator.stack import load_template
 
 MODULE = "tests.unit.emulator.test_s3_local"
@@ -210,7 +210,7 @@ def test_an_object_a_function_puts_invokes_the_notified_function(local):
 
 def test_a_put_to_a_functions_pre_signed_url_lands_in_the_bucket_and_is_notified(local):
     url = invoke(local, "UploadFunction", {"Key": "incoming/pre signed.csv"})
-    assert url.startswith(f"{local.aws.endpoint}/")  # the AWS endpoint, on this machine
+    assert url.startswith(f"{s3_endpoint(local.aws)}/")  # the AWS endpoint, on this machine
 
     # What `curl -X PUT --data-binary @file.csv -H 'Content-Type: text/csv' URL` sends.
     put = urllib.request.Request(
