@@ -219,6 +219,8 @@ def view(job: dict[str, Any]) -> dict[str, Any]:
         + progress.errors,
         key=lambda e: e.row,
     )
+    if job["Status"] == jobs.COMPLETED and found["Pending"]:
+        job = job | {"Status": jobs.RUNNING}  # its Map ended; rows paced past it still run
     answer = _summary(job) | {
         "ChannelType": job["ChannelType"],
         "Priority": job["Priority"],
