@@ -476,10 +476,12 @@ def main(
         "usage_one_recipient_batched": asdict(batched),
         "usage_one_recipient_arriving": asdict(arriving),
     }
-    from emulator.pacing_bench import results as paced_results  # it imports this module
+    from emulator.job_bench import measure as job_results  # they import this module
+    from emulator.pacing_bench import results as paced_results
 
     with redirect_stdout(StringIO()):
         results |= paced_results()
+        results |= job_results()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     replace_block(COST_DOC, cost_table(usage, batched, run.workflow_alone, run.workflow_batched))
@@ -488,7 +490,9 @@ def main(
         f"\n(also in {RESULTS.relative_to(ROOT)}; the cost table in {COST_DOC.relative_to(ROOT)})"
     )
     paced_faults = results["paced_lost"] + results["paced_duplicated"] + results["paced_exhausted"]
-    return 1 if run.lost or run.duplicated or paced_faults else 0
+    job_faults = results["job_lost"] + results["job_duplicated"]
+    job_faults += not results["job_counts_match_outbox"]
+    return 1 if run.lost or run.duplicated or paced_faults or job_faults else 0
 
 
 COST_DOC = ROOT / "docs" / "cost.md"
@@ -609,6 +613,7 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
             ),
         ),
         *paced_rows(r),
+        *job_rows(r),
     ]
     lines = ["| measure | value |", "| --- | --- |"]
     return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
@@ -616,6 +621,24 @@ def table(results: dict[str, Any], latency_samples: int, throughput_requests: in
 
 if __name__ == "__main__":
     sys.exit(main(parameter_overrides(sys.argv[1:])))
+
+
+def job_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The job scenario's rows (emulator/job_bench.py)."""
+    return [
+        (
+            f"job of {r['job_rows']} CSV rows: rows per second (local, budget wide open)",
+            r["job_rows_per_second"],
+        ),
+        (
+            "job: lost / sent twice / counts match the outbox",
+            f"{r['job_lost']} / {r['job_duplicated']} / {r['job_counts_match_outbox']}",
+        ),
+        (
+            "job: cost per 1M job messages (provider fees apart)",
+            f"${r['cost_per_million_job_messages']:.2f}",
+        ),
+    ]
 
 
 def paced_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:

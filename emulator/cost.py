@@ -23,6 +23,8 @@ PRICES = {
     "dynamodb_per_write_unit": 0.625 / 1e6,
     "dynamodb_per_read_unit": 0.125 / 1e6,
     "eventbridge_per_event": 1.00 / 1e6,  # custom events put on a bus (status events)
+    "s3_per_put": 0.005 / 1e3,  # S3 Standard PUT, COPY, POST, LIST
+    "s3_per_get": 0.0004 / 1e3,  # S3 Standard GET and others
 }
 LAMBDA_MEMORY_GB = 0.25  # every function's MemorySize (template Globals)
 EXPRESS_MEMORY_GB = 0.0625  # the smallest step: these executions carry small state
