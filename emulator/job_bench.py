@@ -85,7 +85,7 @@ def _ended(local: LocalStack, job_id: str, headers: dict[str, str]) -> dict[str,
     raise AssertionError(f"job {job_id} did not end")
 
 
-def _usage(local: LocalStack, job_id: str, rows: int) -> dict[str, float]:
+def _usage(local: LocalStack, job_id: str, rows: int) -> dict[str, Any]:
     """What one job message used, on average."""
     children = _children(local, job_id)
     parent = _parent_history(local, job_id)
@@ -105,10 +105,16 @@ def _usage(local: LocalStack, job_id: str, rows: int) -> dict[str, float]:
         "s3_gets": S3_GETS_PER_JOB / rows,
         "api_requests": 1 / rows,
         "events": sum(calls.entries.values()) / rows,
+        "dynamodb_by_operation": {
+            f"{op}": round(n / rows, 3)
+            for (service, op), n in sorted(calls.calls.items())
+            if service == "dynamodb"
+        },
+        "lambda_by_function": {f: round(n / rows, 3) for f, n in sorted(invoked.items())},
     }
 
 
-def job_breakdown(usage: dict[str, float]) -> dict[str, float]:
+def job_breakdown(usage: dict[str, Any]) -> dict[str, float]:
     """Dollars per million job messages, by service (list prices: emulator/cost.py)."""
     p = PRICES
     child_seconds = max(0.1, round(usage["express_child_seconds"], 1))  # billed per 100 ms
