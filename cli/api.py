@@ -213,3 +213,15 @@ def read_json(source: str) -> Any:
     except json.JSONDecodeError as exc:
         name = "standard input" if source == "-" else source
         raise CommandError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def api_answer(response: requests.Response, expected: int) -> Any:
+    """The answer's JSON body; a status other than `expected` is the API's reason, raised."""
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    if response.status_code != expected:
+        reason = body.get("reason") or body.get("message") if isinstance(body, dict) else None
+        raise CommandError(f"HTTP {response.status_code}: {reason or response.text[:200]}")
+    return body

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from cli.api import identity, read_secret
+from cli.api import api_answer, identity, read_secret
 from cli.errors import CommandError
 from cli.target import Context, Target
 
@@ -27,7 +27,7 @@ def set_callback(args: argparse.Namespace, ctx: Context) -> int:
     secret = args.secret or secrets.token_urlsafe(SECRET_BYTES)
     target = ctx.target()
     response = _call(target, "PUT", args, {"Url": args.url, "Secret": secret})
-    body = _answer(response, 200)
+    body = api_answer(response, 200)
     print(f"callback of {identity(target, args).tenant}: {body['Url']}")
     if not args.secret:
         print(f"signing secret (shown once, keep it): {secret}")
@@ -35,14 +35,14 @@ def set_callback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def get_callback(args: argparse.Namespace, ctx: Context) -> int:
-    body = _answer(_call(ctx.target(), "GET", args), 200)
+    body = api_answer(_call(ctx.target(), "GET", args), 200)
     print(json.dumps(body, indent=2) if args.json else f"{body['Url']} (since {body['UpdatedAt']})")
     return 0
 
 
 def delete_callback(args: argparse.Namespace, ctx: Context) -> int:
     target = ctx.target()
-    _answer(_call(target, "DELETE", args), 204)
+    api_answer(_call(target, "DELETE", args), 204)
     print(
         f"deleted the callback of {identity(target, args).tenant}; "
         "its events are dropped from now on"
@@ -63,14 +63,3 @@ def _call(
         return requests.request(method, url, data=data, headers=headers, timeout=30)
     except requests.RequestException as exc:
         raise CommandError(f"cannot reach the API at {url}: {type(exc).__name__}") from exc
-
-
-def _answer(response: requests.Response, expected: int) -> dict[str, Any]:
-    try:
-        body = response.json() if response.content else {}
-    except ValueError:
-        body = {}
-    if response.status_code != expected:
-        reason = body.get("reason") or body.get("message") if isinstance(body, dict) else None
-        raise CommandError(f"HTTP {response.status_code}: {reason or response.text[:200]}")
-    return body

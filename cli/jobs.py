@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from cli.api import SEND_TOKEN_TTL, Identity, identity, read_secret
+from cli.api import SEND_TOKEN_TTL, Identity, api_answer, identity, read_secret
 from cli.errors import CommandError
 from cli.output import one_line, short_time, table, to_json
 from cli.target import Context
@@ -88,7 +88,7 @@ class JobsApi:
             )
         except requests.RequestException as exc:
             raise CommandError(f"cannot reach the API at {url}: {type(exc).__name__}") from exc
-        return _answer(response, expected)
+        return api_answer(response, expected)
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.call("GET", job_path(job_id))
@@ -103,18 +103,6 @@ class JobsApi:
 
 def job_path(job_id: str, action: str = "") -> str:
     return "/" + quote(job_id, safe="") + (f"/{action}" if action else "")
-
-
-def _answer(response: requests.Response, expected: int) -> dict[str, Any]:
-    """The answer's JSON object; a status other than `expected` is the API's reason."""
-    try:
-        body = response.json() if response.content else {}
-    except ValueError:
-        body = {}
-    if response.status_code != expected:
-        reason = body.get("reason") or body.get("message") if isinstance(body, dict) else None
-        raise CommandError(f"HTTP {response.status_code}: {reason or response.text[:200]}")
-    return body if isinstance(body, dict) else {}
 
 
 def job_request(args: argparse.Namespace) -> dict[str, Any]:

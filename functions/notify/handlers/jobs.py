@@ -65,7 +65,7 @@ def create() -> Response:
         due = _send_at(spec, now)
         job_id = jobs.new_job_id(now)
         if body.get("Upload") is True:
-            return _answer(202, await_upload(owner, job_id, spec, caller, due, now))
+            return _answer(202, await_upload(_item(owner, job_id, spec, caller, due, now)))
         checked = jobs.check_table(jobs.read_table(body), spec.channel, needed)
     except JobRefused as exc:
         return _answer(400, {"message": "Bad Request", "reason": str(exc)})
@@ -188,19 +188,12 @@ def start(job: dict[str, Any], checked: jobs.Checked) -> dict[str, Any]:
     return job
 
 
-def await_upload(
-    owner: str,
-    job_id: str,
-    spec: JobSpec,
-    caller: dict[str, Any],
-    due: datetime | None,
-    now: datetime,
-) -> dict[str, Any]:
+def await_upload(job: dict[str, Any]) -> dict[str, Any]:
     """Store the job waiting for its file; answer where to PUT it."""
-    key = upload_key(owner, job_id)
-    store.create(_item(owner, job_id, spec, caller, due, now) | {"UploadKey": key})
+    key = upload_key(job["Owner"], job["JobId"])
+    store.create(job | {"UploadKey": key})
     return {
-        "JobId": job_id,
+        "JobId": job["JobId"],
         "Status": jobs.PENDING,
         "UploadUrl": files.upload_url(key),
         "UploadHeaders": {"Content-Type": "text/csv"},
@@ -254,7 +247,7 @@ def _item(
         "CreatedAt": stamp(now),
         "Total": 0,
         "Rows": 0,
-        "ExpiresAt": int(now.timestamp()) + settings.retention_days * 86400,
+        "ExpiresAt": int(now.timestamp()) + settings.trace_retention_days * 86400,
     }
     if due:
         item["SendAt"] = due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -62,7 +62,9 @@ def _read(metadata: Any, kind: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class SendSettings(FromEnvironment):
+class MessageSettings(FromEnvironment):
+    """What checks a message before it is sent: its template and its sender."""
+
     templates_table: str = env("TEMPLATES_TABLE")
     traces_table: str = env("TRACES_TABLE")
     trace_retention_days: int = env("TRACE_RETENTION_DAYS")
@@ -73,6 +75,10 @@ class SendSettings(FromEnvironment):
     unlisted_tenant_senders: str = env("UNLISTED_TENANT_SENDERS", choices=UNLISTED_MODES)
     # Comma-separated (the DefaultSenders parameter); what `defaults` lets an unlisted tenant use.
     default_senders: str | None = env("DEFAULT_SENDERS")
+
+
+@dataclass(frozen=True)
+class SendSettings(MessageSettings):
     budgets_table: str = env("SEND_BUDGETS_TABLE")
     # The function's channel's default send budget, messages per second (e.g. EmailSendRate).
     send_rate: float = env("SEND_RATE")
@@ -218,16 +224,7 @@ class DispatchSettings(FromEnvironment):
 
 
 @dataclass(frozen=True)
-class JobsSettings(FromEnvironment):
+class JobsSettings(MessageSettings):
     jobs_table: str = env("JOBS_TABLE")
     jobs_bucket: str = env("JOBS_BUCKET")
     job_state_machine_arn: str = env("JOB_STATE_MACHINE_ARN")
-    traces_table: str = env("TRACES_TABLE")
-    templates_table: str = env("TEMPLATES_TABLE")
-    default_template: str = env("DEFAULT_TEMPLATE_NAME")
-    template_cache_seconds: float = env("TEMPLATE_CACHE_SECONDS")
-    tenants_table: str = env("TENANTS_TABLE")
-    tenant_cache_seconds: float = env("TENANT_CACHE_SECONDS")
-    unlisted_tenant_senders: str = env("UNLISTED_TENANT_SENDERS", choices=UNLISTED_MODES)
-    default_senders: str | None = env("DEFAULT_SENDERS")
-    retention_days: int = env("TRACE_RETENTION_DAYS")
