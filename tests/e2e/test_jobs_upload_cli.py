@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 import requests
 from conftest import example, wait_until
-from test_jobs_api import EMAIL, call, job_sent, job_status, jobs_url
+from test_jobs_api import EMAIL, call, ended, job_sent, job_status, jobs_url
 
 import cli.jobs
 from emulator.local import LocalStack, s3_endpoint
 from emulator.pacing_bench import budgets_of
-
-ENDED = ("COMPLETED", "CANCELLED", "FAILED")
 
 
 def addresses_csv(rows: int, bad: dict[int, str] | None = None) -> str:
@@ -29,17 +27,6 @@ def addresses_csv(rows: int, bad: dict[int, str] | None = None) -> str:
     for n in range(1, rows + 1):
         lines.append(f"{(bad or {}).get(n, f'row{n}@example.com')},Person {n}")
     return "\n".join(lines) + "\n"
-
-
-def job_ended(local: LocalStack, token: str, job_id: str, deadline: float = 60) -> dict[str, Any]:
-    """The job once it has ended with nothing pending (an upload's job is PENDING, with no
-    rows yet, until its file lands)."""
-
-    def done() -> dict[str, Any] | None:
-        job = job_status(local, token, job_id)
-        return job if job["Status"] in ENDED and job["Pending"] == 0 else None
-
-    return wait_until(done, f"job {job_id} ended", deadline)
 
 
 def upload(local: LocalStack, token: str, body: dict[str, Any], data: bytes) -> str:
@@ -77,7 +64,7 @@ def test_an_uploaded_file_runs_its_job_once_per_row_with_its_substitution(
         {"Name": "uploaded", "ChannelType": "EMAIL", "EmailMessage": EMAIL},
         addresses_csv(rows).encode(),
     )
-    job = job_ended(local, token, job_id)
+    job = ended(local, token, job_id)
 
     sent = job_sent(local, job_id)
     assert Counter(m.to for m in sent) == {f"row{n}@example.com": 1 for n in range(1, rows + 1)}
@@ -108,7 +95,7 @@ def test_an_uploaded_file_without_an_address_column_fails_its_job_saying_why(loc
         b"name,code\nAnn,1\nBob,2\n",
     )
 
-    job = job_ended(local, token, job_id)
+    job = ended(local, token, job_id)
 
     assert job_sent(local, job_id) == []
     assert job["Status"] == "FAILED"
@@ -259,4 +246,4 @@ def test_a_password_reset_goes_out_at_once_beside_a_job_filling_the_budget(
     assert job["Status"] == "RUNNING", job
     assert job["Pending"] > 2 * 20, job
     assert cancelled.status_code == 202, cancelled.text
-    assert job_ended(local, token, job_id)["Status"] == "CANCELLED"
+    assert ended(local, token, job_id)["Status"] == "CANCELLED"

@@ -134,3 +134,23 @@ def test_a_cancelled_scheduled_trace_is_never_claimed(empty, claims) -> None:
     assert claims.cancel_scheduled(TRACE_ID, OWNER) is True
     assert claims.cancel_scheduled(TRACE_ID, OWNER) is False
     assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.DONE
+
+
+def test_a_claim_by_another_run_of_a_job_is_stale_and_a_delivery_claim_drops_the_run(
+    empty, claims
+) -> None:
+    """Every run of a job but the current one has ended: a retry takes over the rows a
+    failed batch left claimed; the same run's claim, or a delivery execution's, it does not."""
+    third = OTHER_EXECUTION + "-third"
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO, run="job-1") is Claim.CLAIMED
+    assert claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO, run="job-1") is Claim.HELD
+
+    assert (
+        claims.claim(TRACE_ID, OWNER, OTHER_EXECUTION, LONG_AGO, run="job-1-retry-1")
+        is Claim.CLAIMED
+    )
+    assert items(empty)[OWNER]["JobRun"] == "job-1-retry-1"
+    claims.finish(TRACE_ID, OWNER, "FAILED", OTHER_EXECUTION)
+    assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED  # redriven
+    assert "JobRun" not in items(empty)[OWNER]
+    assert claims.claim(TRACE_ID, OWNER, third, LONG_AGO, run="job-1-retry-2") is Claim.HELD
