@@ -53,7 +53,8 @@ class ClaimStore:
         listed = ", Recipients = :recipients" if recipients else ""
         listed += ", JobRun = :run" if run else ""
         dropped = "" if run else " REMOVE JobRun"
-        other_run = " OR (#status = :running AND JobRun <> :run)" if run else ""
+        other_run = " OR (#status = :running AND attribute_exists(JobRun) AND JobRun <> :run)"
+        other_run = other_run if run else ""
         refused = update_unless_refused(
             self._table,
             Key=header_key(trace_id, owner),
