@@ -274,6 +274,8 @@ class Progress:
 def final_lines(job: dict[str, Any]) -> str:
     job_id = job["JobId"]
     lines = [f"job {job_id} {job.get('Status')}: {counts(job)}"]
+    if job.get("Reason"):
+        lines.append(f"why: {job['Reason']}")
     if job.get("ErrorCount"):
         lines.append(f"{_plural(job['ErrorCount'], 'error')}: messaging jobs errors {job_id}")
     if job.get("Failed") and job.get("Status") in ("COMPLETED", "FAILED"):
@@ -345,6 +347,7 @@ def render_job(job: dict[str, Any]) -> list[str]:
     lines = [
         f"job {job_id}: {job.get('Name', '')}",
         f"  status    {job.get('Status', '?')}",
+        *([f"  reason    {job['Reason']}"] if job.get("Reason") else []),
         f"  channel   {job.get('ChannelType', '?')}, priority {job.get('Priority', '?')}",
         f"  created   {short_time(job.get('CreatedAt'))}",
         f"  progress  {progress_line(job)}",

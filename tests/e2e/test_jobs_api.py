@@ -166,6 +166,7 @@ def test_another_tenant_gets_404_for_a_job_it_does_not_own(local, token):
         ({"Csv": "address,name\n"}, "no rows"),
         ({"EmailMessage": {"FromAddress": "news@example.com", "TemplateName": "nope"}}, "nope"),
         ({"EmailMessage": EMAIL | {"FromAddress": "ceo@elsewhere.org"}}, "DefaultSenders"),
+        ({"EmailMessage": {"FromAddress": "news@example.com", "TextBody": "Hi {name}"}}, "Subject"),
     ],
 )
 def test_a_job_refused_whole_gets_400_naming_why_and_nothing_is_stored(

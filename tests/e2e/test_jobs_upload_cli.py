@@ -83,10 +83,6 @@ def test_an_uploaded_file_runs_its_job_once_per_row_with_its_substitution(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /jobs/{JobId} leaves out the JobError job_upload.py stores (handlers/jobs.py view)",
-)
 def test_an_uploaded_file_without_an_address_column_fails_its_job_saying_why(local, token):
     job_id = upload(
         local,
@@ -103,11 +99,6 @@ def test_an_uploaded_file_without_an_address_column_fails_its_job_saying_why(loc
     assert "no address column" in json.dumps(job), job
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/jobs.py presigns with boto3's default S3 client: SigV2 query auth, "
-    "which S3 refuses for buckets created after June 2020",
-)
 def test_the_upload_url_is_signed_with_sigv4_as_s3_requires_of_a_new_bucket(local, token):
     body = {"Upload": True, "ChannelType": "EMAIL", "EmailMessage": EMAIL}
     created = call("POST", jobs_url(local), token, body).json()

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.domain import jobs
 from notify.domain.jobs import JobRefused, JobSpec
 from notify.domain.schedule import stamp
-from notify.handlers.jobs import check_message, files, logger, start, store, tracer
+from notify.handlers.jobs import check_message, check_renders, files, logger, start, store, tracer
 from notify.integration.job_store import upload_of
 
 
@@ -38,6 +38,7 @@ def started(key: str) -> None:
         needed = check_message(owner, spec)
         table = jobs.read_table({"Csv": files.read_text(key)})
         checked = jobs.check_table(table, spec.channel, needed)
+        check_renders(owner, spec, checked)
     except JobRefused as exc:
         ended = {"Status": jobs.FAILED, "JobError": str(exc), "EndedAt": stamp(datetime.now(UTC))}
         store.update(owner, job_id, ended)

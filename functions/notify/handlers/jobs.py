@@ -16,8 +16,10 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from notify.domain import jobs
+from notify.domain.compose import Delivery
 from notify.domain.errors import PermanentError
 from notify.domain.jobs import JobRefused, JobSpec
 from notify.domain.schedule import send_at, stamp
@@ -37,13 +39,15 @@ from notify.integration.job_store import (
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 
+S3_CONFIG = Config(signature_version="s3v4")
 settings = JobsSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 dynamodb = boto3.client("dynamodb")
 store = JobStore(DynamoTable(dynamodb, settings.jobs_table))
 counts = JobCounts(DynamoTable(dynamodb, settings.traces_table))
-files = JobFiles(boto3.client("s3"), settings.jobs_bucket)
+# Pre-signed URLs signed with SigV4, which S3 requires of buckets made since 2020.
+files = JobFiles(boto3.client("s3", config=S3_CONFIG), settings.jobs_bucket)
 templates = DynamoTemplateStore(dynamodb, settings.templates_table, settings.template_cache_seconds)
 tenants = TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds)
 sfn = boto3.client("stepfunctions")
@@ -67,6 +71,7 @@ def create() -> Response:
         if body.get("Upload") is True:
             return _answer(202, await_upload(_item(owner, job_id, spec, caller, due, now)))
         checked = jobs.check_table(jobs.read_table(body), spec.channel, needed)
+        check_renders(owner, spec, checked)
     except JobRefused as exc:
         return _answer(400, {"message": "Bad Request", "reason": str(exc)})
     job = start(_item(owner, job_id, spec, caller, due, now), checked)
@@ -159,6 +164,24 @@ def check_message(owner: str, spec: JobSpec) -> set[str]:
     return jobs.placeholders(texts) - given
 
 
+def check_renders(owner: str, spec: JobSpec, checked: jobs.Checked) -> None:
+    """The message renders for the job's first row, as its send function will render it:
+    JobRefused naming why not (an e-mail template without a Subject, an empty body)."""
+    if not checked.rows:
+        return
+    row = checked.rows[0]
+    recipient = {
+        "Address": row.address,
+        "ChannelType": spec.channel.name,
+        "Substitutions": row.substitutions,
+    }
+    delivery = Delivery("check", owner, recipient, {spec.channel.block: spec.message})
+    try:
+        spec.channel.compose(delivery, templates, settings.default_template)
+    except PermanentError as exc:
+        raise JobRefused(exc.detail) from exc
+
+
 def start(job: dict[str, Any], checked: jobs.Checked) -> dict[str, Any]:
     """Store the job's rows and its item (`job`, stored already for an upload), and start
     its execution."""
@@ -224,6 +247,8 @@ def view(job: dict[str, Any]) -> dict[str, Any]:
     }
     if job.get("Results"):
         answer["Results"] = f"s3://{settings.jobs_bucket}/{job['Results']}"
+    if job.get("JobError"):  # why it FAILED: an uploaded file refused, too many batches failed
+        answer["Reason"] = job["JobError"]
     return answer
 
 
