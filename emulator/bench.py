@@ -476,12 +476,9 @@ def main(
         "usage_one_recipient_batched": asdict(batched),
         "usage_one_recipient_arriving": asdict(arriving),
     }
-    from emulator.job_bench import measure as job_results  # they import this module
-    from emulator.pacing_bench import results as paced_results
-
-    with redirect_stdout(StringIO()):
-        results |= paced_results()
-        results |= job_results()
+    # Each in a process of its own: executions a stopped stack leaves running in this one
+    # would otherwise share its cores with the next scenario.
+    results |= in_own_process("emulator.pacing_bench") | in_own_process("emulator.job_bench")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     replace_block(COST_DOC, cost_table(usage, batched, run.workflow_alone, run.workflow_batched))
@@ -493,6 +490,14 @@ def main(
     job_faults = results["job_lost"] + results["job_duplicated"]
     job_faults += not results["job_counts_match_outbox"]
     return 1 if run.lost or run.duplicated or paced_faults or job_faults else 0
+
+
+def in_own_process(module: str) -> dict[str, Any]:
+    """The results a bench scenario module prints as JSON, run by `python -m module`."""
+    run = subprocess.run(
+        [sys.executable, "-m", module], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 COST_DOC = ROOT / "docs" / "cost.md"

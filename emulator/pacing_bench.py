@@ -212,3 +212,14 @@ def results() -> dict[str, Any]:
             "express": [round(n, 3) for n in express["executions_per_message"]],
         },
     }
+
+
+if __name__ == "__main__":  # `make bench` runs each scenario in a process of its own
+    import contextlib
+    import io
+    import json as _json
+    import sys
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        found = results()
+    sys.stdout.write(_json.dumps(found, default=str) + "\n")
