@@ -143,8 +143,10 @@ def test_an_execution_stopped_mid_flight_dead_letters_exactly_its_unsent_recipie
     execution = client.wait(arn, trace_id=trace_id)
 
     assert execution.status == "ABORTED"
-    # A stop does not recall calls already at the provider (nor does it in AWS): the
-    # reconciler waits for them, so only the two never reached are dead-lettered.
+    # A stop does not recall calls already at the provider (nor does it in AWS): they land
+    # (on a loaded machine, after the reconciler saw them begin), and the reconciler waits
+    # for them, so only the two never reached are dead-lettered.
+    wait_until_sent(local, trace_id, 10)
     assert len(local.providers.sent(trace_id)) == 10
     assert dead_lettered_addresses(local, trace_id) == ["+16045550010", "+16045550011"]
     [letter] = dead_letters(local, trace_id)
