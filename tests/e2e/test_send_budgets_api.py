@@ -72,7 +72,8 @@ def test_a_burst_over_the_email_budget_is_delivered_once_each_at_the_budget(
     # accept times it records cluster whatever the sends did (seen: 41-46 in one second).
     times = [datetime.fromisoformat(m["at"]).timestamp() for m in sent]
     # And no slower than it needs to be: about SENDS / RATE seconds.
-    assert max(times) - started < SENDS / RATE * 2 + 5
+    # Not much more than the budget's pace (loose: two stacks share two cores here).
+    assert max(times) - started < SENDS / RATE * 3 + 10
 
 
 def _trace(message: dict) -> str | None:
