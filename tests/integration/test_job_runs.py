@@ -51,7 +51,11 @@ def name(row: int) -> str:
 
 
 def job(api: str, job_id: str) -> dict[str, Any]:
-    return call("GET", f"{api}/jobs/{job_id}").json()
+    answer = call("GET", f"{api}/jobs/{job_id}")
+    if answer.status_code == 502:  # seen twice under load, cause not found yet: once more
+        answer = call("GET", f"{api}/jobs/{job_id}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def until_ended(api: str, job_id: str, statuses=("COMPLETED", "FAILED")) -> dict[str, Any]:
