@@ -348,6 +348,9 @@ def test_dynamodb_writes_are_two_per_recipient_and_three_per_request(
     dynamodb = {
         op: n for (service, op), n in local.aws_requests.calls.items() if service == "dynamodb"
     }
-    assert dynamodb["UpdateItem"] == 2 * recipients + 3
+    # A send that starts more than pacing.LATE (50 ms) after the slot Plan booked for it
+    # books afresh, one more write: none on an idle machine, a few on a loaded one (open:
+    # on AWS, where a Map's sends start 50-200 ms after Plan, this could be most of them).
+    assert 2 * recipients + 3 <= dynamodb["UpdateItem"] <= 3 * recipients + 3
     assert dynamodb["BatchGetItem"] == 1
     assert set(dynamodb) <= {"UpdateItem", "BatchGetItem", "GetItem"}
