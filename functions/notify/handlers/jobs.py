@@ -99,12 +99,13 @@ def status(job_id: str) -> Response:
 @app.delete("/jobs/<job_id>")
 def cancel(job_id: str) -> Response:
     owner = owner_of(app.current_event.request_context.authorizer)
-    if store.get(owner, job_id) is None:
+    job = store.get(owner, job_id)
+    if job is None:
         return _not_found(job_id)
     ended = store.cancel(owner, job_id, stamp(datetime.now(UTC)))
     if ended is not None:
         return _answer(409, {"message": "Conflict", "reason": f"job {job_id} has ended {ended}"})
-    _stop(store.get(owner, job_id) or {})
+    _stop(job)
     return _answer(202, {"JobId": job_id, "Status": jobs.CANCELLED})
 
 
@@ -230,11 +231,9 @@ def view(job: dict[str, Any]) -> dict[str, Any]:
     # A row refused as the job was created counts as Rejected: the counts add up to Total.
     statuses = progress.statuses + Counter({jobs.REJECTED: int(job.get("ErrorCount", 0))})
     found = jobs.counts(total, statuses, progress.delivered, job["Status"])
-    errors = sorted(
-        [jobs.RowError(e["Row"], e["Address"], e["Reason"]) for e in job.get("RowErrors", [])]
-        + progress.errors,
-        key=lambda e: e.row,
-    )
+    errors = [
+        jobs.RowError(e["Row"], e["Address"], e["Reason"]) for e in job.get("RowErrors", [])
+    ] + progress.errors  # first_errors orders them by row
     if job["Status"] == jobs.COMPLETED and found["Pending"]:
         job = job | {"Status": jobs.RUNNING}  # its Map ended; rows paced past it still run
     answer = _summary(job) | {

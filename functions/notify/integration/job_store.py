@@ -140,7 +140,6 @@ class JobCounts:
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        found.errors.sort(key=lambda e: e.row)
         return found
 
 
