@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import logging
 import re
 import threading
 import time
@@ -49,6 +50,8 @@ from emulator.request_schema import parse_and_validate
 from emulator.stack import ACCOUNT_ID
 from emulator.throttling import Quota, TokenBucket, most_specific
 from emulator.validation_errors import validation_error_string
+
+logger = logging.getLogger(__name__)
 
 SQS_MAX_MESSAGE_BYTES = 262_144
 AUTHORIZER_TIMEOUT_SECONDS = 30  # a Lambda authorizer's limit in API Gateway
@@ -312,6 +315,7 @@ class ApiGateway:
     def _invoke_proxy(self, integration: LambdaProxyIntegration, event: dict[str, Any]) -> Response:
         result, error = self._runtime.invoke(integration.function_arn, event)
         if error is not None or not isinstance(result, dict):
+            _log_failure(integration.function_arn, result)
             raise _bad_gateway()
         try:
             status = int(result["statusCode"])
@@ -347,6 +351,16 @@ class ApiGateway:
             spec.get("statusCode") or error.status or _DEFAULT_STATUS.get(error.response_type, 400)
         )
         return Response(body, status=status, content_type="application/json")
+
+
+def _log_failure(function_arn: str, result: Any) -> None:
+    """What API Gateway's execution log says of a 502: the function's error, as its log has it."""
+    if isinstance(result, dict) and "errorType" in result:
+        trace = "".join(result.get("stackTrace") or [])
+        reason = f"{result['errorType']}: {result.get('errorMessage')}\n{trace}"
+    else:
+        reason = f"a malformed response: {json.dumps(result)[:500]}"
+    logger.error("Lambda execution failed (%s): %s", function_arn.rsplit(":", 1)[-1], reason)
 
 
 def _bad_gateway() -> ApiError:

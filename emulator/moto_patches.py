@@ -64,7 +64,7 @@ def apply() -> None:
     report_execution_ends()
     first_end_wins()
     empty_filters_match_nothing()
-    atomic_dynamodb_writes()
+    atomic_dynamodb()
     refuse_what_sqs_refuses()
     complete_s3_events()
     notify_functions_of_s3_events()
@@ -240,17 +240,25 @@ def empty_filters_match_nothing() -> None:
     json_path._contains_slice_or_wildcard_array = indefinite
 
 
-_DYNAMODB_WRITES = threading.RLock()
+_DYNAMODB = threading.RLock()
+# Every call that reads or writes an item: moto updates an item in place, so a read that
+# copies it while a write changes it fails ("dictionary changed size during iteration").
+_DYNAMODB_CALLS = (
+    *("put_item", "update_item", "delete_item", "transact_write_items"),
+    *("get_item", "query", "scan"),
+)
 
 
-def atomic_dynamodb_writes() -> None:
-    """A conditional write checks and writes as one step, as DynamoDB does per item.
+def atomic_dynamodb() -> None:
+    """A conditional write checks and writes as one step, and a read sees whole items, as
+    DynamoDB does per item.
 
     moto's backend takes no lock, so two threads can both pass a condition (two sends
-    claiming one recipient at once, as at-least-once delivery makes them). Every write
-    goes through one lock here: the emulator is one process under one GIL anyway.
+    claiming one recipient at once, as at-least-once delivery makes them), and a query can
+    copy an item another thread is updating. Every read and write goes through one lock
+    here: the emulator is one process under one GIL anyway.
     """
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    for name in _DYNAMODB_CALLS:
         original = getattr(DynamoDBBackend, name)
         if getattr(original, "atomic", False):
             continue
@@ -258,7 +266,7 @@ def atomic_dynamodb_writes() -> None:
         def atomic(
             self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any
         ) -> Any:
-            with _DYNAMODB_WRITES:
+            with _DYNAMODB:
                 return _original(self, *args, **kwargs)
 
         atomic.atomic = True  # type: ignore[attr-defined]

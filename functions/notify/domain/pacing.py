@@ -7,7 +7,9 @@ than the budget over any window, and a burst never exceeds one slot per interval
 
 What a send does with its slot:
 - within `WAIT_IN_FUNCTION` seconds, of now and of when Plan planned its execution
-  (`WaitUntil`): it waits in the send function, then sends;
+  (`WaitUntil`): it waits in the send function, then sends; a slot booked in the send
+  function itself (its planned one gone by, a fallback, a HELP reply) is waited for
+  within `FRESH_SLOT_WAIT` of now: the send is running, and a continuation costs more;
 - later: it leaves the execution *paced*: Record keeps it on the trace with the time of
   its slot (`NotBefore`), and queues it again for then. Waiting is not failing: a paced
   send uses up none of its retries and holds no other recipient or request.
@@ -59,6 +61,9 @@ WAIT_IN_FUNCTION = 1.5
 JOB_WAIT_IN_FUNCTION = 20.0
 # A held slot this far gone is not used: it would crowd the slots after it.
 LATE = 0.05
+# A slot booked in the send function (its planned one gone by: a cold start, a slow Map) is
+# waited for this long at most: ten sends' slots at 20/s, so a Map's late sends still go.
+FRESH_SLOT_WAIT = 0.5
 # A retry of a failed try waits in the function this long at most for its slot (its
 # task's timeout is 60 s); only failed sends are retried, so this is rare.
 RETRY_WAIT = 30.0
@@ -159,6 +164,9 @@ def decide(
         return {NOT_BEFORE: not_before, SLOT_HELD: False}  # its turn is to come: then
     else:
         booking = book_one()
+        # Booked here (late for its slot, a fallback, a HELP reply), the send is running:
+        # a slot that near is waited for, cheaper than a continuation.
+        latest = max(latest, now + FRESH_SLOT_WAIT)
     wait = next_step(booking, now, latest)
     if wait is not None:
         return wait

@@ -10,6 +10,7 @@ from notify.domain.pacing import (
     BULK,
     BULK_AHEAD,
     COME_BACK_EARLY,
+    FRESH_SLOT_WAIT,
     LATE,
     NOT_BEFORE,
     OUTLAST_THROTTLE_SECONDS,
@@ -135,13 +136,16 @@ def test_a_near_slot_its_execution_waits_for_is_waited_for():
     assert decide(recipient, NOW, not_to_book) == pytest.approx(1.0)
 
 
-def test_a_send_reached_after_its_executions_horizon_sends_at_once_when_the_budget_has_room():
-    # A slow Map reaches this send after its horizon, its planned slot gone by: a fresh slot
-    # due now holds the execution no longer, so it is sent rather than paced.
+def test_a_send_reached_after_its_executions_horizon_waits_for_a_near_fresh_slot():
+    # A slow Map (a loaded host, cold starts) reaches this send after its horizon, its
+    # planned slot gone by: the send is running, so a fresh slot near now is waited for
+    # rather than paced into a continuation; a far one is paced.
     recipient = EMAIL | {NOT_BEFORE: NOW - 2.0, SLOT_HELD: True, WAIT_UNTIL: NOW - 0.5}
 
     assert decide(recipient, NOW, OneBooking(NOW)) == 0.0
-    assert decide(recipient, NOW, OneBooking(NOW + 0.2)) == {NOT_BEFORE: NOW + 0.2, SLOT_HELD: True}
+    assert decide(recipient, NOW, OneBooking(NOW + 0.2)) == pytest.approx(0.2)
+    far = NOW + FRESH_SLOT_WAIT + 0.1
+    assert decide(recipient, NOW, OneBooking(far)) == {NOT_BEFORE: far, SLOT_HELD: True}
 
 
 # ---------------------------------------------------------------- a provider's throttle

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from emulator import moto_patches
 from emulator.moto_patches import (
-    atomic_dynamodb_writes,
+    atomic_dynamodb,
     empty_filters_match_nothing,
     first_end_wins,
     refuse_what_sqs_refuses,
@@ -29,7 +29,7 @@ def aws(monkeypatch):
 
 
 def test_of_many_writers_racing_one_condition_exactly_one_wins(aws):
-    atomic_dynamodb_writes()
+    atomic_dynamodb()
     dynamodb = aws.client("dynamodb")
     dynamodb.create_table(
         TableName="race",
@@ -59,6 +59,36 @@ def test_of_many_writers_racing_one_condition_exactly_one_wins(aws):
         thread.join()
 
     assert len(wins) == 1
+
+
+def test_a_read_waits_for_a_write_in_progress_so_it_sees_whole_items(aws):
+    # moto updates an item in place: a query copying it meanwhile failed ("dictionary
+    # changed size during iteration"), which a GET /jobs/{JobId} met as a 502 under load.
+    atomic_dynamodb()
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="counted",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    reads = {
+        "get_item": lambda: dynamodb.get_item(TableName="counted", Key={"k": {"S": "a"}}),
+        "query": lambda: dynamodb.query(
+            TableName="counted",
+            KeyConditionExpression="k = :k",
+            ExpressionAttributeValues={":k": {"S": "a"}},
+        ),
+        "scan": lambda: dynamodb.scan(TableName="counted"),
+    }
+    for name, read in reads.items():
+        with moto_patches._DYNAMODB:  # a write in progress, as another thread would hold it
+            reader = threading.Thread(target=read)
+            reader.start()
+            reader.join(timeout=0.3)
+            assert reader.is_alive(), f"{name} read during a write"
+        reader.join(timeout=5)
+        assert not reader.is_alive(), f"{name} never ran"
 
 
 def run(aws, definition: dict, stop_after: float | None = None) -> dict:
