@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from cli import dlq as dlq_commands
+from cli.dlq import EMPTY, read_all, summarise
+from cli.errors import CommandError
+from cli.history import summarise_errors
+from cli.jobs import COUNTS, JobsApi
+from cli.local import FAULT_CHANNELS, add_fault, clear_faults, fault_lines
 from cli.output import short_time
-from cli.target import Target, target_from_info
-from emulator.providers import Providers
+from cli.target import Context, Target, target_from_info
+from cli.templates import template_names, templates_table
+from emulator.providers import FAULT_ERRORS, Providers
+from emulator.web_console.forms import after_post, fault_args, notices, redirect, refuse_foreign
 from emulator.web_console.outbox import OutboxFilter, message_view, newest_first
+from emulator.web_console.preview import (
+    default_channel,
+    parse_substitutions,
+    placeholders,
+    render_preview,
+)
+from emulator.web_console.traces import trace_page
 from notify.domain.channels import CHANNELS
 
 CONSOLE_PATH = "/_console/"
@@ -24,11 +42,22 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 # The header that tells the outbox's script how many messages the outbox held.
 OUTBOX_SIZE_HEADER = "X-Outbox-Size"
+REDRIVE_TIMEOUT_SECONDS = 120  # as `messaging dlq redrive`
+JOBS_SHOWN = 20  # the newest jobs, each read for its counts and errors
 
 URLS = Map(
     [
         Rule("/_console/", endpoint="outbox"),
         Rule("/_console/outbox/new", endpoint="outbox_new"),
+        Rule("/_console/traces/", endpoint="trace_lookup"),
+        Rule("/_console/traces/<path:trace_id>", endpoint="trace"),
+        Rule("/_console/dlq", endpoint="dlq", methods=["GET"]),
+        Rule("/_console/dlq/redrive", endpoint="dlq_redrive", methods=["POST"]),
+        Rule("/_console/jobs", endpoint="jobs", methods=["GET"]),
+        Rule("/_console/faults", endpoint="faults", methods=["GET"]),
+        Rule("/_console/faults/add", endpoint="faults_add", methods=["POST"]),
+        Rule("/_console/faults/clear", endpoint="faults_clear", methods=["POST"]),
+        Rule("/_console/templates", endpoint="templates", methods=["GET"]),
         Rule("/_console/static/<name>", endpoint="static"),
     ]
 )
@@ -48,7 +77,9 @@ def _environment() -> Environment:
     )
     environment.filters["short_time"] = short_time
     environment.filters["segment"] = segment
+    environment.filters["errors"] = summarise_errors
     environment.globals["channels"] = list(CHANNELS)
+    environment.globals["job_counts"] = COUNTS
     return environment
 
 
@@ -63,15 +94,30 @@ class WebConsole:
             "outbox": self.outbox,
             "outbox_new": self.outbox_new,
             "static": self.static,
+            "trace_lookup": self.trace_lookup,
+            "trace": self.trace,
+            "dlq": self.dlq,
+            "dlq_redrive": self.dlq_redrive,
+            "jobs": self.jobs,
+            "faults": self.faults,
+            "faults_add": self.faults_add,
+            "faults_clear": self.faults_clear,
+            "templates": self.templates,
         }
 
     def __call__(self, request: Request) -> Response:
+        refusal = refuse_foreign(request, urlsplit(self._info["ApiUrl"]).port)
+        if refusal:
+            return Response(refusal, status=403, content_type="text/plain; charset=utf-8")
         adapter = URLS.bind_to_environ(request.environ)
         try:
             endpoint, arguments = adapter.match()
             return self._views[endpoint](request, **arguments)
         except HTTPException as exc:
             return exc.get_response(request.environ)  # a 404, or the redirect to add a "/"
+        except (CommandError, ClientError, BotoCoreError, requests.RequestException) as exc:
+            # What the CLI would print as its error, on the page.
+            return self.page("problem.html", 502, problem=str(exc))
 
     @property
     def url(self) -> str:
@@ -106,6 +152,94 @@ class WebConsole:
         response.headers[OUTBOX_SIZE_HEADER] = str(len(sent))
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    # ------------------------------------------------------------------ trace
+    def trace_lookup(self, request: Request) -> Response:
+        trace_id = request.args.get("trace", "").strip()
+        if not trace_id:
+            return redirect("/_console/")
+        return redirect(f"/_console/traces/{segment(trace_id)}")
+
+    def trace(self, request: Request, trace_id: str) -> Response:
+        try:
+            owners = trace_page(self.target(), trace_id)
+        except CommandError:
+            return self.page("not_found.html", 404, what=f"trace {trace_id}")
+        return self.page("trace.html", trace_id=trace_id, owners=owners)
+
+    # ------------------------------------------------------------------ DLQ
+    def dlq(self, request: Request) -> Response:
+        target = self.target()
+        letters = read_all(target.client("sqs"), target.output("DeadLetterQueueUrl"))
+        summaries = [summarise(letter) for letter in letters]
+        return self.page("dlq.html", letters=summaries, **notices(request))
+
+    def dlq_redrive(self, request: Request) -> Response:
+        """One dead letter (`message`), or all of them, back to the main queue, once."""
+        target = self.target()
+        message_id = request.form.get("message", "")
+        if message_id:
+            moved = dlq_commands.move_one(target, message_id)
+            notice = f"moved dead letter {message_id} to the main queue" if moved else ""
+            error = "" if moved else f"no dead letter {message_id}: already moved?"
+        else:
+            count, how = dlq_commands.move_back(target, REDRIVE_TIMEOUT_SECONDS)
+            notice = f"moved {count} message(s) to the main queue ({how})" if how else EMPTY
+            error = ""
+        return after_post("/_console/dlq", notice, error)
+
+    # ------------------------------------------------------------------ jobs
+    def jobs(self, request: Request) -> Response:
+        caller = argparse.Namespace(
+            sub=request.args.get("sub", "").strip() or None,
+            customer_id=request.args.get("customer_id", "").strip() or None,
+        )
+        api = JobsApi.of(Context(None, self.url, self.target()), caller)
+        listed = api.call("GET").get("Jobs", [])[:JOBS_SHOWN]
+        jobs = [api.job(job["JobId"]) for job in listed]
+        return self.page("jobs.html", jobs=jobs, tenant=api.caller.tenant, caller=caller)
+
+    # ------------------------------------------------------------------ faults
+    def faults(self, request: Request) -> Response:
+        return self.page(
+            "faults.html",
+            lines=fault_lines(self.url),
+            fault_channels=FAULT_CHANNELS,
+            fault_errors=FAULT_ERRORS,
+            **notices(request),
+        )
+
+    def faults_add(self, request: Request) -> Response:
+        try:
+            line = add_fault(self.url, fault_args(request.form))
+        except (CommandError, ValueError) as exc:
+            return after_post("/_console/faults", "", str(exc))
+        return after_post("/_console/faults", line)
+
+    def faults_clear(self, request: Request) -> Response:
+        clear_faults(self.url)
+        return after_post("/_console/faults", "cleared all faults")
+
+    # ------------------------------------------------------------------ templates
+    def templates(self, request: Request) -> Response:
+        target = self.target()
+        table = templates_table(target)
+        name = request.args.get("name", "").strip()
+        item = (
+            table.get_item(Key={"TemplateName": name}, ConsistentRead=True).get("Item")
+            if name
+            else None
+        )
+        context: dict[str, Any] = {"names": template_names(table), "name": name, "item": item}
+        if item is not None:
+            channel = request.args.get("channel", "")
+            channel = channel if channel in CHANNELS else default_channel(item)
+            sample = request.args.get("substitutions")
+            if sample is None:
+                sample = "\n".join(f"{p}=[{p}]" for p in placeholders(item))
+            preview = render_preview(target, name, channel, parse_substitutions(sample))
+            context |= {"channel": channel, "sample": sample, "preview": preview}
+        return self.page("templates.html", **context)
 
     def static(self, request: Request, name: str) -> Response:
         try:

@@ -4,11 +4,14 @@ developer sees of the messages sent, a failed recipient's trace, the DLQ and the
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import example, wait_until
+import requests
+from conftest import DEADLINE_SECONDS as DEADLINE
+from conftest import example, outbox, trace_status, wait_until
 
 from emulator.web_console.browser import headless_chromium, missing
 
@@ -76,3 +79,99 @@ def test_an_email_sent_through_the_api_appears_without_a_reload_and_renders_its_
     text_part = item.find_element(By.CSS_SELECTOR, "details summary")
     text_part.click()
     assert "Hello CHEQUING" in item.find_element(By.CSS_SELECTOR, "details pre").text
+
+
+def test_filters_show_only_the_chosen_channel_and_trace(console, post, local):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    request = example("email-and-sms.json")
+    trace_id = request["TraceId"]
+    assert post(request).status_code == 202
+    wait_until(lambda: len(outbox(local, trace_id)) == 2, "both messages sent")
+
+    console.open()
+    Select(console.find_element(By.ID, "channel")).select_by_visible_text("SMS")
+    console.find_element(By.ID, "trace").send_keys(trace_id)
+    console.find_element(By.ID, "address").send_keys("+1604")
+    console.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+
+    [item] = on_page(console, "li.message", "the filtered outbox")
+    assert (item.get_attribute("data-channel"), item.get_attribute("data-trace")) == (
+        "SMS",
+        trace_id,
+    )
+    bubble = item.find_element(By.CSS_SELECTOR, ".bubble")
+    assert "****7303" in bubble.text
+    assert "1 segment · GSM-7" in bubble.text
+    console.find_element(By.ID, "channel").send_keys("EMAIL")  # by keyboard, as a person would
+    console.find_element(By.ID, "address").clear()
+    console.find_element(By.ID, "trace").submit()
+    [item] = on_page(console, "li.message[data-channel='EMAIL']", "the e-mail of the trace")
+    assert item.get_attribute("data-trace") == trace_id
+
+
+def test_a_failed_recipient_shows_its_attempts_and_its_dead_letter_is_redriven_once(
+    console, post, local
+):
+    """Faults added on the faults page: one recipient rejected for good, one failing until
+    the fault is cleared; its dead letter redriven from the DLQ page reaches it once."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    rejected = f"rejected-{uuid.uuid4().hex[:8]}@example.com"
+    failing = f"failing-{uuid.uuid4().hex[:8]}@example.com"
+    request = example("email-only.json")
+    request["Addresses"] = {rejected: {"ChannelType": "EMAIL"}, failing: {"ChannelType": "EMAIL"}}
+    trace_id = request["TraceId"]
+    try:
+        for address, error in ((rejected, "reject"), (failing, "5xx")):
+            console.open("faults")
+            Select(console.find_element(By.ID, "fault-channel")).select_by_value("EMAIL")
+            Select(console.find_element(By.ID, "fault-error")).select_by_value(error)
+            console.find_element(By.ID, "fault-address").send_keys(address)
+            console.find_element(By.ID, "add-fault").click()
+            assert f"EMAIL {address} {error}" in on_page(console, ".notice", "added")[0].text
+        assert post(request).status_code == 202
+
+        letter = f"li.letter[data-trace='{trace_id}']"
+        wait_until(lambda: reload(console, "dlq", letter), "the dead letter", DEADLINE)
+        assert console.find_element(By.CSS_SELECTOR, f"{letter} .recipients").text == failing
+
+        console.find_element(By.CSS_SELECTOR, f"{letter} h2 a").click()
+        shown = {
+            item.get_attribute("data-address"): item.text
+            for item in on_page(console, "article.recipient", "the trace's recipients")
+        }
+        assert "REJECTED (1 attempt)" in shown[rejected]
+        assert "ProviderRejected" in shown[rejected]
+        assert "FAILED (5 attempts)" in shown[failing]
+        assert "attempt 5" in shown[failing]
+        assert "TransientError x5" in shown[failing]
+        assert "InternalFailure: injected 5xx" in shown[failing]
+        assert ":execution:" in console.find_element(By.CSS_SELECTOR, ".execution .arn").text
+
+        console.open("faults")
+        console.find_element(By.ID, "clear-faults").click()
+        on_page(console, "#no-faults", "no faults left")
+        console.open("dlq")
+        console.find_element(By.CSS_SELECTOR, f"{letter} button.redrive-one").click()
+        assert "moved dead letter" in on_page(console, ".notice", "the redrive")[0].text
+        assert not console.find_elements(By.CSS_SELECTOR, letter)
+    finally:
+        requests.delete(f"{local.http.url}/_local/faults", timeout=10)
+
+    wait_until(lambda: outbox(local, trace_id), "the redriven e-mail sent", DEADLINE)
+    wait_until(
+        lambda: trace_status(local, trace_id) not in (None, "RUNNING", "FAILED"),
+        "the redriven trace ended",
+        DEADLINE,
+    )
+    assert [m["to"] for m in outbox(local, trace_id)] == [failing]
+
+
+def reload(browser: Any, path: str, css: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    browser.open(path)
+    return browser.find_elements(By.CSS_SELECTOR, css)
