@@ -12,6 +12,7 @@ from typing import Any
 from cli.history import summarise_errors
 from cli.target import Target
 from cli.trace import execution_facts, load_trace
+from notify.domain.recipients import channel_key
 from notify.domain.status import trace_view
 
 GOOD = "good"
@@ -39,9 +40,8 @@ def trace_page(target: Target, trace_id: str) -> list[dict[str, Any]]:
     for owner in load_trace(target, trace_id):
         view = trace_view(trace_id, owner.header, owner.recipients) or {}
         executions = [execution_facts(sfn, arn, trace_id) for arn in owner.executions]
-        errors = send_errors(executions)
         recipients = [
-            {**recipient, "Timeline": timeline(recipient, view.get("StartedAt"), errors)}
+            {**recipient, "Timeline": timeline(recipient, view.get("StartedAt"), executions)}
             for recipient in view.get("Recipients", [])
         ]
         owners.append(
@@ -50,34 +50,34 @@ def trace_page(target: Target, trace_id: str) -> list[dict[str, Any]]:
     return owners
 
 
-def send_errors(executions: list[dict[str, Any]]) -> str:
-    """The errors the trace's send attempts met, each once with its count ('' if none).
-
-    Map iterations name their request, not their recipient: a trace's errors are shown
-    together beside each recipient that was attempted more than once or failed.
-    """
+def send_errors(executions: list[dict[str, Any]], recipient: dict[str, Any]) -> str:
+    """The errors the recipient's send attempts met, each once with its count ('' if none):
+    those of the Map iterations given this recipient (`CHANNEL#address`)."""
+    key = channel_key(recipient) if recipient.get("ChannelType") else None
     errors = [
         error
         for execution in executions
         for state in execution.get("States", [])
-        if state["Type"] == "Task" and state["Depth"] > 0
+        if state.get("Recipient") == key and state["Type"] == "Task"
         for error in state["Errors"]
     ]
     return summarise_errors(errors)
 
 
-def timeline(recipient: dict[str, Any], queued_at: str | None, errors: str = "") -> list[Step]:
-    """queued, (fallback), attempts, the outcome, the provider's delivery status."""
+def timeline(
+    recipient: dict[str, Any], queued_at: str | None, executions: list[dict[str, Any]]
+) -> list[Step]:
+    """queued, (fallback), attempts and their errors, the outcome, the delivery status."""
+    errors = send_errors(executions, recipient)
     steps = [Step("queued", queued_at)]
     if recipient.get("FallbackFor"):
         steps.append(Step("fallback", None, f"tried instead of {recipient['FallbackFor']}"))
     attempts = recipient.get("Attempts") or 0
-    status = recipient.get("Status")
     if attempts:
         steps.append(Step("attempt 1", recipient.get("FirstAttemptAt")))
     if attempts > 1:
         steps.append(Step(f"attempt {attempts}", recipient.get("LastAttemptAt")))
-    if attempts and (attempts > 1 or status in ENDED_BADLY) and errors:
+    if errors:
         steps.append(Step("errors", None, errors, BAD))
     steps.append(_outcome(recipient))
     if recipient.get("DeliveryStatus"):

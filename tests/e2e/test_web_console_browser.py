@@ -145,6 +145,7 @@ def test_a_failed_recipient_shows_its_attempts_and_its_dead_letter_is_redriven_o
         }
         assert "REJECTED (1 attempt)" in shown[rejected]
         assert "ProviderRejected" in shown[rejected]
+        assert "TransientError" not in shown[rejected]  # each recipient's own attempts' errors
         assert "FAILED (5 attempts)" in shown[failing]
         assert "attempt 5" in shown[failing]
         assert "TransientError x5" in shown[failing]
