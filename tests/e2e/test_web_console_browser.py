@@ -176,3 +176,20 @@ def reload(browser: Any, path: str, css: str) -> list[Any]:
 
     browser.open(path)
     return browser.find_elements(By.CSS_SELECTOR, css)
+
+
+def test_a_template_is_rendered_by_the_send_paths_compose_with_sample_values(console):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    console.open("templates")
+    console.find_element(By.LINK_TEXT, "alert-template").click()
+    [bubble] = on_page(console, ".preview .bubble", "the SMS preview")
+    assert "Alert: Your [productName] account ending in [membershipNumber]" in bubble.text
+    assert "1 segment · GSM-7" in bubble.text
+
+    Select(console.find_element(By.ID, "preview-channel")).select_by_value("EMAIL")
+    console.find_element(By.ID, "substitutions").clear()
+    console.find_element(By.CSS_SELECTOR, ".card form button[type=submit]").click()
+    [refused] = on_page(console, "#preview-refused", "the e-mail refused")
+    assert refused.text == "InvalidMessage: no Subject in the request or template alert-template"
