@@ -68,6 +68,18 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def preview_of(target: Target, item: dict[str, Any], args: Any) -> dict[str, Any]:
+    """The template `item` rendered for the form's channel and substitutions; at first, for
+    its likely channel with each placeholder's own name as its sample value."""
+    channel = args.get("channel", "")
+    channel = channel if channel in CHANNELS else default_channel(item)
+    sample = args.get("substitutions")
+    if sample is None:
+        sample = "\n".join(f"{name}=[{name}]" for name in placeholders(item))
+    preview = render_preview(target, item["TemplateName"], channel, parse_substitutions(sample))
+    return {"channel": channel, "sample": sample, "preview": preview}
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -225,20 +237,12 @@ class WebConsole:
         target = self.target()
         table = templates_table(target)
         name = request.args.get("name", "").strip()
-        item = (
-            table.get_item(Key={"TemplateName": name}, ConsistentRead=True).get("Item")
-            if name
-            else None
-        )
+        item = None
+        if name:
+            item = table.get_item(Key={"TemplateName": name}, ConsistentRead=True).get("Item")
         context: dict[str, Any] = {"names": template_names(table), "name": name, "item": item}
         if item is not None:
-            channel = request.args.get("channel", "")
-            channel = channel if channel in CHANNELS else default_channel(item)
-            sample = request.args.get("substitutions")
-            if sample is None:
-                sample = "\n".join(f"{p}=[{p}]" for p in placeholders(item))
-            preview = render_preview(target, name, channel, parse_substitutions(sample))
-            context |= {"channel": channel, "sample": sample, "preview": preview}
+            context |= preview_of(target, item, request.args)
         return self.page("templates.html", **context)
 
     def static(self, request: Request, name: str) -> Response:
