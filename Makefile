@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt $(RUNTIME_REQUIREME
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
 
-.PHONY: install run test unit integration e2e bench soak lint format validate checkov clean asl
+.PHONY: install run test unit integration e2e bench soak lint format validate checkov clean asl \
+	browser screenshots
 
 $(STAMP): requirements-dev.txt $(RUNTIME_REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +38,27 @@ integration: install
 	$(BIN)/pytest tests/integration -q -n 2 -p no:logging
 
 # A running local stack (API on a free port, pipe thread) driven over HTTP and the CLI;
-# each test process runs its own.
-e2e: install
+# each test process runs its own. The web console's tests drive a real browser (browser:).
+e2e: install browser
 	$(BIN)/pytest tests/e2e -q -n 2 -p no:logging
+
+# Debian's chromium and chromium-driver, for the web console's browser tests and screenshots:
+# installed when missing (CI runs as root). Where they cannot be, this says why and the browser
+# tests are skipped with that reason; with CI set they fail instead.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	why=""; \
+	if ! command -v apt-get >/dev/null; then why="no apt-get on this machine"; \
+	elif [ "$$(id -u)" != 0 ]; then why="not root (run: sudo apt-get install -y chromium chromium-driver)"; \
+	else echo "installing chromium and chromium-driver for the browser tests ..."; \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+			|| why="apt-get install chromium chromium-driver failed (see above)"; fi; \
+	if [ -n "$$why" ]; then echo "make browser: cannot install chromium: $$why;" \
+		"the web console's browser tests will be skipped."; fi
+
+# docs/images/console-*.png: each console page from a local stack of its own, by headless Chromium.
+screenshots: install browser
+	$(BIN)/python -m emulator.web_console.screenshots
 
 # Latency, throughput, loss and transitions of the local stack (the table in docs/local-stack.md).
 bench: install

@@ -208,6 +208,22 @@ def _queue_attribute(sqs: Any, url: str, name: str) -> str:
 
 def redrive(args: argparse.Namespace, ctx: Context) -> int:
     target = ctx.target()
+    if args.message:
+        if not move_one(target, args.message):
+            raise CommandError(f"no dead letter {args.message} (`messaging dlq list` shows them)")
+        print(f"moved dead letter {args.message} to the main queue")
+        return 0
+    moved, how = move_back(target, args.timeout)
+    print(
+        f"moved {moved} message(s) from the dead-letter queue to the main queue ({how})"
+        if how
+        else EMPTY
+    )
+    return 0
+
+
+def move_back(target: Target, timeout: float) -> tuple[int, str]:
+    """Move every dead letter to the main queue: (how many, how; "" when there were none)."""
     sqs = target.client("sqs")
     # Dead letters go back through the unbatched queue: any size fits one execution there.
     dlq_url, queue_url = target.output("DeadLetterQueueUrl"), target.output("LargeMessageQueueUrl")
@@ -215,16 +231,50 @@ def redrive(args: argparse.Namespace, ctx: Context) -> int:
     # were there at the start keeps a by-hand move from chasing them.
     waiting = int(_queue_attribute(sqs, dlq_url, "ApproximateNumberOfMessages"))
     if waiting == 0:
-        print(EMPTY)
-        return 0
+        return 0, ""
     source_arn = _queue_attribute(sqs, dlq_url, "QueueArn")
     destination_arn = _queue_attribute(sqs, queue_url, "QueueArn")
     print(f"moving {waiting} message(s) back to the main queue …", file=sys.stderr)
     try:
-        moved = move_natively(target, source_arn, destination_arn, args.timeout)
-        how = "SQS message move task"
+        return move_natively(target, source_arn, destination_arn, timeout), "SQS message move task"
     except Unsupported:
         moved = move_by_hand(sqs, dlq_url, queue_url, waiting)
-        how = "by hand: the local stack has no StartMessageMoveTask"
-    print(f"moved {moved} message(s) from the dead-letter queue to the main queue ({how})")
-    return 0
+        return moved, "by hand: the local stack has no StartMessageMoveTask"
+
+
+def move_one(target: Target, message_id: str) -> bool:
+    """Move the dead letter `message_id` to the main queue (False: there is no such letter).
+
+    Only that letter is copied, then deleted, so it is queued once; the others stay.
+    """
+    sqs = target.client("sqs")
+    dlq_url, queue_url = target.output("DeadLetterQueueUrl"), target.output("LargeMessageQueueUrl")
+    letter = _receive_until(sqs, dlq_url, message_id)
+    if letter is None:
+        return False
+    sqs.send_message(QueueUrl=queue_url, MessageBody=letter["Body"], **_attributes_to_send(letter))
+    sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=letter["ReceiptHandle"])
+    return True
+
+
+def _receive_until(sqs: Any, queue_url: str, message_id: str) -> dict[str, Any] | None:
+    """Receive until `message_id` comes (hidden while it is moved); the others read are
+    made visible again. None once a long poll finds nothing more to read."""
+    others: list[str] = []
+    try:
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=MOVE_VISIBILITY,
+                WaitTimeSeconds=LIST_WAIT_SECONDS,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return None
+            letter = next((m for m in messages if m["MessageId"] == message_id), None)
+            others += [m["ReceiptHandle"] for m in messages if m is not letter]
+            if letter is not None:
+                return letter
+    finally:
+        make_visible(sqs, queue_url, others)

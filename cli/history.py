@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli.output import table
+from notify.domain.recipients import channel_key
 
 SCHEDULED = frozenset({"TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"})
 SUCCEEDED = frozenset({"TaskSucceeded", "LambdaFunctionSucceeded", "ActivitySucceeded"})
@@ -58,6 +59,7 @@ class StateRun:
     exited: bool = False
     failed: bool = False  # the latest attempt failed (caught or not)
     trace_id: str | None = None  # inside a Map iteration: the request it delivers
+    recipient: str | None = None  # and its recipient, as `CHANNEL#address`
 
     @property
     def result(self) -> str:
@@ -73,6 +75,7 @@ class StateRun:
             "Result": self.result,
             "Retries": self.retries,
             "Errors": list(self.errors),
+            "Recipient": self.recipient,
         }
 
 
@@ -95,6 +98,7 @@ def state_runs(events: Iterable[dict[str, Any]]) -> list[StateRun]:
             depth = parent.depth + nested if parent else 0
             run = StateRun(info.get("name", "?"), kind.removesuffix("StateEntered"), depth)
             run.trace_id = _trace_of(info) if nested else parent and parent.trace_id
+            run.recipient = _recipient_of(info) if nested else parent and parent.recipient
             runs.append(run)
         else:
             run = _owner(kind, info, run_of.get(previous), runs)
@@ -121,6 +125,18 @@ def _trace_of(info: dict[str, Any]) -> str | None:
     except (ValueError, AttributeError):
         return None
     return request.get("TraceId") if isinstance(request, dict) else None
+
+
+def _recipient_of(info: dict[str, Any]) -> str | None:
+    """`CHANNEL#address` of the recipient a Map iteration's first state was given, if any."""
+    try:
+        delivery = json.loads(info.get("input") or "{}").get("Delivery")
+        recipient = delivery.get("Recipient") if isinstance(delivery, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(recipient, dict) or "Address" not in recipient:
+        return None
+    return channel_key(recipient)
 
 
 def _owner(

@@ -93,7 +93,13 @@ def quota_line(quota: dict[str, Any]) -> str:
 
 
 def faults_add(args: argparse.Namespace, ctx: Context) -> int:
-    base = ctx.local_only(FAULTS)
+    print(add_fault(ctx.local_only(FAULTS), args))
+    return 0
+
+
+def add_fault(base: str, args: argparse.Namespace) -> str:
+    """Add the fault (or the quota, `args.quota`) that `faults add`'s options describe; what
+    was added, in a line."""
     if args.quota is not None:
         return _quota_add(args, base)
     spec = {
@@ -105,11 +111,10 @@ def faults_add(args: argparse.Namespace, ctx: Context) -> int:
         "seconds": args.seconds,
     }
     fault = _json(_expect(call(base, "POST", "/_local/faults", json=spec), 201))
-    print(f"added fault: {fault_line(fault)}")
-    return 0
+    return f"added fault: {fault_line(fault)}"
 
 
-def _quota_add(args: argparse.Namespace, base: str) -> int:
+def _quota_add(args: argparse.Namespace, base: str) -> str:
     """A provider's send quota: the sends over it are throttled as that provider throttles."""
     ignored = [
         option
@@ -125,21 +130,27 @@ def _quota_add(args: argparse.Namespace, base: str) -> int:
         raise CommandError(f"--quota counts every send of its channel; drop {', '.join(ignored)}")
     spec = {"channel": args.channel, "per_second": args.quota}
     quota = _json(_expect(call(base, "POST", "/_local/quotas", json=spec), 201))
-    print(f"added quota: {quota_line(quota)}")
-    return 0
+    return f"added quota: {quota_line(quota)}"
 
 
 def faults_list(args: argparse.Namespace, ctx: Context) -> int:
-    base = ctx.local_only(FAULTS)
-    faults = _json(_expect(call(base, "GET", "/_local/faults"), 200))
-    quotas = _json(_expect(call(base, "GET", "/_local/quotas"), 200))
-    lines = [fault_line(fault) for fault in faults] + [quota_line(quota) for quota in quotas]
+    lines = fault_lines(ctx.local_only(FAULTS))
     print("\n".join(lines) if lines else "no faults")
     return 0
 
 
+def fault_lines(base: str) -> list[str]:
+    """Every fault, then every quota, a line each."""
+    faults = _json(_expect(call(base, "GET", "/_local/faults"), 200))
+    quotas = _json(_expect(call(base, "GET", "/_local/quotas"), 200))
+    return [fault_line(fault) for fault in faults] + [quota_line(quota) for quota in quotas]
+
+
 def faults_clear(args: argparse.Namespace, ctx: Context) -> int:
-    base = ctx.local_only(FAULTS)
-    _expect(call(base, "DELETE", "/_local/faults"), 200, 204)
+    clear_faults(ctx.local_only(FAULTS))
     print("cleared all faults")
     return 0
+
+
+def clear_faults(base: str) -> None:
+    _expect(call(base, "DELETE", "/_local/faults"), 200, 204)

@@ -260,6 +260,9 @@ def _add_dlq(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="a JSON list")
     move = _command(group, "redrive", dlq.redrive, "move every dead letter to the main queue")
     move.add_argument("--timeout", type=float, default=120, help="seconds to wait (120)")
+    move.add_argument(
+        "--message", metavar="ID", help="only this dead letter (its MessageId in `dlq list`)"
+    )
 
 
 def _add_inbound(commands: argparse._SubParsersAction) -> None:

@@ -81,6 +81,11 @@ def local_target(url: str) -> Target:
         info = None
     if not isinstance(info, dict) or "Endpoint" not in info:
         raise CommandError(f"{url} is not a local messaging stack (GET /_local/stack failed)")
+    return target_from_info(url, info)
+
+
+def target_from_info(url: str, info: dict[str, Any]) -> Target:
+    """The local stack at `url`, from what its GET /_local/stack answers (`info`)."""
     outputs = dict(info.get("Outputs", {}))
     if info.get("ApiUrl"):
         outputs["ApiUrl"] = info["ApiUrl"]

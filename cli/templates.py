@@ -8,14 +8,17 @@ from typing import Any
 from cli.api import read_text
 from cli.errors import CommandError
 from cli.output import to_json
-from cli.target import Context
+from cli.target import Context, Target
 
 # DynamoDB's item size limit; a put over it would fail with a ValidationException.
 MAX_ITEM_BYTES = 400 * 1024
 
 
 def _table(ctx: Context) -> Any:
-    target = ctx.target()
+    return templates_table(ctx.target())
+
+
+def templates_table(target: Target) -> Any:
     return target.resource("dynamodb").Table(target.output("TemplatesTableName"))
 
 
@@ -64,7 +67,13 @@ def get(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_names(args: argparse.Namespace, ctx: Context) -> int:
-    table = _table(ctx)
+    for name in template_names(_table(ctx)):
+        print(name)
+    return 0
+
+
+def template_names(table: Any) -> list[str]:
+    """Every template's name, sorted."""
     names: list[str] = []
     page: dict[str, Any] = {}
     while True:  # a scan returns at most 1 MB per call
@@ -73,9 +82,7 @@ def list_names(args: argparse.Namespace, ctx: Context) -> int:
         if "LastEvaluatedKey" not in response:
             break
         page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
-    for name in sorted(names):
-        print(name)
-    return 0
+    return sorted(names)
 
 
 def delete(args: argparse.Namespace, ctx: Context) -> int:

@@ -45,6 +45,7 @@ def banner(local: LocalStack) -> str:
     return f"""
 Local stack '{local.stack.name}' is up (127.0.0.1 only).
   API           {api}   (API key {local.api_key})
+  console       {api}_console/   (the outbox, traces, the DLQ, jobs, faults, templates)
   AWS endpoint  {local.aws.endpoint}
 {s3}  queue         {queues["MessageQueueUrl"]}
   DLQ           {queues["DeadLetterQueueUrl"]}

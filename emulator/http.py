@@ -7,6 +7,7 @@ GET  /_local/outbox    every message sent (?trace=ID to filter)
 GET|POST|DELETE /_local/faults   fault injection, without a restart (DELETE: the quotas too)
 GET|POST /_local/quotas          the providers' send quotas ({"channel", "per_second"})
 GET  /_local/stats     the API's answers by status code, the event sources' records
+/_console/             the web console (emulator/web_console/), for a person with a browser
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -25,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from emulator.api_gateway import ApiGateway, json_response
 from emulator.priority import ApiFirst
 from emulator.providers import Fault, Providers
+from emulator.web_console import CONSOLE_PATH, WebConsole
 
 
 class LocalHttp:
@@ -36,6 +39,7 @@ class LocalHttp:
         stats: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._api = api
+        self._console = WebConsole(providers, stack_info)
         self._providers = providers
         self._stack_info = stack_info
         self._stats = stats or dict
@@ -62,6 +66,8 @@ class LocalHttp:
         if request.path == "/_local" or request.path.startswith("/_local/"):
             route = self._routes.get((request.method, request.path.rstrip("/")))
             response = route(request) if route else json_response(404, {"message": "Not Found"})
+        elif is_console(request.path):
+            response = self._console(request)
         else:
             response = self._api(request)
             self.responses[response.status_code] += 1
@@ -103,6 +109,10 @@ class LocalHttp:
         return Response(status=204)
 
 
+def is_console(path: str) -> bool:
+    return path == CONSOLE_PATH.rstrip("/") or path.startswith(CONSOLE_PATH)
+
+
 class HttpServer:
     """A threaded WSGI server bound to loopback, served from a background thread.
 
@@ -129,9 +139,13 @@ def _served_first(api_first: ApiFirst) -> type[WSGIRequestHandler]:
         serving = False
 
         def parse_request(self) -> bool:
-            api_first.begin()
-            self.serving = True
-            return super().parse_request()
+            parsed = super().parse_request()
+            # The console is a person watching, not the API: polling it every second must
+            # not hold the executions back (its reads wait their turn like them).
+            if parsed and not is_console(urlsplit(self.path).path):
+                api_first.begin()
+                self.serving = True
+            return parsed
 
         def handle_one_request(self) -> None:
             try:

@@ -82,6 +82,11 @@ def test_redrive_waits_120_seconds_unless_told_otherwise():
     assert parse("redrive", "t", "--timeout", "5").timeout == 5
 
 
+def test_dlq_redrive_moves_every_letter_or_the_one_named():
+    assert parse("dlq", "redrive").message is None
+    assert parse("dlq", "redrive", "--message", "m-1").message == "m-1"
+
+
 def test_faults_add_takes_a_channel_an_error_an_address_and_a_rate():
     args = parse("faults", "add", "--channel", "SMS", "--error", "throttle", "--rate", "0.5")
 
