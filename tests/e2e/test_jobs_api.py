@@ -18,7 +18,7 @@ from emulator.pacing_bench import budgets_of
 from notify.domain.tokens import mint_token
 
 # `make test` sends a few hundred rows; JOB_ROWS=2000 runs the full size.
-ROWS = int(os.environ.get("JOB_ROWS", "150"))
+ROWS = int(os.environ.get("JOB_ROWS", "75"))
 BAD_ROWS = {5: "not-an-address", 17: "", 40: "row1@example.com"}  # invalid, none, duplicate
 EMAIL = {
     "FromAddress": "news@example.com",

@@ -1,13 +1,15 @@
-"""The WhatsApp bot plan's loads, ten times over, against the running local stack.
+"""The WhatsApp bot plan's loads, four times over, against the running local stack.
 
-The plan sent invitations in bulks of 25 and took concurrent webhooks; here 250 invitation
-requests and 200 concurrent webhooks. Every request must be answered (202/200, or 429 past
-the limits, never 5xx) and every accepted message processed exactly once.
+The plan sent invitations in bulks of 25 and took concurrent webhooks; here 100 invitation
+requests and 100 concurrent webhooks (LOAD=250 runs 250 of each, ten times the plan).
+Every request must be answered (202/200, or 429 past the limits, never 5xx) and every
+accepted message processed exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,8 +23,7 @@ from twilio.request_validator import RequestValidator
 from emulator.local import LOCAL_TWILIO_AUTH_TOKEN, LocalStack
 from tests.e2e.conftest import example, wait_until
 
-INVITATIONS = 250
-WEBHOOKS = 200
+INVITATIONS = WEBHOOKS = int(os.environ.get("LOAD", "100"))
 CLIENTS = 25
 DEADLINE_SECONDS = 240
 
@@ -40,7 +41,7 @@ def all_sent(local: LocalStack) -> Counter[tuple[str, str]]:
     return Counter((message["trace_id"], message["to"]) for message in messages)
 
 
-def test_250_bulk_invitations_are_answered_and_each_accepted_one_sent_exactly_once(
+def test_bulk_invitations_are_answered_and_each_accepted_one_sent_exactly_once(
     local, token, load_api
 ):
     def invite(n: int) -> tuple[str, str, int]:
@@ -100,7 +101,7 @@ class InboundBusWatch:
         return self.sids
 
 
-def test_200_concurrent_webhooks_are_answered_and_each_accepted_one_published_once(local, load_api):
+def test_concurrent_webhooks_are_answered_and_each_accepted_one_published_once(local, load_api):
     watch = InboundBusWatch(local)
     url = f"{load_api}/webhook"
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)

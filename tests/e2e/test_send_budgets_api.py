@@ -13,7 +13,7 @@ from cli.dlq import read_all
 from emulator.local import LocalStack
 
 RATE = 20  # e-mails per second: the operator's rate for the account during the test
-REQUESTS, RECIPIENTS = 10, 20
+REQUESTS, RECIPIENTS = 10, 10
 SENDS = REQUESTS * RECIPIENTS
 # About SENDS / RATE seconds on an idle machine; a stalled emulator on a loaded one is slower.
 ENDED_WITHIN = 180

@@ -51,6 +51,21 @@ def on_page(browser: Any, css: str, what: str) -> list[Any]:
     )
 
 
+def submit(browser: Any, control: Any) -> None:
+    """Submit `control`'s form and wait for the next page: the one before it still holds
+    the unfiltered messages for a moment."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    if control.tag_name == "button":
+        control.click()
+    else:
+        control.submit()
+    WebDriverWait(browser, BROWSER_WAIT_SECONDS).until(staleness_of(page))
+
+
 def test_an_email_sent_through_the_api_appears_without_a_reload_and_renders_its_html(console, post):
     from selenium.webdriver.common.by import By
 
@@ -94,7 +109,7 @@ def test_filters_show_only_the_chosen_channel_and_trace(console, post, local):
     Select(console.find_element(By.ID, "channel")).select_by_visible_text("SMS")
     console.find_element(By.ID, "trace").send_keys(trace_id)
     console.find_element(By.ID, "address").send_keys("+1604")
-    console.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    submit(console, console.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
 
     [item] = on_page(console, "li.message", "the filtered outbox")
     assert (item.get_attribute("data-channel"), item.get_attribute("data-trace")) == (
@@ -106,7 +121,7 @@ def test_filters_show_only_the_chosen_channel_and_trace(console, post, local):
     assert "1 segment · GSM-7" in bubble.text
     console.find_element(By.ID, "channel").send_keys("EMAIL")  # by keyboard, as a person would
     console.find_element(By.ID, "address").clear()
-    console.find_element(By.ID, "trace").submit()
+    submit(console, console.find_element(By.ID, "trace"))
     [item] = on_page(console, "li.message[data-channel='EMAIL']", "the e-mail of the trace")
     assert item.get_attribute("data-trace") == trace_id
 
