@@ -1,12 +1,12 @@
 """`make bench`'s paced scenarios: send budgets against a provider's real quota.
 
-- paced: 50 requests x 20 e-mails at EmailSendRate 20 against a provider that accepts at
+- paced: 20 requests x 20 e-mails at EmailSendRate 20 against a provider that accepts at
   most 20 a second: the most accepted in any second, the budget's utilisation (sent per
   second / budget), what was exhausted, lost or sent twice, and what waiting costs per
   message (the same load with room in the budget, subtracted), in both workflow types;
 - below quota: the provider accepts 10 a second while the budget says 20: its throttles
   are outlasted (nothing lost, doubled or exhausted);
-- priority: a bulk burst of 1,000 e-mails at 20/s, and meanwhile 10 transactional
+- priority: a bulk burst of 400 e-mails at 20/s, and meanwhile 10 transactional
   requests: how long each took from POST to the provider (p99).
 """
 
@@ -28,7 +28,7 @@ from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 
 EMAIL = json.loads((Path(__file__).resolve().parents[1] / "events" / "email-only.json").read_text())
-REQUESTS, RECIPIENTS = 50, 20
+REQUESTS, RECIPIENTS = 20, 20
 BUDGET, QUOTA = 20, 20
 
 

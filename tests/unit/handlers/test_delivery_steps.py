@@ -421,7 +421,7 @@ def test_record_continues_a_paced_send_with_its_slot_on_a_message_delayed_until_
     steps, mocked_aws, lambda_context
 ):
     trace_id = claimed(steps, lambda_context)
-    slot = time.time() + 3.5
+    slot = time.time() + COME_BACK_EARLY + 2.5
     due = slot - COME_BACK_EARLY  # back early, to wait for its slot in the function
     event = {
         "Outcomes": [paced(trace_id, "+1604", slot)],
