@@ -66,13 +66,7 @@ def read_all(
     seen: dict[str, dict[str, Any]] = {}
     try:
         while True:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=visibility,
-                WaitTimeSeconds=wait_seconds,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = _receive(sqs, queue_url, visibility, wait_seconds)
             new = [message for message in messages if message["MessageId"] not in seen]
             # A message received again has a new receipt handle: only the latest one works.
             seen.update((message["MessageId"], message) for message in messages)
@@ -263,13 +257,7 @@ def _receive_until(sqs: Any, queue_url: str, message_id: str) -> dict[str, Any] 
     others: list[str] = []
     try:
         while True:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=MOVE_VISIBILITY,
-                WaitTimeSeconds=LIST_WAIT_SECONDS,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = _receive(sqs, queue_url, MOVE_VISIBILITY, LIST_WAIT_SECONDS)
             if not messages:
                 return None
             letter = next((m for m in messages if m["MessageId"] == message_id), None)
@@ -278,3 +266,14 @@ def _receive_until(sqs: Any, queue_url: str, message_id: str) -> dict[str, Any] 
                 return letter
     finally:
         make_visible(sqs, queue_url, others)
+
+
+def _receive(sqs: Any, queue_url: str, visibility: int, wait_seconds: int) -> list[dict[str, Any]]:
+    """Up to 10 messages with their attributes, hidden for `visibility` seconds."""
+    return sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=visibility,
+        WaitTimeSeconds=wait_seconds,
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
