@@ -66,10 +66,8 @@ def acme() -> tuple[str, str]:
     return tenant()
 
 
-def test_a_tenants_template_is_invisible_to_another_and_a_send_naming_it_is_rejected(
-    local, acme
-):
-    owner_a, token_a = acme
+def test_a_tenants_template_is_invisible_to_another_and_a_send_naming_it_is_rejected(local, acme):
+    _, token_a = acme
     owner_b, token_b = tenant()
     name = f"reminder-{uuid.uuid4().hex[:6]}"
     assert call(local, "PUT", f"/{name}", token_a, {"MessageBody": "Hi {n}"}).status_code == 201
