@@ -4,6 +4,7 @@ a preview that answers what the send renders, an archive, and the shared templat
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -174,3 +175,26 @@ def test_a_shared_template_serves_every_tenant_and_a_tenants_own_of_its_name_win
     assert [m["body"] for m in outbox(local, shared)] == [
         "Alert: Your Gold account ending in 42 has a low balance of $1.00"
     ]
+
+
+def test_the_operator_writes_and_previews_a_tenants_template_with_the_cli(local, acme, messaging):
+    owner, token = acme
+
+    assert messaging("templates", "put", "notice", "--body", "v1 {x}", "--tenant", owner)[:2] == (
+        0,
+        f"stored template notice version 1 of {owner}\n",
+    )
+    messaging("templates", "put", "notice", "--body", "v2 {x}", "--tenant", owner)
+    assert messaging("templates", "versions", "notice", "--tenant", owner)[1] == "1\n2\n"
+    code, out, _ = messaging(
+        "templates", "preview", "notice", "--tenant", owner, "--version", "1", "--sub", "x=ok"
+    )
+    assert (code, json.loads(out)["Body"]) == (0, "v1 ok")
+    assert call(local, "GET", "/notice", token).json()["MessageBody"] == "v2 {x}"
+    code, _, err = messaging("templates", "preview", "notice", "--tenant", owner)
+    assert (code, err.strip()) == (1, "messaging: MissingVariable: no value for: x")
+    assert messaging("templates", "delete", "notice", "--tenant", owner)[0] == 0
+    assert call(local, "GET", "/notice", token).status_code == 404
+    code, out, _ = messaging("templates", "list", "--tenant", owner)
+    assert "notice" not in out
+    assert "alert-template  (shared)" in out

@@ -55,9 +55,12 @@ def rendered_parts(channel: str, template: Template) -> list[str | None]:
     return [template.message_body or template.text_body]
 
 
-def preview(templates: TemplateSource, owner: str, request: PreviewRequest) -> dict[str, Any]:
-    """What a send of the template by `owner` renders: PermanentError as a send would fail
-    (TemplateNotFound, InvalidMessage), MissingVariables naming every one missing."""
+def preview(
+    templates: TemplateSource, owner: str | None, request: PreviewRequest
+) -> dict[str, Any]:
+    """What a send of the template by `owner` (None: any tenant, shared templates only)
+    renders: PermanentError as a send would fail (TemplateNotFound, InvalidMessage),
+    MissingVariables naming every one missing."""
     template = templates.get(request.name, owner, request.version)
     channel = channel_entry(request.channel or default_channel(template))
     values = merge_substitutions(dict(request.substitutions or {}), None)
@@ -73,7 +76,7 @@ def preview(templates: TemplateSource, owner: str, request: PreviewRequest) -> d
     if template.version is not None:  # the very version resolved above
         block["TemplateVersion"] = template.version
     recipient = {"Address": to, "ChannelType": channel.name}
-    delivery = Delivery(PREVIEW_TRACE, owner, recipient, {channel.block: block})
+    delivery = Delivery(PREVIEW_TRACE, owner or "", recipient, {channel.block: block})
     message = channel.compose(delivery, templates, request.name)
     return {
         "Name": template.name,

@@ -62,7 +62,7 @@ class DynamoTemplateStore:
         return self._cache.get((owner, name, version), lambda: self._load(name, owner, version))
 
     def _load(self, name: str, owner: str | None, version: int | None) -> Template:
-        if owner is not None and self._own is not None:
+        if owner and self._own is not None:  # "": no tenant (a preview of the shared ones)
             own = self._load_own(owner, name, version)
             if own is not None:
                 return own
