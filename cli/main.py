@@ -99,7 +99,10 @@ def _add_identity(command: argparse.ArgumentParser) -> None:
 
 def _add_templates(commands: argparse._SubParsersAction) -> None:
     group = _group(commands, "templates", "manage message templates")
-    put = _command(group, "put", templates.put, "store a template (replacing one of that name)")
+    tenant_help = "a tenant's own templates (customer:<customer_id> or user:<sub>); else shared"
+    put = _command(
+        group, "put", templates.put, "store a template (shared: replaced; a tenant's: a version)"
+    )
     put.add_argument("name")
     body = put.add_mutually_exclusive_group()
     body.add_argument("--body", help="MessageBody text (SMS, and email without HTML/text)")
@@ -107,9 +110,26 @@ def _add_templates(commands: argparse._SubParsersAction) -> None:
     put.add_argument("--subject", help="email Subject")
     put.add_argument("--html", metavar="F", help="HtmlBody from a file")
     put.add_argument("--text", metavar="F", help="TextBody from a file")
-    _command(group, "get", templates.get, "print a template as JSON").add_argument("name")
-    _command(group, "list", templates.list_names, "list template names")
-    _command(group, "delete", templates.delete, "delete a template").add_argument("name")
+    get = _command(group, "get", templates.get, "print a template as JSON")
+    get.add_argument("name")
+    get.add_argument("--version", type=int, help="a version of the tenant's template")
+    listing = _command(group, "list", templates.list_names, "list template names")
+    versions = _command(group, "versions", templates.versions, "a tenant's template's versions")
+    versions.add_argument("name")
+    versions.add_argument("--tenant", required=True, help=tenant_help)
+    preview = _command(
+        group, "preview", templates.preview_template, "render a template as a send would"
+    )
+    preview.add_argument("name")
+    preview.add_argument("--version", type=int, help="a version of the tenant's template")
+    preview.add_argument("--channel", choices=sorted(CHANNELS), help="default: by its parts")
+    preview.add_argument("--sub", action="append", metavar="K=V", help="a substitution")
+    delete = _command(
+        group, "delete", templates.delete, "delete a template (a tenant's is archived)"
+    )
+    delete.add_argument("name")
+    for command in (put, get, listing, preview, delete):
+        command.add_argument("--tenant", help=tenant_help)
 
 
 def _add_senders(commands: argparse._SubParsersAction) -> None:

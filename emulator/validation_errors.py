@@ -120,6 +120,14 @@ _MESSAGES: dict[str, _Build] = {
         "object instance has properties which are not allowed by the schema: "
         f"{_json(unexpected_properties(value, error.schema))}"
     ),
+    # Only the property form (`{"TemplateVersion": ["TemplateName"]}`) is used.
+    "dependencies": lambda deps, value, _: next(
+        f'property "{name}" of object has missing property dependencies (schema requires '
+        f"{_json(java_order(needed))}; missing: "
+        f"{_json(java_order(n for n in needed if n not in value))})"
+        for name, needed in sorted(deps.items())
+        if name in value and any(n not in value for n in needed)
+    ),
     "minProperties": lambda limit, value, _: (
         f"object has too few properties (found {len(value)} but schema requires at least {limit})"
     ),

@@ -64,14 +64,15 @@ def test_the_inbound_function_reads_and_deletes_on_its_own_queue_only():
 
 
 @pytest.mark.parametrize(
-    "function", ["SendEmailFunction", "SendSmsFunction", "SendWhatsAppFunction"]
+    "function",
+    ["SendEmailFunction", "SendSmsFunction", "SendWhatsAppFunction", "SendVoiceFunction"],
 )
 def test_a_send_function_may_only_get_a_template(function):
-    on_templates = [
-        s
-        for s in statements(function)
-        if s["Resource"] == {"Fn::GetAtt": ["TemplatesTable", "Arn"]}
+    template_tables = [
+        {"Fn::GetAtt": ["TenantTemplatesTable", "Arn"]},
+        {"Fn::GetAtt": ["TemplatesTable", "Arn"]},
     ]
+    on_templates = [s for s in statements(function) if s["Resource"] == template_tables]
 
     assert [actions(s) for s in on_templates] == [{"dynamodb:GetItem"}]
     assert not any(
@@ -210,3 +211,18 @@ def test_a_functions_no_vpc_reason_names_twilio_only_if_its_code_calls_twilio(fu
     reason = _skip_reason(function, "CKV_AWS_117")
 
     assert ("Twilio's Messages API" in reason) == calls_twilio, reason
+
+
+def test_the_templates_api_writes_only_tenants_templates_and_reads_the_shared_ones():
+    by_table = {s["Resource"]["Fn::GetAtt"][0]: actions(s) for s in statements("TemplatesFunction")}
+
+    assert by_table == {
+        # TransactWriteItems is authorised per item (PutItem); nothing is ever deleted.
+        "TenantTemplatesTable": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
+        "TemplatesTable": {"dynamodb:GetItem", "dynamodb:Scan"},
+    }

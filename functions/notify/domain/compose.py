@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import INVALID_MESSAGE, MISSING_MESSAGE, PermanentError
 from notify.domain.rendering import merge_substitutions
-from notify.domain.templates import TemplateSource
+from notify.domain.templates import Template, TemplateSource, TemplateUsed
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,25 @@ def carriable(compose: Callable[_P, _M]) -> Callable[_P, _M]:
     return checked
 
 
-def text_body(block: dict[str, Any], templates: TemplateSource, default_template: str) -> str:
-    """An SMS or WhatsApp body: inline, else the named (or default) template's text."""
+def stored_template(
+    delivery: Delivery, block: dict[str, Any], templates: TemplateSource, default_template: str
+) -> Template:
+    """The block's template as the delivery's tenant sees it (its own, else the shared one),
+    the version its `TemplateVersion` pins, else the latest; without a TemplateName, the
+    stack's default template."""
+    name = block.get("TemplateName") or default_template
+    return templates.get(name, delivery.owner, block.get("TemplateVersion"))
+
+
+def text_body(
+    delivery: Delivery, block: dict[str, Any], templates: TemplateSource, default_template: str
+) -> tuple[str, TemplateUsed | None]:
+    """An SMS, WhatsApp or voice body: inline, else the block's (or the default) template's
+    text; with the template it came from (None: inline)."""
     if "MessageBody" in block:
-        return block["MessageBody"]
-    template = templates.get(block.get("TemplateName") or default_template)
+        return block["MessageBody"], None
+    template = stored_template(delivery, block, templates, default_template)
     body = template.message_body or template.text_body
     if not body:
         raise PermanentError(INVALID_MESSAGE, f"template {template.name} has no MessageBody")
-    return body
+    return body, template.used

@@ -37,6 +37,8 @@ RECIPIENT_FIELDS = (
     "SentAt",
     "DeliveryUpdatedAt",
     "UpdatedAt",
+    "TemplateName",  # the stored template it was rendered from, and its version (a tenant's)
+    "TemplateVersion",
 )
 
 

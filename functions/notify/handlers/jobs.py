@@ -48,7 +48,12 @@ store = JobStore(DynamoTable(dynamodb, settings.jobs_table))
 counts = JobCounts(DynamoTable(dynamodb, settings.traces_table))
 # Pre-signed URLs signed with SigV4, which S3 requires of buckets made since 2020.
 files = JobFiles(boto3.client("s3", config=S3_CONFIG), settings.jobs_bucket)
-templates = DynamoTemplateStore(dynamodb, settings.templates_table, settings.template_cache_seconds)
+templates = DynamoTemplateStore(
+    dynamodb,
+    settings.templates_table,
+    settings.template_cache_seconds,
+    tenant_table=settings.tenant_templates_table,
+)
 tenants = TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds)
 sfn = boto3.client("stepfunctions")
 defaults = default_senders((settings.default_senders or "").split(","))
@@ -156,7 +161,8 @@ def check_message(owner: str, spec: JobSpec) -> set[str]:
         texts = inline
     else:
         try:
-            template = templates.get(message.get("TemplateName") or settings.default_template)
+            name = message.get("TemplateName") or settings.default_template
+            template = templates.get(name, owner, message.get("TemplateVersion"))
         except PermanentError as exc:
             raise JobRefused(exc.detail) from exc
         texts = [template.subject, template.html_body, template.text_body, template.message_body]

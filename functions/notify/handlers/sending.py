@@ -83,7 +83,10 @@ class SendResources:
         return cls(
             settings,
             DynamoTemplateStore(
-                dynamodb, settings.templates_table, settings.template_cache_seconds
+                dynamodb,
+                settings.templates_table,
+                settings.template_cache_seconds,
+                tenant_table=settings.tenant_templates_table,
             ),
             AttemptStore(
                 DynamoTable(dynamodb, settings.traces_table), settings.trace_retention_days
@@ -129,6 +132,7 @@ class SendResources:
         send: Callable[[], str],
         details: Mapping[str, Any],
         pace: Callable[[], float | dict[str, Any]] = lambda: 0.0,
+        recorded: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Call `send` at most once per recipient and answer the SENT outcome.
 
@@ -139,7 +143,8 @@ class SendResources:
         `details` are what the message adds to the outcome, by their JSON names. `pace`
         is asked first: a send over its budget waits for its slot, or is PACED (it leaves
         the execution and comes back), as is one its provider throttles, until that has
-        lasted `pacing.OUTLAST_THROTTLE_SECONDS`.
+        lasted `pacing.OUTLAST_THROTTLE_SECONDS`. `recorded`: what the recipient's item
+        keeps beside SENT (the template and version the message was rendered from).
         """
         key = (delivery.trace_id, delivery.owner, delivery.channel, delivery.address)
         until = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
@@ -175,7 +180,7 @@ class SendResources:
             self._end_attempt(key)
             raise
         at = datetime.now(UTC).isoformat()
-        self.traces.complete_send(*key, message_id, at)
+        self.traces.complete_send(*key, message_id, at, recorded)
         logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
         return _awaited(_sent(delivery, message_id, at, details))
 
@@ -294,6 +299,7 @@ def send_handler(
             message.details(),
             # The state machine's retries of this send (the ASL's Retry, RetryExhausted).
             resources.pacer(channel, delivery, retry=bool(event.get("Retry"))),
+            message.template.fields() if message.template else None,
         )
         if outcome.status == PACED:  # Record continues it from its delivery, with its slot
             count_paced(resources.settings.metrics_namespace, channel, lane_of(delivery.request))

@@ -65,7 +65,8 @@ def _read(metadata: Any, kind: Any) -> Any:
 class MessageSettings(FromEnvironment):
     """What checks a message before it is sent: its template and its sender."""
 
-    templates_table: str = env("TEMPLATES_TABLE")
+    templates_table: str = env("TEMPLATES_TABLE")  # the operator's shared templates
+    tenant_templates_table: str = env("TENANT_TEMPLATES_TABLE")  # the tenants' own, versioned
     traces_table: str = env("TRACES_TABLE")
     trace_retention_days: int = env("TRACE_RETENTION_DAYS")
     default_template: str = env("DEFAULT_TEMPLATE_NAME")
@@ -228,3 +229,11 @@ class JobsSettings(MessageSettings):
     jobs_table: str = env("JOBS_TABLE")
     jobs_bucket: str = env("JOBS_BUCKET")
     job_state_machine_arn: str = env("JOB_STATE_MACHINE_ARN")
+
+
+@dataclass(frozen=True)
+class TemplatesSettings(FromEnvironment):
+    """The templates API: the tenants' own templates and the shared ones it shows beside."""
+
+    templates_table: str = env("TEMPLATES_TABLE")
+    tenant_templates_table: str = env("TENANT_TEMPLATES_TABLE")

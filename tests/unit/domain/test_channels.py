@@ -22,7 +22,7 @@ SCHEMAS = load_components()
 
 
 class Templates:
-    def get(self, name: str) -> Template:
+    def get(self, name: str, owner: str | None = None, version: int | None = None) -> Template:
         return Template(name, message_body="Your code is {code}")
 
 

@@ -41,7 +41,7 @@ class FakeTemplates:
         self._templates = {template.name: template for template in templates}
         self.asked: list[str] = []
 
-    def get(self, name: str) -> Template:
+    def get(self, name: str, owner: str | None = None, version: int | None = None) -> Template:
         self.asked.append(name)
         if name not in self._templates:
             raise PermanentError(TEMPLATE_NOT_FOUND, f"no template named {name!r}")

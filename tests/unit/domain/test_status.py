@@ -99,6 +99,8 @@ def test_the_view_has_the_overall_status_and_each_recipients_details():
         "SentAt": "2026-11-24T10:00:01.6Z",
         "DeliveryUpdatedAt": "2026-11-24T10:00:05Z",
         "UpdatedAt": None,
+        "TemplateName": None,
+        "TemplateVersion": None,
         "FallbackFor": None,
     }
     assert type(sms["Attempts"]) is int

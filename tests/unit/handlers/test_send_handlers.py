@@ -51,6 +51,7 @@ EVENTS = Path(__file__).resolve().parents[3] / "events"
 TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 31 + "7", "unit-test-twilio-token"
 ENVIRONMENT = {
     "TEMPLATES_TABLE": "send-handlers-templates",
+    "TENANT_TEMPLATES_TABLE": "send-handlers-tenant-templates",
     "TRACES_TABLE": "send-handlers-traces",
     "TRACE_RETENTION_DAYS": "1",
     "DEFAULT_TEMPLATE_NAME": "alert-template",
@@ -153,6 +154,7 @@ class SendFunctions:
 def functions(mocked_aws, table_from_template) -> Iterator[SendFunctions]:
     """The send functions' tables, a verified domain, the Twilio secret, the providers."""
     table_from_template("TemplatesTable", ENVIRONMENT["TEMPLATES_TABLE"])
+    table_from_template("TenantTemplatesTable", "send-handlers-tenant-templates")
     table_from_template("TenantsTable", ENVIRONMENT["TENANTS_TABLE"])
     traces = table_from_template("TracesTable", ENVIRONMENT["TRACES_TABLE"])
     budgets = table_from_template("SendBudgetsTable", ENVIRONMENT["SEND_BUDGETS_TABLE"])

@@ -24,6 +24,7 @@ from notify.handlers.settings import SendSettings
 MODULE = "notify.handlers.send_email"
 ENVIRONMENT = {
     "TEMPLATES_TABLE": "send-templates",
+    "TENANT_TEMPLATES_TABLE": "send-tenant-templates",
     "IDEMPOTENCY_TABLE": "send-idempotency",
     "OPT_OUTS_TABLE": "send-opt-outs",
     "TRACES_TABLE": "send-traces",
@@ -43,6 +44,7 @@ ENVIRONMENT = {
 def stack(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     """The email function's tables in moto, a verified domain, the handler in "none" mode."""
     table_from_template("TemplatesTable", "send-templates")
+    table_from_template("TenantTemplatesTable", "send-tenant-templates")
     table_from_template("IdempotencyTable", "send-idempotency")
     table_from_template("OptOutsTable", "send-opt-outs")
     traces = table_from_template("TracesTable", "send-traces")

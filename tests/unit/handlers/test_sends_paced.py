@@ -18,6 +18,7 @@ MODULE = "notify.handlers.send_email"
 BUDGETS = "paced-budgets"
 ENVIRONMENT = {
     "TEMPLATES_TABLE": "paced-templates",
+    "TENANT_TEMPLATES_TABLE": "paced-tenant-templates",
     "TRACES_TABLE": "paced-traces",
     "TRACE_RETENTION_DAYS": "1",
     "DEFAULT_TEMPLATE_NAME": "alert-template",
@@ -35,6 +36,7 @@ ENVIRONMENT = {
 @pytest.fixture(scope="module")
 def stack(mocked_aws, table_from_template) -> Iterator[dict[str, Any]]:
     table_from_template("TemplatesTable", ENVIRONMENT["TEMPLATES_TABLE"])
+    table_from_template("TenantTemplatesTable", "paced-tenant-templates")
     table_from_template("TracesTable", ENVIRONMENT["TRACES_TABLE"])
     table_from_template("TenantsTable", ENVIRONMENT["TENANTS_TABLE"])
     budgets = table_from_template("SendBudgetsTable", BUDGETS)

@@ -8,6 +8,7 @@ from notify.handlers.settings import SendSettings, TwilioSettings
 
 SEND = {
     "TEMPLATES_TABLE": "templates",
+    "TENANT_TEMPLATES_TABLE": "tenant-templates",
     "TRACES_TABLE": "traces",
     "TRACE_RETENTION_DAYS": "90",
     "DEFAULT_TEMPLATE_NAME": "alert-template",

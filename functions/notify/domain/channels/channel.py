@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from notify.domain.compose import Delivery
-    from notify.domain.templates import TemplateSource
+    from notify.domain.templates import TemplateSource, TemplateUsed
 
 
 class InvalidSender(ValueError):
@@ -24,6 +24,7 @@ class Message(Protocol):
     """A rendered message, ready for its provider."""
 
     to: str
+    template: TemplateUsed | None  # the stored template it was rendered from (None: inline)
 
     @property
     def sender(self) -> str | None:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
 from notify.domain.addresses import normalize_email
 from notify.domain.channels.channel import Channel, InvalidSender, SenderList
-from notify.domain.compose import Delivery, carriable
+from notify.domain.compose import Delivery, carriable, stored_template
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 from notify.domain.html_text import html_to_text
 from notify.domain.rendering import render
-from notify.domain.templates import Template, TemplateSource
+from notify.domain.templates import Template, TemplateSource, TemplateUsed
 
 BLOCK = "EmailMessage"
 EMAIL_DOMAINS = "EmailDomains"
@@ -27,6 +27,8 @@ class Email:
     subject: str
     text: str
     html: str | None
+    # Where the text came from (None: inline): recorded on the trace, not part of the message.
+    template: TemplateUsed | None = field(default=None, compare=False)
 
     @property
     def sender(self) -> str:
@@ -45,8 +47,10 @@ def compose(delivery: Delivery, templates: TemplateSource, default_template: str
         source = Template(
             "(inline)", html_body=block.get("HtmlBody"), text_body=block.get("TextBody")
         )
+        used = None
     else:
-        source = templates.get(block.get("TemplateName") or default_template)
+        source = stored_template(delivery, block, templates, default_template)
+        used = source.used
     subject = block.get("Subject") or source.subject
     if not subject:
         raise PermanentError(
@@ -63,7 +67,7 @@ def compose(delivery: Delivery, templates: TemplateSource, default_template: str
     sender = block.get("FromAddress")
     if not sender:
         raise PermanentError(INVALID_MESSAGE, "EmailMessage needs a FromAddress")
-    return Email(sender, to, render(subject, values), text, html)
+    return Email(sender, to, render(subject, values), text, html, used)
 
 
 # ---------------------------------------------------------------- senders

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from notify.domain.addresses import normalize_phone
@@ -11,7 +11,7 @@ from notify.domain.channels.phone_senders import listed_in, origination_identity
 from notify.domain.compose import Delivery, carriable, text_body
 from notify.domain.rendering import render
 from notify.domain.sms_encoding import SmsSegments, sms_segments
-from notify.domain.templates import TemplateSource
+from notify.domain.templates import TemplateSource, TemplateUsed
 
 BLOCK = "SMSMessage"
 SMS_ORIGINATIONS = "SmsOriginations"
@@ -24,6 +24,8 @@ class Sms:
     message_type: str
     origination_identity: str | None
     segments: SmsSegments
+    # Where the text came from (None: inline): recorded on the trace, not part of the message.
+    template: TemplateUsed | None = field(default=None, compare=False)
 
     @property
     def sender(self) -> str | None:
@@ -37,13 +39,15 @@ class Sms:
 def compose(delivery: Delivery, templates: TemplateSource, default_template: str) -> Sms:
     block = delivery.block(BLOCK)
     to = normalize_phone(delivery.address)
-    text = render(text_body(block, templates, default_template), delivery.values(block))
+    body, used = text_body(delivery, block, templates, default_template)
+    text = render(body, delivery.values(block))
     return Sms(
         to=to,
         body=text,
         message_type=block.get("MessageType", "TRANSACTIONAL"),
         origination_identity=block.get("OriginationNumber"),
         segments=sms_segments(text),
+        template=used,
     )
 
 

@@ -8,7 +8,7 @@ STOP, so a STOP texted to the same number opts the person out of calls too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -18,7 +18,7 @@ from notify.domain.channels.phone_senders import listed_in, origination_identity
 from notify.domain.compose import Delivery, carriable, text_body
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 from notify.domain.rendering import render
-from notify.domain.templates import TemplateSource
+from notify.domain.templates import TemplateSource, TemplateUsed
 
 BLOCK = "VoiceMessage"
 VOICE_ORIGINATIONS = "VoiceOriginations"
@@ -35,6 +35,8 @@ class VoiceCall:
     body: str
     text_type: str  # TEXT, or SSML when a LanguageCode is named
     voice_id: str | None
+    # Where the text came from (None: inline): recorded on the trace, not part of the call.
+    template: TemplateUsed | None = field(default=None, compare=False)
 
     @property
     def sender(self) -> str:
@@ -51,7 +53,8 @@ def compose(delivery: Delivery, templates: TemplateSource, default_template: str
     origination = block.get("OriginationNumber")
     if not origination:
         raise PermanentError(INVALID_MESSAGE, "VoiceMessage needs an OriginationNumber")
-    text = render(text_body(block, templates, default_template), delivery.values(block))
+    body, used = text_body(delivery, block, templates, default_template)
+    text = render(body, delivery.values(block))
     if len(text) > TEXT_LIMIT:
         raise PermanentError(
             INVALID_MESSAGE, f"the spoken text is {len(text)} characters; the limit is {TEXT_LIMIT}"
@@ -63,8 +66,8 @@ def compose(delivery: Delivery, templates: TemplateSource, default_template: str
             raise PermanentError(
                 INVALID_MESSAGE, f"the spoken text escaped as SSML is over {SSML_LIMIT} characters"
             )
-        return VoiceCall(to, origination, ssml, "SSML", block.get("VoiceId"))
-    return VoiceCall(to, origination, text, "TEXT", block.get("VoiceId"))
+        return VoiceCall(to, origination, ssml, "SSML", block.get("VoiceId"), used)
+    return VoiceCall(to, origination, text, "TEXT", block.get("VoiceId"), used)
 
 
 def default_sender(entry: str) -> tuple[str, str] | None:

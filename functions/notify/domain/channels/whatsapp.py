@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from notify.domain.addresses import WHATSAPP_PREFIX, normalize_whatsapp
@@ -11,7 +11,7 @@ from notify.domain.channels.phone_senders import listed_in, whatsapp_number
 from notify.domain.compose import Delivery, carriable, text_body
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
 from notify.domain.rendering import render
-from notify.domain.templates import TemplateSource
+from notify.domain.templates import TemplateSource, TemplateUsed
 
 BLOCK = "WhatsAppMessage"
 WHATSAPP_NUMBERS = "WhatsAppNumbers"
@@ -28,6 +28,8 @@ class WhatsApp:
     body: str | None
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    # Where the text came from (None: inline): recorded on the trace, not part of the message.
+    template: TemplateUsed | None = field(default=None, compare=False)
 
     @property
     def sender(self) -> str:
@@ -49,13 +51,14 @@ def compose(delivery: Delivery, templates: TemplateSource, default_template: str
             key: render(value, values) for key, value in block.get("ContentVariables", {}).items()
         }
         return WhatsApp(to, sender, None, block["ContentSid"], variables)
-    text = render(text_body(block, templates, default_template), values)
+    body, used = text_body(delivery, block, templates, default_template)
+    text = render(body, values)
     if len(text) > BODY_LIMIT:
         raise PermanentError(
             INVALID_MESSAGE,
             f"the WhatsApp body is {len(text)} characters; the limit is {BODY_LIMIT}",
         )
-    return WhatsApp(to, sender, text)
+    return WhatsApp(to, sender, text, template=used)
 
 
 def _from_number(number: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -88,18 +89,26 @@ class AttemptStore:
         address: str,
         provider_message_id: str,
         at: str,
+        recorded: Mapping[str, Any] | None = None,
     ) -> None:
         """Mark the recipient SENT with the provider's id: the attempt is over, for good.
 
         Provider callbacks find the recipient by that id as soon as it is written.
+        `recorded`: what else the item keeps about the send (the template and version used).
         """
+        extra = dict(recorded or {})
+        names = {f"#r{n}": name for n, name in enumerate(extra)}
+        values = {f":r{n}": value for n, value in enumerate(extra.values())}
+        sets = "".join(f", #r{n} = :r{n}" for n in range(len(extra)))
         with aws_errors():
             self._table.update_item(
                 Key=recipient_item_key(trace_id, owner, channel, address),
-                UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at "
-                "REMOVE InProgressUntil, #error, Reason",
-                ExpressionAttributeNames={"#status": "Status", "#error": "Error"},
-                ExpressionAttributeValues={":sent": SENT, ":id": provider_message_id, ":at": at},
+                UpdateExpression="SET #status = :sent, ProviderMessageId = :id, SentAt = :at"
+                + sets
+                + " REMOVE InProgressUntil, #error, Reason",
+                ExpressionAttributeNames={"#status": "Status", "#error": "Error"} | names,
+                ExpressionAttributeValues={":sent": SENT, ":id": provider_message_id, ":at": at}
+                | values,
             )
 
     def end_attempt(self, trace_id: str, owner: str, channel: str, address: str) -> None:
