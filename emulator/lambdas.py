@@ -132,17 +132,18 @@ def _fresh_instance(module_name: str, number: int) -> Any:
 
 @contextmanager
 def _environment(variables: dict[str, str]) -> Any:
-    # Handler modules read their settings at import (cold start), like in Lambda.
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
+    """Handler modules read their settings at import (cold start), like in Lambda.
+
+    The import sees a copy of the process's environment with the function's variables; the
+    process's own is never changed: another thread iterating it (botocore reads the proxy
+    variables for every client it makes) would fail on a variable removed meanwhile.
+    """
+    process = os.environ
+    os.environ = {**process, **variables}  # type: ignore[assignment]  # noqa: B003 (a view)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ = process  # noqa: B003 (the process's own, never changed)
 
 
 def _error_payload(exc: Exception, request_id: str) -> dict[str, Any]:
