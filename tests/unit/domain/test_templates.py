@@ -74,9 +74,7 @@ GREETING = Template("greet", message_body="Hello", version=2, variants=VARIANTS)
     [("fr-CA", "fr-CA"), ("fr-BE", "fr"), ("fr", "fr"), ("de", None), (None, None)],
     ids=["exact tag", "its language", "a language", "neither: default", "none: default"],
 )
-def test_a_recipient_gets_its_exact_tag_else_its_language_else_the_default(
-    wanted, chosen
-) -> None:
+def test_a_recipient_gets_its_exact_tag_else_its_language_else_the_default(wanted, chosen) -> None:
     assert choose_locale(wanted, VARIANTS) == chosen
 
 
