@@ -251,6 +251,12 @@ def test_the_operator_writes_and_previews_a_tenants_template_with_the_cli(local,
     )
     assert (code, json.loads(out)["Body"]) == (0, "v1 ok")
     assert call(local, "GET", "/notice", token).json()["MessageBody"] == "v2 {x}"
+    put_fr = ("templates", "put", "notice", "--body", "fr {x}", "--tenant", owner, "--locale", "fr")
+    assert messaging(*put_fr)[1] == f"stored template notice (fr) version 3 of {owner}\n"
+    code, out, _ = messaging(
+        "templates", "preview", "notice", "--tenant", owner, "--locale", "fr-CA", "--sub", "x=ok"
+    )
+    assert (code, json.loads(out)["Body"], json.loads(out)["Locale"]) == (0, "fr ok", "fr")
     code, _, err = messaging("templates", "preview", "notice", "--tenant", owner)
     assert (code, err.strip()) == (1, "messaging: MissingVariable: no value for: x")
     assert messaging("templates", "delete", "notice", "--tenant", owner)[0] == 0
