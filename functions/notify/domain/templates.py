@@ -64,7 +64,7 @@ class Template:
     text_body: str | None = None
     version: int | None = None  # None: a shared template
     locale: str | None = None  # the variant this is; None: the default
-    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)
+    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], locale: str | None = None) -> Template:
