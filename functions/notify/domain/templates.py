@@ -158,13 +158,15 @@ def next_version(
     """What a PUT's new version carries: `parts` as its default (locale None) or as its
     `locale` variant, and every other part of the `live` latest version (None: there is
     none, or it is archived: nothing is carried)."""
-    if locale is not None and live is None:
+    variants = dict(live.get(VARIANTS_FIELD) or {}) if live is not None else {}
+    if locale is None:
+        carried = dict(parts)
+    elif live is None:
         raise InvalidTemplate(
             f"Locale {locale}: the template has no default variant yet; PUT it without Locale first"
         )
-    carried = dict(parts) if locale is None else {f: live[f] for f in TEMPLATE_FIELDS if f in live}
-    variants = dict(live.get(VARIANTS_FIELD) or {}) if live is not None else {}
-    if locale is not None:
+    else:
+        carried = {name: live[name] for name in TEMPLATE_FIELDS if name in live}
         variants[locale] = dict(parts)
     if variants:
         carried[VARIANTS_FIELD] = variants
