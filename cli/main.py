@@ -110,6 +110,8 @@ def _add_templates(commands: argparse._SubParsersAction) -> None:
     put.add_argument("--subject", help="email Subject")
     put.add_argument("--html", metavar="F", help="HtmlBody from a file")
     put.add_argument("--text", metavar="F", help="TextBody from a file")
+    locale_help = "a locale variant of the tenant's template (fr, fr-CA); default: the default"
+    put.add_argument("--locale", type=templates.locale_tag, help=locale_help)
     get = _command(group, "get", templates.get, "print a template as JSON")
     get.add_argument("name")
     get.add_argument("--version", type=int, help="a version of the tenant's template")
@@ -124,6 +126,9 @@ def _add_templates(commands: argparse._SubParsersAction) -> None:
     preview.add_argument("--version", type=int, help="a version of the tenant's template")
     preview.add_argument("--channel", choices=sorted(CHANNELS), help="default: by its parts")
     preview.add_argument("--sub", action="append", metavar="K=V", help="a substitution")
+    preview.add_argument(
+        "--locale", type=templates.locale_tag, help="a recipient's: the variant a send chooses"
+    )
     delete = _command(
         group, "delete", templates.delete, "delete a template (a tenant's is archived)"
     )

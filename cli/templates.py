@@ -3,7 +3,7 @@
 Without `--tenant`: the shared templates (the operator's table, one unversioned item per
 name, as before). With `--tenant customer:acme`: that tenant's own templates, written
 directly through the store the templates API uses (every put a new version, delete
-archives).
+archives); `--locale fr` puts that variant (shared templates have none).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cli.senders import tenant as checked_tenant
 from cli.target import Context, Target
 from notify.domain.errors import PermanentError
 from notify.domain.preview import MissingVariables, PreviewRequest, preview
-from notify.domain.templates import InvalidTemplate, check_name, template_parts
+from notify.domain.templates import InvalidTemplate, check_locale, check_name, template_parts
 from notify.integration.template_store import DynamoTemplateStore, TenantTemplates
 
 # DynamoDB's item size limit; a put over it would fail with a ValidationException.
@@ -75,19 +75,34 @@ def _owner(args: argparse.Namespace) -> str | None:
     return checked_tenant(args.tenant) if getattr(args, "tenant", None) else None
 
 
+def locale_tag(text: str) -> str:
+    """--locale's type: a language tag as the API takes it."""
+    try:
+        return check_locale(text)
+    except InvalidTemplate as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def put(args: argparse.Namespace, ctx: Context) -> int:
     item = template_item(args)
     owner = _owner(args)
+    if args.locale and not owner:
+        raise CommandError("--locale needs --tenant: shared templates have no locale variants")
     if owner:
         parts = {k: v for k, v in item.items() if k != "TemplateName"}
         try:
             check_name(args.name)
             version = tenant_store(ctx.target()).put(
-                owner, args.name, template_parts(parts), datetime.now(UTC).isoformat()
+                owner,
+                args.name,
+                template_parts(parts),
+                datetime.now(UTC).isoformat(),
+                args.locale,
             )
         except InvalidTemplate as exc:
             raise CommandError(str(exc)) from None
-        print(f"stored template {args.name} version {version} of {owner}")
+        variant = f" ({args.locale})" if args.locale else ""
+        print(f"stored template {args.name}{variant} version {version} of {owner}")
         return 0
     _table(ctx).put_item(Item=item)
     print(f"stored template {args.name} ({', '.join(k for k in item if k != 'TemplateName')})")
@@ -163,7 +178,7 @@ def preview_template(args: argparse.Namespace, ctx: Context) -> int:
     if unpaired:
         raise CommandError(f"--sub takes NAME=VALUE, not {unpaired[0]!r}")
     values = dict(pair.split("=", 1) for pair in args.sub or [])
-    request = PreviewRequest(args.name, args.channel, values, args.version)
+    request = PreviewRequest(args.name, args.channel, values, args.version, args.locale)
     try:
         shown = preview(reads, _owner(args), request)
     except (MissingVariables, PermanentError) as exc:

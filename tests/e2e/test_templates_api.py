@@ -1,6 +1,7 @@
 """Tenant-owned templates over HTTP against the local stack: another tenant's is invisible
 (404; a send naming it REJECTED), versions pinned by a send and shown by the status API,
-a preview that answers what the send renders, an archive, and the shared templates beside."""
+a preview that answers what the send renders, an archive, the shared templates beside, and
+locale variants chosen per recipient."""
 
 from __future__ import annotations
 
@@ -140,6 +141,65 @@ def test_a_preview_answers_what_the_send_renders_and_names_every_missing_variabl
     assert missing.json()["Missing"] == ["code", "first"]
 
 
+def french_hello(local: LocalStack, token: str) -> None:
+    """Template `hello`: version 1 its default, version 2 adds a `fr` variant."""
+    call(local, "PUT", "/hello", token, {"MessageBody": "Hello {n}"})
+    call(local, "PUT", "/hello", token, {"Locale": "fr", "MessageBody": "Bonjour {n}"})
+
+
+def test_a_locale_put_is_a_new_version_listed_by_get_and_a_tag_that_is_none_is_400(local, acme):
+    _, token = acme
+    call(local, "PUT", "/hello", token, {"MessageBody": "Hello {n}"})
+    french = call(local, "PUT", "/hello", token, {"Locale": "fr", "MessageBody": "Bonjour {n}"})
+    bad = call(local, "PUT", "/hello", token, {"Locale": "fr_CA", "MessageBody": "x"})
+
+    assert (french.status_code, french.json()) == (
+        200,
+        {"Name": "hello", "Version": 2, "Locale": "fr"},
+    )
+    assert (bad.status_code, bad.json()["reason"]) == (
+        400,
+        '[ECMA 262 regex "^[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?$" does not match input string "fr_CA"]',
+    )
+    latest = call(local, "GET", "/hello", token).json()
+    assert (latest["MessageBody"], latest["Locales"]) == ("Hello {n}", ["fr"])
+    assert "Locales" not in call(local, "GET", "/hello/versions/1", token).json()
+
+
+def test_each_recipient_gets_its_locales_variant_and_the_status_api_says_which(local, acme):
+    owner, token = acme
+    french_hello(local, token)
+    canadian, belgian, german = "+15145550101", "+3225550102", "+4930555010"
+    trace_id = f"e2e-tpl-{uuid.uuid4()}"
+    request = {
+        "TraceId": trace_id,
+        "Locale": "fr-CA",  # a recipient without its own: fr-CA, of which only fr exists
+        "SMSMessage": SMS | {"TemplateName": "hello", "Substitutions": {"n": "Ana"}},
+        "Addresses": {
+            canadian: {"ChannelType": "SMS"},
+            belgian: {"ChannelType": "SMS", "Locale": "fr"},
+            german: {"ChannelType": "SMS", "Locale": "de"},  # no de variant: the default
+        },
+    }
+    headers = {"Authorization": f"Bearer {token}", "x-api-key": local.api_key}
+    answer = requests.post(local.http.url + "/", json=request, headers=headers, timeout=30)
+    assert answer.status_code == 202, answer.text
+
+    assert finished(local, trace_id, owner) == "COMPLETED"
+    sent = {m["to"]: m["body"] for m in outbox(local, trace_id)}
+    assert sent == {canadian: "Bonjour Ana", belgian: "Bonjour Ana", german: "Hello Ana"}
+    status = requests.get(
+        f"{local.http.url}/messages/{trace_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    used = {r["Address"]: (r["TemplateVersion"], r.get("Locale")) for r in status["Recipients"]}
+    assert used == {canadian: (2, "fr"), belgian: (2, "fr"), german: (2, None)}
+    values = {"Locale": "fr-CA", "Substitutions": {"n": "Ana"}}
+    preview = call(local, "POST", "/hello/preview", token, values).json()
+    assert (preview["Locale"], preview["Body"]) == ("fr", sent[canadian])
+
+
 def test_a_template_deleted_is_archived_and_a_later_send_naming_it_is_rejected(local, acme):
     owner, token = acme
     call(local, "PUT", "/old-offer", token, {"MessageBody": "Offer {x}"})
@@ -191,6 +251,12 @@ def test_the_operator_writes_and_previews_a_tenants_template_with_the_cli(local,
     )
     assert (code, json.loads(out)["Body"]) == (0, "v1 ok")
     assert call(local, "GET", "/notice", token).json()["MessageBody"] == "v2 {x}"
+    put_fr = ("templates", "put", "notice", "--body", "fr {x}", "--tenant", owner, "--locale", "fr")
+    assert messaging(*put_fr)[1] == f"stored template notice (fr) version 3 of {owner}\n"
+    code, out, _ = messaging(
+        "templates", "preview", "notice", "--tenant", owner, "--locale", "fr-CA", "--sub", "x=ok"
+    )
+    assert (code, json.loads(out)["Body"], json.loads(out)["Locale"]) == (0, "fr ok", "fr")
     code, _, err = messaging("templates", "preview", "notice", "--tenant", owner)
     assert (code, err.strip()) == (1, "messaging: MissingVariable: no value for: x")
     assert messaging("templates", "delete", "notice", "--tenant", owner)[0] == 0

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import INVALID_MESSAGE, MISSING_MESSAGE, PermanentError
 from notify.domain.rendering import merge_substitutions
-from notify.domain.templates import Template, TemplateSource, TemplateUsed
+from notify.domain.templates import LOCALE_FIELD, Template, TemplateSource, TemplateUsed
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class Delivery:
     @property
     def channel(self) -> str:
         return self.recipient["ChannelType"]
+
+    @property
+    def locale(self) -> str | None:
+        """The recipient's language tag (its own, else the request's: plan puts it there)."""
+        return self.recipient.get(LOCALE_FIELD)
 
     def block(self, name: str) -> dict[str, Any]:
         """The request's block `name` (the recipient's channel's), or MissingMessage."""
@@ -96,9 +101,10 @@ def stored_template(
 ) -> Template:
     """The block's template as the delivery's tenant sees it (its own, else the shared one),
     the version its `TemplateVersion` pins, else the latest; without a TemplateName, the
-    stack's default template."""
+    stack's default template. Of it, the variant of the recipient's locale."""
     name = block.get("TemplateName") or default_template
-    return templates.get(name, delivery.owner, block.get("TemplateVersion"))
+    template = templates.get(name, delivery.owner, block.get("TemplateVersion"))
+    return template.for_locale(delivery.locale)
 
 
 def text_body(

@@ -19,6 +19,7 @@ from notify.domain.outcomes import REJECTED
 from notify.domain.pacing import BULK, LANES, TRANSACTIONAL
 from notify.domain.recipients import channel_key
 from notify.domain.steps import AWAITED_RECEIPTS, DeliveryStep, ExecutionPlan, Outcome, Planned
+from notify.domain.templates import LOCALE, LOCALE_FIELD
 from notify.domain.tenants import queued_owner
 
 # What the API and the trigger function queue: `{"Caller": {...}, "Request": {...}}`.
@@ -54,7 +55,7 @@ def plan(queued_body: str) -> Planned:
         queued_owner(caller),
         caller,
         {c.block: request[c.block] for c in CHANNELS.values() if c.block in request},
-        tuple(_deliveries(request.get("Addresses"))),
+        tuple(_deliveries(request.get("Addresses"), request.get(LOCALE_FIELD))),
         send_at=request.get("SendAt"),
         # Whether a recipient who opted out of its channel is tried on its fallbacks.
         fallback_on_opt_out=request.get("FallbackOnOptOut") is True,
@@ -112,10 +113,11 @@ def recipient_keys(planned: Planned) -> list[list[str]]:
 def chain(recipient: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A recipient's channels in the order they are tried: its own, then its fallbacks.
 
-    Each fallback is sent with its own channel's block and the recipient's substitutions.
+    Each fallback is sent with its own channel's block and the recipient's substitutions
+    and locale.
     """
     first = {key: value for key, value in recipient.items() if key != "Fallback"}
-    shared = {"Substitutions": first["Substitutions"]} if "Substitutions" in first else {}
+    shared = {key: first[key] for key in ("Substitutions", LOCALE_FIELD) if key in first}
     fallbacks = [
         {"Address": f["Address"], "ChannelType": f["ChannelType"], **shared}
         for f in recipient.get("Fallback", [])
@@ -236,8 +238,9 @@ def _parse(queued_body: str) -> dict[str, Any]:
     return envelope
 
 
-def _deliveries(addresses: object) -> list[dict[str, Any]]:
-    """One delivery per recipient, each address (and fallback address) in canonical form.
+def _deliveries(addresses: object, locale: object = None) -> list[dict[str, Any]]:
+    """One delivery per recipient, each address (and fallback address) in canonical form,
+    each with its locale: its own, else the request's `locale` (if any).
 
     The canonical form (E.164, `whatsapp:` + E.164, an e-mail with its domain lower-cased)
     is what the provider is given, so it is also what keys the send-once record, the
@@ -263,10 +266,19 @@ def _deliveries(addresses: object) -> list[dict[str, Any]]:
             continue
         planned.add((channel, canonical))
         delivery = {"Address": canonical} | {k: v for k, v in spec.items() if k != "Address"}
+        if locale is not None:
+            delivery.setdefault(LOCALE_FIELD, locale)
+        _check_locale(address, delivery.get(LOCALE_FIELD))
         if "Fallback" in spec:
             delivery["Fallback"] = fallbacks
         deliveries.append(delivery)
     return deliveries
+
+
+def _check_locale(address: str, locale: object) -> None:
+    """The schema's rule again: the send path splits the tag (`templates.choose_locale`)."""
+    if locale is not None and not (isinstance(locale, str) and LOCALE.fullmatch(locale)):
+        raise PermanentError(INVALID_MESSAGE, f"{address}: Locale {locale!r} is no language tag")
 
 
 def _fallbacks(address: str, fallbacks: object) -> list[dict[str, Any]]:

@@ -16,7 +16,12 @@ from notify.domain.channels import channel as channel_entry
 from notify.domain.compose import Delivery
 from notify.domain.errors import MISSING_VARIABLE
 from notify.domain.rendering import merge_substitutions
-from notify.domain.templates import Template, TemplateSource, missing_variables
+from notify.domain.templates import (
+    LOCALE_FIELD,
+    Template,
+    TemplateSource,
+    missing_variables,
+)
 
 # Whom a preview is composed for and from, per channel: valid forms, never contacted.
 SAMPLE_ADDRESSES = {
@@ -42,6 +47,7 @@ class PreviewRequest:
     channel: str | None = None  # None: e-mail for a template with e-mail parts, else SMS
     substitutions: Mapping[str, Any] | None = None
     version: int | None = None
+    locale: str | None = None  # a recipient's language tag: the variant a send would choose
 
 
 def default_channel(template: Template) -> str:
@@ -61,7 +67,7 @@ def preview(
     """What a send of the template by `owner` (None: any tenant, shared templates only)
     renders: PermanentError as a send would fail (TemplateNotFound, InvalidMessage),
     MissingVariables naming every one missing."""
-    template = templates.get(request.name, owner, request.version)
+    template = templates.get(request.name, owner, request.version).for_locale(request.locale)
     channel = channel_entry(request.channel or default_channel(template))
     values = merge_substitutions(dict(request.substitutions or {}), None)
     missing = missing_variables(rendered_parts(channel.name, template), values)
@@ -76,12 +82,16 @@ def preview(
     if template.version is not None:  # the very version resolved above
         block["TemplateVersion"] = template.version
     recipient = {"Address": to, "ChannelType": channel.name}
+    if request.locale:
+        recipient[LOCALE_FIELD] = request.locale
     delivery = Delivery(PREVIEW_TRACE, owner or "", recipient, {channel.block: block})
     message = channel.compose(delivery, templates, request.name)
+    variant = {LOCALE_FIELD: template.locale} if template.locale else {}  # absent: the default
     return {
         "Name": template.name,
         "Version": template.version,
         "Shared": template.shared,
+        **variant,
         "ChannelType": channel.name,
         **message_view(message),
     }

@@ -39,6 +39,7 @@ RECIPIENT_FIELDS = (
     "UpdatedAt",
     "TemplateName",  # the stored template it was rendered from, and its version (a tenant's)
     "TemplateVersion",
+    "Locale",  # the template's variant it was rendered from (None: its default)
 )
 
 

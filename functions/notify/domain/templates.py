@@ -4,13 +4,19 @@ Two kinds: a tenant's own (versioned: every write is a new immutable version, a 
 the latest unless its block names `TemplateVersion`) and the operator's shared ones (the
 original table, one unversioned item per name, readable by every tenant). A tenant's own
 template of a name wins over the shared one of that name.
+
+Locales: a tenant's version carries its default parts and any locale variants (`Locales`,
+tag -> parts, each variant whole by itself). A PUT with a `Locale` makes a new version
+with that variant added or replaced and every other part carried over, so a pinned version
+never changes. A recipient gets the variant of its exact tag, else of its language, else
+the default (`choose_locale`); shared templates have no variants.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from notify.domain.rendering import PLACEHOLDER
@@ -23,6 +29,11 @@ TEMPLATE_FIELDS = ("Subject", *BODY_FIELDS)
 NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # DynamoDB's item limit is 400 KB; a version item holds the parts and a few keys.
 MAX_TEMPLATE_BYTES = 350 * 1024
+# A language tag as the API takes it (api/openapi.yaml `Locale`): a language, then a
+# region (`fr-CA`) or a UN M.49 area (`es-419`). Case as BCP 47 writes it, so tags compare.
+LOCALE = re.compile(r"[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?")
+LOCALE_FIELD = "Locale"
+VARIANTS_FIELD = "Locales"  # a version item's variants: tag -> parts
 
 
 @dataclass(frozen=True)
@@ -31,11 +42,14 @@ class TemplateUsed:
 
     name: str
     version: int | None  # None: a shared template (the operator's, unversioned)
+    locale: str | None = None  # None: its default variant
 
     def fields(self) -> dict[str, Any]:
         found: dict[str, Any] = {"TemplateName": self.name}
         if self.version is not None:
             found["TemplateVersion"] = self.version
+        if self.locale is not None:
+            found[LOCALE_FIELD] = self.locale
         return found
 
 
@@ -49,9 +63,11 @@ class Template:
     html_body: str | None = None
     text_body: str | None = None
     version: int | None = None  # None: a shared template
+    locale: str | None = None  # the variant this is; None: the default
+    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> Template:
+    def from_item(cls, item: Mapping[str, Any], locale: str | None = None) -> Template:
         version = item.get("Version")
         return cls(
             name=item["TemplateName"],
@@ -60,11 +76,23 @@ class Template:
             html_body=item.get("HtmlBody"),
             text_body=item.get("TextBody"),
             version=int(version) if version is not None else None,
+            locale=locale,
+            variants=item.get(VARIANTS_FIELD) or {},
+        )
+
+    def for_locale(self, wanted: str | None) -> Template:
+        """The variant a recipient asking for `wanted` gets (`choose_locale`)."""
+        chosen = choose_locale(wanted, self.variants)
+        if chosen is None:
+            return self
+        parts = self.variants[chosen]
+        return Template.from_item(
+            {"TemplateName": self.name, "Version": self.version, **parts}, chosen
         )
 
     @property
     def used(self) -> TemplateUsed:
-        return TemplateUsed(self.name, self.version)
+        return TemplateUsed(self.name, self.version, self.locale)
 
     @property
     def shared(self) -> bool:
@@ -96,6 +124,64 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_locale(tag: Any) -> str:
+    if not isinstance(tag, str) or not LOCALE.fullmatch(tag):
+        raise InvalidTemplate(
+            f"Locale {tag!r}: a language tag such as fr, fr-CA or es-419"
+            " (language lower case, region upper case)"
+        )
+    return tag
+
+
+def choose_locale(wanted: str | None, available: Collection[str]) -> str | None:
+    """The variant for `wanted`: its exact tag, else its language's (`fr-CA` -> `fr`), else
+    None (the default)."""
+    if not wanted:
+        return None
+    for candidate in (wanted, wanted.split("-")[0]):
+        if candidate in available:
+            return candidate
+    return None
+
+
+def template_write(body: Any) -> tuple[dict[str, str], str | None]:
+    """A PUT's body: its parts (`template_parts`) and the variant they are (None: default)."""
+    if not isinstance(body, Mapping) or LOCALE_FIELD not in body:
+        return template_parts(body), None
+    locale = check_locale(body[LOCALE_FIELD])
+    return template_parts({k: v for k, v in body.items() if k != LOCALE_FIELD}), locale
+
+
+def next_version(
+    live: Mapping[str, Any] | None, parts: Mapping[str, str], locale: str | None
+) -> dict[str, Any]:
+    """What a PUT's new version carries: `parts` as its default (locale None) or as its
+    `locale` variant, and every other part of the `live` latest version (None: there is
+    none, or it is archived: nothing is carried)."""
+    variants = dict(live.get(VARIANTS_FIELD) or {}) if live is not None else {}
+    if locale is None:
+        carried = dict(parts)
+    elif live is None:
+        raise InvalidTemplate(
+            f"Locale {locale}: the template has no default variant yet; PUT it without Locale first"
+        )
+    else:
+        carried = {name: live[name] for name in TEMPLATE_FIELDS if name in live}
+        variants[locale] = dict(parts)
+    if variants:
+        carried[VARIANTS_FIELD] = variants
+    size = _size(carried) + sum(_size(v) for v in variants.values())
+    if size > MAX_TEMPLATE_BYTES:
+        raise InvalidTemplate(
+            f"the template with all its variants is {size} bytes; at most {MAX_TEMPLATE_BYTES}"
+        )
+    return carried
+
+
+def _size(parts: Mapping[str, Any]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in parts.items() if isinstance(v, str))
+
+
 def template_parts(body: Any) -> dict[str, str]:
     """The parts of a PUT's body, checked: known fields, strings, at least one body."""
     if not isinstance(body, Mapping):
@@ -110,7 +196,7 @@ def template_parts(body: Any) -> dict[str, str]:
         raise InvalidTemplate(f"{', '.join(not_text)}: must be non-empty text")
     if not any(field in body for field in BODY_FIELDS):
         raise InvalidTemplate(f"a template needs a body: one of {', '.join(BODY_FIELDS)}")
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in body.items())
+    size = _size(body)
     if size > MAX_TEMPLATE_BYTES:
         raise InvalidTemplate(f"the template is {size} bytes; at most {MAX_TEMPLATE_BYTES}")
     return dict(body)

@@ -4,6 +4,7 @@ GET /templates/{name}/versions/{n}, POST /templates/{name}/preview.
 A tenant sees and writes only its own templates (another tenant's is 404), and reads the
 operator's shared ones beside them (`Shared: true`); its own of a name wins. Every PUT is
 a new immutable version; DELETE archives (later sends naming it are TemplateNotFound).
+A PUT naming a `Locale` writes that variant into the new version (domain/templates).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError
 from notify.domain.preview import MissingVariables, PreviewRequest, preview
 from notify.domain.schedule import stamp
 from notify.domain.status import owner_of
-from notify.domain.templates import TEMPLATE_FIELDS, InvalidTemplate, check_name, template_parts
+from notify.domain.templates import (
+    LOCALE_FIELD,
+    TEMPLATE_FIELDS,
+    VARIANTS_FIELD,
+    InvalidTemplate,
+    check_name,
+    template_write,
+)
 from notify.handlers.settings import TemplatesSettings
 from notify.integration.template_store import (
     DynamoTemplateStore,
@@ -44,15 +52,16 @@ app = APIGatewayRestResolver()
 @app.put("/templates/<name>")
 def put(name: str) -> Response:
     try:
-        parts = template_parts(app.current_event.json_body)
+        parts, locale = template_write(app.current_event.json_body)
         check_name(name)
-        version = store.put(_owner(), name, parts, stamp(datetime.now(UTC)))
+        version = store.put(_owner(), name, parts, stamp(datetime.now(UTC)), locale)
     except InvalidTemplate as exc:
         return _answer(400, {"message": "Bad Request", "reason": str(exc)})
     except TemplateConflict as exc:
         return _answer(409, {"message": "Conflict", "reason": str(exc)})
-    logger.info("template stored", extra={"template": name, "version": version})
-    return _answer(201 if version == 1 else 200, {"Name": name, "Version": version})
+    logger.info("template stored", extra={"template": name, "version": version, "locale": locale})
+    variant = {LOCALE_FIELD: locale} if locale else {}
+    return _answer(201 if version == 1 else 200, {"Name": name, "Version": version, **variant})
 
 
 @app.get("/templates")
@@ -98,7 +107,11 @@ def archive(name: str) -> Response:
 def preview_of(name: str) -> Response:
     body = app.current_event.json_body or {}
     request = PreviewRequest(
-        name, body.get("ChannelType"), body.get("Substitutions"), body.get("Version")
+        name,
+        body.get("ChannelType"),
+        body.get("Substitutions"),
+        body.get("Version"),
+        body.get(LOCALE_FIELD),
     )
     try:
         return _answer(200, preview(renders, _owner(), request))
@@ -130,6 +143,8 @@ def _view(item: dict[str, Any]) -> dict[str, Any]:
     if "Version" in item:
         view["Version"] = int(item["Version"])
     view |= {field: item[field] for field in TEMPLATE_FIELDS if field in item}
+    if item.get(VARIANTS_FIELD):
+        view[VARIANTS_FIELD] = sorted(item[VARIANTS_FIELD])
     for stamped in ("CreatedAt", "UpdatedAt"):
         if stamped in item:
             view[stamped] = item[stamped]

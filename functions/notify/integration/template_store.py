@@ -5,7 +5,8 @@ written only by the operator's CLI. A tenant's own: `TenantTemplatesTable`, key 
 `Sk`), where `Sk` is `T#<name>` for the template's head (a copy of its latest version,
 `Archived` once deleted) and `V#<name>#<version, 6 digits>` for each immutable version.
 A send's read is the tenant's head (one GetItem), then the shared item if the tenant has
-none; a pinned older version adds its version's GetItem. Names hold no `#`
+none; a pinned older version adds its version's GetItem. A version item carries its locale
+variants in its `Locales` map, so the read stays one item. Names hold no `#`
 (domain/templates.NAME), so a key's segments cannot run into each other.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError
-from notify.domain.templates import Template
+from notify.domain.templates import Template, next_version
 from notify.integration.aws_errors import aws_errors
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.ttl_cache import TtlCache
@@ -102,15 +103,20 @@ class TenantTemplates:
         self._own = DynamoTable(client, tenant_table)
         self._shared = DynamoTable(client, shared_table)
 
-    def put(self, owner: str, name: str, parts: dict[str, str], at: str) -> int:
+    def put(
+        self, owner: str, name: str, parts: dict[str, str], at: str, locale: str | None = None
+    ) -> int:
         """Store `parts` as the template's next version (1 for a new one, or the one after
         the last even if it was archived: a version number is never reused); its number.
-        A template archived is back once written again (its head has no `Archived`)."""
+        A template archived is back once written again (its head has no `Archived`).
+        With `locale`, `parts` are that variant, and the rest is carried (`next_version`)."""
         for _ in range(PUT_ATTEMPTS):
             head = _read(self._own, head_key(owner, name))
             previous = int(head["Version"]) if head else 0
             version = previous + 1
-            item = {"Owner": owner, "TemplateName": name, "Version": version, **parts}
+            live = head if head and not head.get("Archived") else None
+            carried = next_version(live, parts, locale)
+            item = {"Owner": owner, "TemplateName": name, "Version": version, **carried}
             item["CreatedAt"] = at
             if self._write_version(owner, name, item, previous):
                 return version

@@ -747,3 +747,23 @@ def test_an_unknown_priority_is_an_invalid_message(priority) -> None:
 
     assert raised.value.reason == INVALID_MESSAGE
     assert raised.value.detail == "Priority must be one of ['transactional', 'bulk']"
+
+
+def test_each_recipient_has_its_own_locale_else_the_requests_and_its_fallbacks_share_it():
+    request = readme_payload("email-only.json") | {"Locale": "fr-CA"}
+    request["Addresses"] = {
+        "a@example.com": {"ChannelType": "EMAIL"},
+        "b@example.com": {"ChannelType": "EMAIL", "Locale": "de"},
+    }
+    with_fallbacks = WHATSAPP_FIRST | {"Locale": "es-419"}
+
+    assert [d.get("Locale") for d in plan(queued(request)).deliveries] == ["fr-CA", "de"]
+    [delivery] = execution_plan([plan(queued(with_fallbacks))], FUNCTIONS).to_json()["Deliveries"]
+    assert delivery["Recipient"]["Locale"] == delivery["Next"]["Recipient"]["Locale"] == "es-419"
+
+
+def test_a_queued_locale_that_is_no_language_tag_is_refused():
+    request = readme_payload("email-only.json") | {"Locale": "fr_CA"}
+
+    with pytest.raises(PermanentError, match="Locale 'fr_CA' is no language tag"):
+        plan(queued(request))

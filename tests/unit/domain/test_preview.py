@@ -88,3 +88,29 @@ def test_what_a_send_would_refuse_a_preview_refuses_with_the_same_words() -> Non
 
     assert caught.value.reason == INVALID_MESSAGE
     assert "the limit is 1600" in caught.value.detail
+
+
+def test_a_preview_for_a_locale_renders_the_variant_a_send_to_it_chooses() -> None:
+    french = {"Subject": "Salut {name}", "TextBody": "Salut {name}"}
+    templates = Versions(Template("welcome", "x", "Hi {name}", version=3, variants={"fr": french}))
+
+    shown = preview(
+        templates, OWNER, PreviewRequest("welcome", "EMAIL", {"name": "Al"}, None, "fr-CA")
+    )
+    default = preview(
+        templates, OWNER, PreviewRequest("welcome", "EMAIL", {"name": "Al"}, None, "de")
+    )
+
+    assert (shown["Locale"], shown["Subject"], shown["Text"]) == ("fr", "Salut Al", "Salut Al")
+    assert "Locale" not in default
+    assert default["Subject"] == "Hi Al"
+
+
+def test_a_variant_missing_a_variable_is_named_as_the_default_would_be() -> None:
+    templates = Versions(
+        Template("code", message_body="{c}", version=1, variants={"fr": {"MessageBody": "{code}"}})
+    )
+
+    with pytest.raises(MissingVariables) as missing:
+        preview(templates, OWNER, PreviewRequest("code", "SMS", {"c": "1"}, locale="fr"))
+    assert missing.value.missing == ["code"]

@@ -101,6 +101,7 @@ def test_the_view_has_the_overall_status_and_each_recipients_details():
         "UpdatedAt": None,
         "TemplateName": None,
         "TemplateVersion": None,
+        "Locale": None,
         "FallbackFor": None,
     }
     assert type(sms["Attempts"]) is int

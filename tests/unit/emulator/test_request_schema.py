@@ -107,6 +107,10 @@ VALID_EDGES = [
     pytest.param(body((f"{SUBS}/productName", "")), id="empty-substitution-string"),
     pytest.param(body(("Priority", "bulk")), id="bulk-lane"),
     pytest.param(body(("Priority", "transactional")), id="transactional-lane"),
+    pytest.param(
+        body(("Locale", "fr-CA"), (f"Addresses/{PHONE}/Locale", "es-419")),
+        id="request-and-recipient-locale",
+    ),
 ]
 
 
@@ -121,6 +125,7 @@ RECIPIENT = f"Addresses/{PHONE}"
 TRACE_ID = "^[A-Za-z0-9._:@/+=-]{1,128}$"
 FROM_ADDRESS = "^[^@\\s]+@[^@\\s]+$"
 TEMPLATE_NAME = "^[A-Za-z0-9._-]{1,128}$"
+LOCALE = "^[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?$"
 CHANNELS = '["EMAIL","SMS","WHATSAPP","VOICE"]'
 NOT_A_SUBSTITUTION = "instance failed to match exactly one schema (matched 0 out of 2)"
 BOTH = "instance matched a schema which it should not have"
@@ -162,6 +167,13 @@ MALFORMED = [
     # ECMA 262's `$` (API Gateway) does not match before a final newline, unlike Python's.
     pytest.param(
         body(("TraceId", "trace\n")), [no_match(TRACE_ID, "trace\n")], id="traceid-newline"
+    ),
+    # Locale
+    pytest.param(body(("Locale", "fr_CA")), [no_match(LOCALE, "fr_CA")], id="locale-underscore"),
+    pytest.param(
+        body((f"{RECIPIENT}/Locale", "fr-ca")),
+        [no_match(LOCALE, "fr-ca")],
+        id="recipient-locale-case",
     ),
     # Addresses
     pytest.param(body(("Addresses", DROP)), [missing("Addresses")], id="no-addresses"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from notify.domain.errors import TEMPLATE_NOT_FOUND, PermanentError
-from notify.domain.templates import Template
+from notify.domain.templates import InvalidTemplate, Template
 from notify.integration.template_store import DynamoTemplateStore, TenantTemplates
 
 SHARED, OWN = "unit-shared-templates", "unit-tenant-templates"
@@ -149,3 +149,31 @@ def test_a_put_that_loses_the_race_for_a_version_number_takes_the_next(
     assert racing.put(owner, "raced", {"MessageBody": "ours"}, AT) == 3
     assert store.version(owner, "raced", 2)["MessageBody"] == "theirs"
     assert store.version(owner, "raced", 3)["MessageBody"] == "ours"
+
+
+def test_a_locale_put_is_a_new_version_with_every_variant_and_older_ones_unchanged(
+    store, reads, owner
+) -> None:
+    store.put(owner, "hello", {"MessageBody": "Hi"}, AT)
+    assert store.put(owner, "hello", {"MessageBody": "Salut"}, AT, "fr") == 2
+    assert store.put(owner, "hello", {"MessageBody": "Allô"}, AT, "fr-CA") == 3
+    assert store.put(owner, "hello", {"MessageBody": "Hello"}, AT) == 4
+
+    assert sorted(store.latest(owner, "hello")["Locales"]) == ["fr", "fr-CA"]
+    assert "Locales" not in store.version(owner, "hello", 1)
+    assert reads.get("hello", owner).for_locale("fr-CA").message_body == "Allô"
+    assert reads.get("hello", owner).for_locale("de").message_body == "Hello"
+    assert reads.get("hello", owner, 2).for_locale("fr-CA").message_body == "Salut"
+    assert reads.get("hello", owner, 1).for_locale("fr").message_body == "Hi"
+
+
+def test_an_archived_template_written_again_carries_no_variant(store, reads, owner) -> None:
+    store.put(owner, "gone", {"MessageBody": "Hi"}, AT)
+    store.put(owner, "gone", {"MessageBody": "Salut"}, AT, "fr")
+    store.archive(owner, "gone", AT)
+
+    with pytest.raises(InvalidTemplate, match="no default variant yet"):
+        store.put(owner, "gone", {"MessageBody": "Salut"}, AT, "fr")
+    store.put(owner, "gone", {"MessageBody": "Back"}, AT)
+
+    assert reads.get("gone", owner).for_locale("fr").message_body == "Back"
