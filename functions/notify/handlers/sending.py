@@ -45,13 +45,16 @@ from notify.domain.senders import (
     default_senders,
 )
 from notify.domain.steps import DeliveryStep, Outcome, Tried
+from notify.domain.test_keys import TEST_MARK, is_test, simulated_delivery
 from notify.handlers.settings import SendSettings
 from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.job_store import JobStore
+from notify.integration.providers.simulator import SimulatedProvider
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 from notify.integration.traces.attempts import AttemptStore
+from notify.integration.traces.deliveries import delivery_fields
 
 logger = Logger()
 
@@ -275,6 +278,26 @@ class Provider(Protocol):
         """Hand the message to the provider; its id for the message."""
 
 
+def provider_for(delivery: Delivery, provider: Provider) -> Provider:
+    """The channel's provider, or for a test key's request the test provider (no one is reached)."""
+    return SimulatedProvider(delivery.recipient) if _is_test(delivery) else provider
+
+
+def simulated_fields(delivery: Delivery) -> dict[str, Any]:
+    """What a test recipient's item keeps beside SENT: its mark, and the delivery status its
+    address simulates, in the fields a provider's status event sets (so the status stream
+    publishes it, and callbacks carry it, as a real one). Nothing for a live recipient."""
+    if not _is_test(delivery):
+        return {}
+    simulated = simulated_delivery(delivery.channel, delivery.address)
+    at = datetime.now(UTC).isoformat()
+    return {TEST_MARK: True} | delivery_fields(simulated.status, at, simulated.error_code)
+
+
+def _is_test(delivery: Delivery) -> bool:
+    return is_test(delivery.request.get("Caller"))
+
+
 def send_handler(
     channel: Channel, provider: Provider
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -292,14 +315,15 @@ def send_handler(
             delivery, resources.templates, resources.settings.default_template
         )
         resources.refuse_unlisted_sender(delivery, message.sender)
+        sender = provider_for(delivery, provider)
         outcome = resources.send_once(
             delivery,
             context,
-            lambda: provider.send(message, delivery.trace_id),
+            lambda: sender.send(message, delivery.trace_id),
             message.details(),
             # The state machine's retries of this send (the ASL's Retry, RetryExhausted).
             resources.pacer(channel, delivery, retry=bool(event.get("Retry"))),
-            message.template.fields() if message.template else None,
+            (message.template.fields() if message.template else {}) | simulated_fields(delivery),
         )
         if outcome.status == PACED:  # Record continues it from its delivery, with its slot
             count_paced(resources.settings.metrics_namespace, channel, lane_of(delivery.request))
