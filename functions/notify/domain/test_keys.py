@@ -21,15 +21,15 @@ KEY_TYPES = (TEST, LIVE)
 # What the traces table and the status events carry beside a test recipient.
 TEST_MARK = "Test"
 
-# The documented test addresses (docs/api.md); the phone numbers are in +1 500, which no
-# real subscriber has, so a live request to one cannot text a stranger either.
+# The documented test addresses (docs/api.md): the email domain is reserved (RFC 2606) and
+# the numbers are in +1 500 555, the range Twilio's own test credentials use.
 BOUNCE, REJECT, THROTTLE = "bounce", "reject", "throttle"
 TEST_ADDRESSES: dict[str, str] = {
-    "bounce@simulator.test": BOUNCE,
+    "bounce@simulator.example.com": BOUNCE,
     "+15005550001": BOUNCE,
-    "reject@simulator.test": REJECT,
+    "reject@simulator.example.com": REJECT,
     "+15005550002": REJECT,
-    "throttle@simulator.test": THROTTLE,
+    "throttle@simulator.example.com": THROTTLE,
     "+15005550003": THROTTLE,
 }
 # What a bounce looks like per channel, as the real providers' events are parsed:

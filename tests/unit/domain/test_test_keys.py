@@ -31,13 +31,13 @@ def test_only_a_caller_with_key_type_test_is_test_traffic(caller, test):
 @pytest.mark.parametrize(
     ("address", "expected"),
     [
-        pytest.param("bounce@simulator.test", BOUNCE, id="email bounce"),
-        pytest.param(" Bounce@Simulator.TEST ", BOUNCE, id="email in any case"),
+        pytest.param("bounce@simulator.example.com", BOUNCE, id="email bounce"),
+        pytest.param(" Bounce@Simulator.Example.COM ", BOUNCE, id="email in any case"),
         pytest.param("+15005550001", BOUNCE, id="phone bounce"),
         pytest.param("whatsapp:+15005550001", BOUNCE, id="whatsapp bounce"),
-        pytest.param("reject@simulator.test", REJECT, id="email reject"),
+        pytest.param("reject@simulator.example.com", REJECT, id="email reject"),
         pytest.param("+15005550002", REJECT, id="phone reject"),
-        pytest.param("throttle@simulator.test", THROTTLE, id="email throttle"),
+        pytest.param("throttle@simulator.example.com", THROTTLE, id="email throttle"),
         pytest.param("+15005550003", THROTTLE, id="phone throttle"),
         pytest.param("user@example.com", None, id="anyone else"),
     ],
@@ -51,7 +51,7 @@ def test_each_documented_test_address_names_what_it_simulates(address, expected)
     [
         pytest.param(
             "EMAIL",
-            "bounce@simulator.test",
+            "bounce@simulator.example.com",
             SimulatedDelivery("bounced", "Permanent/General"),
             id="an email bounces as SES reports a permanent bounce",
         ),

@@ -13,7 +13,7 @@ def send(address: str, **recipient_fields: object) -> str:
     return provider.send(message=object(), trace_id="t-1")
 
 
-@pytest.mark.parametrize("address", ["user@example.com", "bounce@simulator.test"])
+@pytest.mark.parametrize("address", ["user@example.com", "bounce@simulator.example.com"])
 def test_a_sendable_test_address_gets_a_test_message_id(address):
     assert send(address).startswith("test-")
     assert send(address) != send(address)
@@ -21,7 +21,7 @@ def test_a_sendable_test_address_gets_a_test_message_id(address):
 
 def test_the_reject_address_is_a_permanent_provider_rejection_saying_so():
     with pytest.raises(PermanentError) as raised:
-        send("reject@simulator.test")
+        send("reject@simulator.example.com")
 
     assert raised.value.reason == PROVIDER_REJECTED
     assert "simulates a rejection" in raised.value.detail
