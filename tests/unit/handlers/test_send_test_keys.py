@@ -6,20 +6,18 @@ from __future__ import annotations
 import pytest
 
 from notify.domain.errors import PROVIDER_REJECTED, PermanentError
-from tests.unit.handlers.test_send_handlers import (  # noqa: F401  (fixtures)
-    CHANNELS,
-    EACH_CHANNEL,
-    delivery,
-    functions,
-    providers,
-)
+from tests.unit.handlers import test_send_handlers as send_handlers
+from tests.unit.handlers.test_send_handlers import CHANNELS, EACH_CHANNEL, delivery
+
+# The send functions over moto and the local providers, as test_send_handlers starts them.
+functions, providers = send_handlers.functions, send_handlers.providers
 
 TEST_CALLER = {"sub": "u1", "customer_id": "cust456", "key_type": "test"}
 BOUNCE_ADDRESS = {"EMAIL": "bounce@simulator.example.com", "SMS": "+15005550001"}
 BOUNCED = {"EMAIL": ("bounced", "Permanent/General"), "SMS": ("undelivered", "TEXT_BLOCKED")}
 
 
-def test_request(channel, address: str | None = None) -> dict:
+def with_test_key(channel, address: str | None = None) -> dict:
     event = delivery(channel)
     event["Request"]["Caller"] = TEST_CALLER
     if address is not None:
@@ -27,14 +25,11 @@ def test_request(channel, address: str | None = None) -> dict:
     return event
 
 
-test_request.__test__ = False  # a builder, not a test
-
-
 @EACH_CHANNEL
 def test_a_test_key_recipient_is_sent_and_delivered_with_nothing_in_the_outbox(
     functions, providers, channel, lambda_context
 ):
-    event = test_request(channel)
+    event = with_test_key(channel)
 
     outcome = functions.send(channel, event, lambda_context)
 
@@ -50,7 +45,7 @@ def test_a_test_key_recipient_is_sent_and_delivered_with_nothing_in_the_outbox(
 def test_the_bounce_address_ends_as_its_providers_bounce_would(
     functions, providers, channel, lambda_context
 ):
-    event = test_request(channel, BOUNCE_ADDRESS[channel.name])
+    event = with_test_key(channel, BOUNCE_ADDRESS[channel.name])
 
     assert functions.send(channel, event, lambda_context)["Status"] == "SENT"
 
@@ -63,7 +58,7 @@ def test_the_reject_address_is_rejected_by_the_test_provider_saying_why(
     functions, providers, lambda_context
 ):
     email = CHANNELS[0]
-    event = test_request(email, "reject@simulator.example.com")
+    event = with_test_key(email, "reject@simulator.example.com")
 
     with pytest.raises(PermanentError) as raised:
         functions.send(email, event, lambda_context)
@@ -78,7 +73,7 @@ def test_the_throttle_address_is_paced_once_then_sent_and_delivered(
     functions, providers, lambda_context
 ):
     sms = CHANNELS[1]
-    event = test_request(sms, "+15005550003")
+    event = with_test_key(sms, "+15005550003")
 
     paced = functions.send(sms, event, lambda_context)
     assert (paced["Status"], paced["Recipient"]["Throttled"]) == ("PACED", 1)
