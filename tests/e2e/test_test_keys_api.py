@@ -35,6 +35,7 @@ def test_a_test_key_request_is_delivered_or_bounced_with_nothing_sent(local, reg
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     ).json()
+    assert status["Test"] is True
     ended = {
         r["Address"]: (r["Status"], r["DeliveryStatus"], r["Test"]) for r in status["Recipients"]
     }

@@ -184,3 +184,8 @@ def test_a_test_recipient_is_marked_test_and_a_live_one_is_not():
 
     assert test_view["Test"] is True
     assert "Test" not in live_view
+
+
+def test_a_test_keys_trace_is_marked_test_and_a_live_one_is_not():
+    assert trace_view("t-1", HEADER | {"Test": True}, [SENT_SMS])["Test"] is True
+    assert "Test" not in trace_view("t-1", HEADER, [SENT_SMS])
