@@ -32,10 +32,15 @@ TEST_ADDRESSES: dict[str, str] = {
     "throttle@simulator.example.com": THROTTLE,
     "+15005550003": THROTTLE,
 }
-# What a bounce looks like per channel, as the real providers' events are parsed:
-# SES reports a permanent bounce, End User Messaging and Twilio an undelivered message.
-_BOUNCES = {"EMAIL": ("bounced", "Permanent/General")}
-_UNDELIVERED = ("undelivered", "TEXT_BLOCKED")
+# A bounce per channel, as its provider's events are parsed (integration/providers/*/events.py):
+# SES's permanent bounce, End User Messaging's failed text or call (its event type as the
+# code), Twilio's undelivered message (30003: unreachable handset).
+_BOUNCES = {
+    "EMAIL": ("bounced", "Permanent/General"),
+    "SMS": ("failed", "TEXT_UNREACHABLE"),
+    "VOICE": ("failed", "VOICE_FAILED"),
+    "WHATSAPP": ("undelivered", "30003"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,5 +65,5 @@ def behaviour(address: str) -> str | None:
 def simulated_delivery(channel: str, address: str) -> SimulatedDelivery:
     """The delivery status a sent test message ends with: bounced or delivered."""
     if behaviour(address) == BOUNCE:
-        return SimulatedDelivery(*_BOUNCES.get(channel, _UNDELIVERED))
+        return SimulatedDelivery(*_BOUNCES[channel])
     return SimulatedDelivery("delivered")

@@ -58,14 +58,20 @@ def test_each_documented_test_address_names_what_it_simulates(address, expected)
         pytest.param(
             "SMS",
             "+15005550001",
-            SimulatedDelivery("undelivered", "TEXT_BLOCKED"),
-            id="a text is undelivered",
+            SimulatedDelivery("failed", "TEXT_UNREACHABLE"),
+            id="a text fails as End User Messaging reports an unreachable number",
+        ),
+        pytest.param(
+            "VOICE",
+            "+15005550001",
+            SimulatedDelivery("failed", "VOICE_FAILED"),
+            id="a call fails",
         ),
         pytest.param(
             "WHATSAPP",
             "whatsapp:+15005550001",
-            SimulatedDelivery("undelivered", "TEXT_BLOCKED"),
-            id="a whatsapp message is undelivered",
+            SimulatedDelivery("undelivered", "30003"),
+            id="a whatsapp message is undelivered as Twilio reports an unreachable handset",
         ),
         pytest.param("EMAIL", "user@example.com", SimulatedDelivery("delivered"), id="anyone else"),
         pytest.param(

@@ -13,8 +13,16 @@ from tests.unit.handlers.test_send_handlers import CHANNELS, EACH_CHANNEL, deliv
 functions, providers = send_handlers.functions, send_handlers.providers
 
 TEST_CALLER = {"sub": "u1", "customer_id": "cust456", "key_type": "test"}
-BOUNCE_ADDRESS = {"EMAIL": "bounce@simulator.example.com", "SMS": "+15005550001"}
-BOUNCED = {"EMAIL": ("bounced", "Permanent/General"), "SMS": ("undelivered", "TEXT_BLOCKED")}
+BOUNCE_ADDRESS = {
+    "EMAIL": "bounce@simulator.example.com",
+    "SMS": "+15005550001",
+    "WHATSAPP": "whatsapp:+15005550001",
+}
+BOUNCED = {
+    "EMAIL": ("bounced", "Permanent/General"),
+    "SMS": ("failed", "TEXT_UNREACHABLE"),
+    "WHATSAPP": ("undelivered", "30003"),
+}
 
 
 def with_test_key(channel, address: str | None = None) -> dict:
@@ -41,7 +49,7 @@ def test_a_test_key_recipient_is_sent_and_delivered_with_nothing_in_the_outbox(
     assert item["ProviderMessageId"] == outcome["ProviderMessageId"]
 
 
-@pytest.mark.parametrize("channel", CHANNELS[:2], ids=[c.name for c in CHANNELS[:2]])
+@EACH_CHANNEL
 def test_the_bounce_address_ends_as_its_providers_bounce_would(
     functions, providers, channel, lambda_context
 ):
