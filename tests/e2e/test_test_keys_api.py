@@ -44,6 +44,9 @@ def test_a_test_key_request_is_delivered_or_bounced_with_nothing_sent(local, reg
     events = wait_until(
         lambda: len(got := receiver.accepted(trace_id)) == 4 and got, "four status callbacks"
     )
+    for address in (DELIVERED, BOUNCES):
+        sent, ended = sorted((e for e in events if e["Address"] == address), key=lambda e: e["At"])
+        assert (sent["Kind"], ended["Kind"]) == ("Outcome", "Delivery")
     assert {(e["Address"], e["Status"], e["Test"]) for e in events} == {
         (DELIVERED, "SENT", True),
         (DELIVERED, "delivered", True),

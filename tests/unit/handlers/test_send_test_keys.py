@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from notify.domain.errors import PROVIDER_REJECTED, PermanentError
+from notify.domain.errors import PROVIDER_REJECTED, AwaitingDelivery, PermanentError
 from tests.unit.handlers import test_send_handlers as send_handlers
 from tests.unit.handlers.test_send_handlers import CHANNELS, EACH_CHANNEL, delivery
 
@@ -90,6 +90,20 @@ def test_the_throttle_address_is_paced_once_then_sent_and_delivered(
     assert functions.send(sms, event, lambda_context)["Status"] == "SENT"
     assert functions.recipient_item(event)["DeliveryStatus"] == "delivered"
     assert providers.sent(event["Request"]["TraceId"]) == []
+
+
+def test_a_test_recipient_whose_next_channel_waits_is_reported_delivered_before_the_wait(
+    functions, providers, lambda_context
+):
+    sms = CHANNELS[1]
+    event = with_test_key(sms)
+    event["Delivery"]["Recipient"] |= {"AwaitDeliverySeconds": 30}
+
+    with pytest.raises(AwaitingDelivery):
+        functions.send(sms, event, lambda_context)
+
+    # Its receipt is there, so the fallback is not tried.
+    assert functions.recipient_item(event)["DeliveryStatus"] == "delivered"
 
 
 @EACH_CHANNEL

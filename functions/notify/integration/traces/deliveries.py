@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from notify.domain.provider_events import DELIVERY_RANKS, DeliveryUpdate, RecipientNotRecorded
+from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
 from notify.integration.aws_errors import aws_errors
 from notify.integration.traces.keys import PARTITION_KEY, PROVIDER_MESSAGE_INDEX, SORT_KEY
 from notify.integration.traces.table import update_unless_refused
-
-
-def delivery_fields(status: str, at: str, error_code: str | None = None) -> dict[str, Any]:
-    """A recipient item's delivery status fields, as a provider's status event sets them."""
-    fields: dict[str, Any] = {
-        "DeliveryStatus": status,
-        "DeliveryRank": DELIVERY_RANKS[status],
-        "DeliveryUpdatedAt": at,
-    }
-    if error_code:
-        fields["DeliveryErrorCode"] = error_code
-    return fields
 
 
 class DeliveryStatusStore:
@@ -41,18 +30,22 @@ class DeliveryStatusStore:
             )["Items"]
         if not keys:
             raise RecipientNotRecorded(f"no recipient sent as {update.provider_message_id} yet")
-        fields = delivery_fields(update.status, update.at, update.error_code)
-        values = {f":{name}": value for name, value in fields.items()}
-        sets = ", ".join(f"{name} = :{name}" for name in fields)
-        changed = 0
-        for key in keys:
-            refused = update_unless_refused(
-                self._table,
-                Key={PARTITION_KEY: key[PARTITION_KEY], SORT_KEY: key[SORT_KEY]},
-                UpdateExpression=f"SET {sets}",
-                ConditionExpression="attribute_exists(Sk) AND "
-                "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :DeliveryRank)",
-                ExpressionAttributeValues=values,
-            )
-            changed += refused is None
-        return changed
+        return sum(self.record_delivery_to(key, update) for key in keys)
+
+    def record_delivery_to(self, key: Mapping[str, Any], update: DeliveryUpdate) -> bool:
+        """Set the status on the recipient item `key` unless the rank rule drops it; whether
+        it changed. The one write of a delivery status, whoever reports it."""
+        values = {":status": update.status, ":rank": update.rank, ":at": update.at}
+        fields = "DeliveryStatus = :status, DeliveryRank = :rank, DeliveryUpdatedAt = :at"
+        if update.error_code:
+            fields += ", DeliveryErrorCode = :error"
+            values[":error"] = update.error_code
+        refused = update_unless_refused(
+            self._table,
+            Key={PARTITION_KEY: key[PARTITION_KEY], SORT_KEY: key[SORT_KEY]},
+            UpdateExpression=f"SET {fields}",
+            ConditionExpression="attribute_exists(Sk) AND "
+            "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :rank)",
+            ExpressionAttributeValues=values,
+        )
+        return refused is None
