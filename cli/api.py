@@ -74,7 +74,16 @@ def identity(target: Target, args: argparse.Namespace) -> Identity:
 
 def token(args: argparse.Namespace, ctx: Context) -> int:
     secret = _token_secret(ctx)
-    print(mint_token(secret, args.user_id, args.email, args.customer_id, ttl_seconds=args.ttl))
+    print(
+        mint_token(
+            secret,
+            args.user_id,
+            args.email,
+            args.customer_id,
+            ttl_seconds=args.ttl,
+            test=args.test,
+        )
+    )
     return 0
 
 

@@ -73,6 +73,11 @@ def _add_token(commands: argparse._SubParsersAction) -> None:
     # Also accepted after the subcommand, as before; SUPPRESS keeps the global value.
     token.add_argument("--stack", default=argparse.SUPPRESS, help="a deployed stack's name")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    token.add_argument(
+        "--test",
+        action="store_true",
+        help='a test key (claim "key_type": "test"): its requests reach no provider',
+    )
 
 
 def _add_send(commands: argparse._SubParsersAction) -> None:

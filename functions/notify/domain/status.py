@@ -18,6 +18,7 @@ from notify.domain import tenants
 from notify.domain.outcomes import CANCELLED, SCHEDULED
 from notify.domain.recipients import split_channel_key
 from notify.domain.schedule import seconds_until
+from notify.domain.test_keys import TEST_MARK
 
 # A recipient whose send has not been recorded yet (its execution is still running).
 PENDING = "PENDING"
@@ -81,6 +82,8 @@ def trace_view(
         "UpdatedAt": header.get("UpdatedAt"),
         "Recipients": sorted(views, key=lambda r: (r["ChannelType"] or "", r["Address"] or "")),
     }
+    if header.get(TEST_MARK):  # only a test key's trace, so a live answer is unchanged
+        view[TEST_MARK] = True
     if header.get("SendAt"):
         view["SendAt"] = header["SendAt"]
     if status == SCHEDULED:
@@ -120,6 +123,8 @@ def recipient_view(
     view["Status"] = view["Status"] or PENDING
     view["Attempts"] = view["Attempts"] or 0
     view["FallbackFor"] = (fallback_for or {}).get((view["ChannelType"], view["Address"]))
+    if item.get(TEST_MARK):  # only on test traffic, so a live answer is unchanged
+        view[TEST_MARK] = True
     return view
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from notify.domain.test_keys import TEST_MARK
+
 SOURCE = "messaging.status"
 DETAIL_TYPE = "MessageStatus"
 OUTCOME, DELIVERY = "Outcome", "Delivery"
@@ -61,7 +63,7 @@ def _event(
     instance = attempts if kind == OUTCOME else item.get("ProviderMessageId", "")
     key = "\n".join((item["TraceId"], item["Sk"], kind, status, str(instance)))
     when = item.get("DeliveryUpdatedAt") if kind == DELIVERY else _outcome_time(item, status)
-    return {
+    event = {
         "EventId": str(uuid.uuid5(_EVENT_IDS, key)),
         "TraceId": item["TraceId"],
         "Tenant": item["Owner"],
@@ -75,6 +77,8 @@ def _event(
         "Attempts": attempts,
         "At": when or at,
     }
+    # Only test traffic is marked, so a live event's detail is as it was.
+    return event | ({TEST_MARK: True} if item.get(TEST_MARK) else {})
 
 
 def _outcome_time(item: Mapping[str, Any], status: str) -> Any:

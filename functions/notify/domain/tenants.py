@@ -19,6 +19,7 @@ from typing import Any
 
 from notify.domain.content import refuse_uncarriable
 from notify.domain.errors import INVALID_MESSAGE, PermanentError
+from notify.domain.test_keys import KEY_TYPE
 
 CUSTOMER = "customer"
 USER = "user"
@@ -27,9 +28,9 @@ NAMESPACES = (CUSTOMER, USER, API_KEY)
 # The queued Caller of an API-key caller carries this claim (a token's never does).
 API_KEY_ID = "api_key_id"
 # What a queued Caller holds, nothing else: a token's claims as the authorizer writes them
-# (tokens.Caller.to_context: `sub`, with `customer_id` and `email` only when the token has
-# them), or what api_key_caller writes; every value a non-empty string.
-TOKEN_CALLER_CLAIMS = frozenset({"sub", "customer_id", "email"})
+# (tokens.Caller.to_context: `sub`, with `customer_id`, `email` and a test key's `key_type`
+# only when the token has them), or what api_key_caller writes; every value a non-empty string.
+TOKEN_CALLER_CLAIMS = frozenset({"sub", "customer_id", "email", KEY_TYPE})
 API_KEY_CALLER_CLAIMS = frozenset({"sub", API_KEY_ID})
 TENANT_ID_RULE = "1-128 characters of A-Z a-z 0-9 . _ @ + -"
 _TENANT_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")

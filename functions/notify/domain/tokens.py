@@ -18,6 +18,7 @@ import jwt
 from jwt import exceptions as jwt_errors
 
 from notify.domain import tenants
+from notify.domain.test_keys import KEY_TYPE, KEY_TYPES, TEST
 
 ISSUER = "messaging-api"
 ALGORITHM = "HS256"
@@ -52,6 +53,8 @@ class Caller:
     sub: str
     email: str | None = None
     customer_id: str | None = None
+    # "test" for a test key (domain/test_keys.py); None is live.
+    key_type: str | None = None
 
     @property
     def owner(self) -> str:
@@ -60,7 +63,12 @@ class Caller:
 
     def to_context(self) -> dict[str, str]:
         """The API Gateway authorizer context; values must be strings, so absent is ""."""
-        caller = {"sub": self.sub, "customer_id": self.customer_id, "email": self.email}
+        caller = {
+            "sub": self.sub,
+            "customer_id": self.customer_id,
+            "email": self.email,
+            KEY_TYPE: self.key_type,
+        }
         present = {key: value for key, value in caller.items() if value is not None}
         return {
             "sub": self.sub,
@@ -89,6 +97,7 @@ def verify_token(
         sub=_subject(claims),
         email=_optional_string(claims, "email"),
         customer_id=_optional_string(claims, "customer_id"),
+        key_type=_key_type(claims),
     )
     # The ids become key parts (traces, claims, idempotency): a "#" or ":" in one could
     # reach another tenant's keys, so such a token is refused here, before any route.
@@ -107,6 +116,7 @@ def mint_token(
     *,
     ttl_seconds: int = 3600,
     now: float | None = None,
+    test: bool = False,
 ) -> str:
     """Sign a token for `sub`, as `generate_jwt.py <user_id> [email] [customer_id]` did."""
     issued_at = int(time.time() if now is None else now)
@@ -120,6 +130,8 @@ def mint_token(
         claims["email"] = email
     if customer_id is not None:
         claims["customer_id"] = customer_id
+    if test:
+        claims[KEY_TYPE] = TEST
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -212,6 +224,14 @@ def _optional_string(claims: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise InvalidToken(f"{name} is not a string")
     return value
+
+
+def _key_type(claims: dict[str, Any]) -> str | None:
+    """TEST, or None for a live key: a token naming another type is refused, not sent live."""
+    key_type = _optional_string(claims, KEY_TYPE)
+    if key_type is not None and key_type not in KEY_TYPES:
+        raise InvalidToken(f"{KEY_TYPE} must be one of {', '.join(KEY_TYPES)}")
+    return TEST if key_type == TEST else None
 
 
 def _stage_wildcard(method_arn: str) -> str:

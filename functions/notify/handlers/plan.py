@@ -40,6 +40,7 @@ from notify.domain.schedule import (
     stamp,
 )
 from notify.domain.steps import Outcome, Planned
+from notify.domain.test_keys import is_test
 from notify.handlers.settings import PlanSettings
 from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
@@ -178,14 +179,15 @@ def take(
     trace_id, owner = planned.trace_id, planned.owner
     stale = stale_before(settings.execution_timeout_seconds, now)
     keys = recipient_keys(planned)
+    claim_args = (trace_id, owner, execution, stale, keys, run, is_test(planned.caller))
     try:
         when = send_at(planned.send_at, now)
         check_fallback_after(planned)
     except PermanentError as exc:
-        return store.claim(trace_id, owner, execution, stale, keys, run), rejected_all(planned, exc)
+        return store.claim(*claim_args), rejected_all(planned, exc)
     if when is not None:
         return schedule_send(planned, body, when), []
-    return store.claim(trace_id, owner, execution, stale, keys, run), None
+    return store.claim(*claim_args), None
 
 
 def awaited_only(planned: Planned) -> Planned:

@@ -9,7 +9,8 @@ state machine each task; the structured logs carry the TraceId.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,13 +46,17 @@ from notify.domain.senders import (
     default_senders,
 )
 from notify.domain.steps import DeliveryStep, Outcome, Tried
+from notify.domain.test_keys import TEST_MARK, is_test
 from notify.handlers.settings import SendSettings
 from notify.integration.budgets import BudgetStore
 from notify.integration.dynamodb_table import DynamoTable
 from notify.integration.job_store import JobStore
+from notify.integration.providers.simulator import SimulatedProvider
 from notify.integration.template_store import DynamoTemplateStore
 from notify.integration.tenant_store import TenantStore
 from notify.integration.traces.attempts import AttemptStore
+from notify.integration.traces.deliveries import DeliveryStatusStore
+from notify.integration.traces.keys import recipient_item_key
 
 logger = Logger()
 
@@ -69,6 +74,7 @@ class SendResources:
     traces: AttemptStore
     tenants: TenantStore
     budgets: BudgetStore
+    deliveries: DeliveryStatusStore
     default_senders: AllowedSenders = NO_SENDERS
     jobs: JobStore | None = None
 
@@ -93,6 +99,7 @@ class SendResources:
             ),
             TenantStore(dynamodb, settings.tenants_table, settings.tenant_cache_seconds),
             BudgetStore(DynamoTable(dynamodb, settings.budgets_table)),
+            DeliveryStatusStore(DynamoTable(dynamodb, settings.traces_table)),
             defaults,
             JobStore(DynamoTable(dynamodb, settings.jobs_table)) if settings.jobs_table else None,
         )
@@ -183,6 +190,28 @@ class SendResources:
         self.traces.complete_send(*key, message_id, at, recorded)
         logger.info("sent", extra={"channel": delivery.channel, "provider_message_id": message_id})
         return _awaited(_sent(delivery, message_id, at, details))
+
+    @contextmanager
+    def reporting_simulated(self, delivery: Delivery, sender: Provider) -> Iterator[None]:
+        """Around a send: then the test provider's status event, written as a real provider's
+        is (the rank rule), so it is published and called back after the SENT. Nothing for
+        a live provider, or a test send that did not happen in this call."""
+        try:
+            yield
+        except AwaitingDelivery:  # sent: its receipt decides whether the next channel is tried
+            self._report_simulated(delivery, sender)
+            raise
+        self._report_simulated(delivery, sender)
+
+    def _report_simulated(self, delivery: Delivery, sender: Provider) -> None:
+        if not isinstance(sender, SimulatedProvider):
+            return
+        update = sender.status_event(delivery.trace_id)
+        if update is not None:
+            key = recipient_item_key(
+                delivery.trace_id, delivery.owner, delivery.channel, delivery.address
+            )
+            self.deliveries.record_delivery_to(key, update)
 
     def job_cancelled(self, owner: str, job: str) -> bool:
         """Read at each row's send (one GetItem, not cached: a cancel is seen at once)."""
@@ -275,6 +304,20 @@ class Provider(Protocol):
         """Hand the message to the provider; its id for the message."""
 
 
+def provider_for(delivery: Delivery, provider: Provider) -> Provider:
+    """The channel's provider, or for a test key's request the test provider (no one is reached)."""
+    return SimulatedProvider(delivery.recipient) if _is_test(delivery) else provider
+
+
+def traffic_mark(delivery: Delivery) -> dict[str, Any]:
+    """What a test key's recipient item keeps beside SENT; nothing for a live one."""
+    return {TEST_MARK: True} if _is_test(delivery) else {}
+
+
+def _is_test(delivery: Delivery) -> bool:
+    return is_test(delivery.request.get("Caller"))
+
+
 def send_handler(
     channel: Channel, provider: Provider
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -292,15 +335,17 @@ def send_handler(
             delivery, resources.templates, resources.settings.default_template
         )
         resources.refuse_unlisted_sender(delivery, message.sender)
-        outcome = resources.send_once(
-            delivery,
-            context,
-            lambda: provider.send(message, delivery.trace_id),
-            message.details(),
-            # The state machine's retries of this send (the ASL's Retry, RetryExhausted).
-            resources.pacer(channel, delivery, retry=bool(event.get("Retry"))),
-            message.template.fields() if message.template else None,
-        )
+        sender = provider_for(delivery, provider)
+        with resources.reporting_simulated(delivery, sender):
+            outcome = resources.send_once(
+                delivery,
+                context,
+                lambda: sender.send(message, delivery.trace_id),
+                message.details(),
+                # The state machine's retries of this send (the ASL's Retry, RetryExhausted).
+                resources.pacer(channel, delivery, retry=bool(event.get("Retry"))),
+                (message.template.fields() if message.template else {}) | traffic_mark(delivery),
+            )
         if outcome.status == PACED:  # Record continues it from its delivery, with its slot
             count_paced(resources.settings.metrics_namespace, channel, lane_of(delivery.request))
             step = DeliveryStep.from_json(event["Delivery"])

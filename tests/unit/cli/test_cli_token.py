@@ -36,3 +36,9 @@ def test_an_unknown_stack_names_the_missing_secret_in_one_line(deployed_secret, 
     error = capsys.readouterr().err
     assert error.startswith("messaging: cannot read the JWT secret nope-jwt-secret: ")
     assert error.count("\n") == 1
+
+
+def test_token_test_mints_a_test_key(deployed_secret, capsys):
+    assert main(["--stack", "prod", "token", "u1", "--test"]) == 0
+
+    assert verify_token(capsys.readouterr().out.strip(), deployed_secret).key_type == "test"

@@ -175,3 +175,18 @@ def test_each_channel_tried_is_shown_and_a_fallback_names_whom_it_stands_in_for(
         ("SMS", "SENT", "whatsapp:+447835065013"),
         ("WHATSAPP", "REJECTED", None),
     ]
+
+
+def test_a_test_recipient_is_marked_test_and_a_live_one_is_not():
+    test_sms = SENT_SMS | {"Test": True}
+
+    [test_view] = trace_view("t-1", HEADER, [test_sms])["Recipients"]
+    [live_view] = trace_view("t-1", HEADER, [SENT_SMS])["Recipients"]
+
+    assert test_view["Test"] is True
+    assert "Test" not in live_view
+
+
+def test_a_test_keys_trace_is_marked_test_and_a_live_one_is_not():
+    assert trace_view("t-1", HEADER | {"Test": True}, [SENT_SMS])["Test"] is True
+    assert "Test" not in trace_view("t-1", HEADER, [SENT_SMS])

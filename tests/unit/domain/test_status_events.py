@@ -99,3 +99,29 @@ def test_stream_numbers_become_json_numbers():
         "b": [1.5],
         "c": "x",
     }
+
+
+def test_a_test_recipients_sent_and_simulated_delivery_are_two_events_both_marked_test():
+    new = item(
+        Status="SENT",
+        ProviderMessageId="test-1",
+        Test=True,
+        DeliveryStatus="bounced",
+        DeliveryErrorCode="Permanent/General",
+    )
+
+    sent, bounced = status_events(item(), new, AT)
+
+    assert (sent["Kind"], sent["Status"], sent["Test"]) == ("Outcome", "SENT", True)
+    assert (bounced["Kind"], bounced["Status"], bounced["ErrorCode"], bounced["Test"]) == (
+        "Delivery",
+        "bounced",
+        "Permanent/General",
+        True,
+    )
+
+
+def test_live_traffic_carries_no_test_mark():
+    [event] = status_events(item(), item(Status="SENT", ProviderMessageId="SM1"), AT)
+
+    assert "Test" not in event

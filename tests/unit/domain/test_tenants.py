@@ -114,3 +114,9 @@ def test_an_operator_writes_a_tenant_as_kind_and_id(text, expected):
 def test_a_tenant_written_otherwise_is_refused_with_the_rule(text, message):
     with pytest.raises(InvalidTenant, match=message):
         parse_owner(text)
+
+
+def test_a_test_keys_queued_caller_is_read_and_owned_like_its_live_key():
+    caller = {"sub": "u", "customer_id": "acme", "key_type": "test"}
+
+    assert queued_owner(caller) == "customer:acme"

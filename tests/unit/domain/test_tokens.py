@@ -341,3 +341,36 @@ def test_the_policy_resource_is_widened_to_every_method_and_path(method_arn, res
 def test_an_arn_that_is_not_an_api_method_is_rejected(method_arn):
     with pytest.raises(ValueError, match="not an execute-api method ARN"):
         allow_policy(method_arn, Caller("user-1"))
+
+
+def test_a_test_key_token_carries_key_type_test_into_the_queued_caller():
+    token = mint_token(SECRET, "user-1", customer_id="cust-9", now=NOW, test=True)
+
+    caller = verify_token(token, SECRET, now=NOW)
+
+    assert caller.key_type == "test"
+    assert json.loads(caller.to_context()["caller"]) == {
+        "sub": "user-1",
+        "customer_id": "cust-9",
+        "key_type": "test",
+    }
+
+
+@pytest.mark.parametrize(
+    ("key_type", "expected"),
+    [
+        pytest.param("live", None, id="live is a live key"),
+        pytest.param("", None, id="empty is a live key"),
+    ],
+)
+def test_a_live_key_type_leaves_the_caller_live(key_type, expected):
+    caller = verify_token(signed(claims(key_type=key_type)), SECRET, now=NOW)
+
+    assert caller.key_type is expected
+    assert "key_type" not in json.loads(caller.to_context()["caller"])
+
+
+@pytest.mark.parametrize("key_type", ["TEST", "sandbox", 1, True])
+def test_a_token_with_an_unknown_key_type_is_refused_rather_than_sent_live(key_type):
+    with pytest.raises(InvalidToken):
+        verify_token(signed(claims(key_type=key_type)), SECRET, now=NOW)

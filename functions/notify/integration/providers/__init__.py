@@ -3,6 +3,7 @@
 ses/                  Amazon SES v2 (EMAIL)
 end_user_messaging/   AWS End User Messaging SMS and Voice v2 (SMS, VOICE)
 twilio/               Twilio's Messages API and webhook (WHATSAPP)
+simulator.py          the test provider of test keys' requests (every channel): reaches no one
 
 `parse_record` tells which provider a record of the inbound queue comes from and hands it
 to that provider's parser. Three shapes arrive: the webhook's Twilio envelope (an inbound

@@ -8,6 +8,7 @@ from typing import Any
 
 from notify.domain.outcomes import CANCELLED, COMPLETED, FAILED, RUNNING, SCHEDULED
 from notify.domain.schedule import due_by
+from notify.domain.test_keys import TEST_MARK
 from notify.integration.aws_errors import aws_errors
 from notify.integration.traces.keys import RUNNING_INDEX, header_key, unreadable_key
 from notify.integration.traces.table import expires_at, update_unless_refused
@@ -34,6 +35,7 @@ class ClaimStore:
         stale_before: str,
         recipients: list[Any] | None = None,
         run: str | None = None,
+        test: bool = False,
     ) -> Claim:
         """Claim the owner's TraceId for `execution`: CLAIMED, or HELD / DONE elsewhere.
 
@@ -47,11 +49,13 @@ class ClaimStore:
         for its execution. A job's `run` (its execution's name) is kept on the claim: every
         job run but one has ended, so a claim another run of the job made is stale too (a
         retry takes over the rows of a batch that failed); a claim outside a job drops it.
+        `test`: a test key's request, marked `Test` on the header (domain/test_keys.py).
         """
         moment = datetime.now(UTC)
         now = moment.isoformat()
         listed = ", Recipients = :recipients" if recipients else ""
         listed += ", JobRun = :run" if run else ""
+        listed += f", {TEST_MARK} = :test" if test else ""
         dropped = "" if run else " REMOVE JobRun"
         other_run = " OR (#status = :running AND attribute_exists(JobRun) AND JobRun <> :run)"
         other_run = other_run if run else ""
@@ -81,7 +85,8 @@ class ClaimStore:
                 ":expires": expires_at(self._retention_seconds),
             }
             | ({":recipients": recipients} if recipients else {})
-            | ({":run": run} if run else {}),
+            | ({":run": run} if run else {})
+            | ({":test": True} if test else {}),
         )
         if refused is not None:
             if refused.get("Status") != RUNNING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from notify.domain.provider_events import DeliveryUpdate, RecipientNotRecorded
@@ -29,20 +30,22 @@ class DeliveryStatusStore:
             )["Items"]
         if not keys:
             raise RecipientNotRecorded(f"no recipient sent as {update.provider_message_id} yet")
+        return sum(self.record_delivery_to(key, update) for key in keys)
+
+    def record_delivery_to(self, key: Mapping[str, Any], update: DeliveryUpdate) -> bool:
+        """Set the status on the recipient item `key` unless the rank rule drops it; whether
+        it changed. The one write of a delivery status, whoever reports it."""
         values = {":status": update.status, ":rank": update.rank, ":at": update.at}
         fields = "DeliveryStatus = :status, DeliveryRank = :rank, DeliveryUpdatedAt = :at"
         if update.error_code:
             fields += ", DeliveryErrorCode = :error"
             values[":error"] = update.error_code
-        changed = 0
-        for key in keys:
-            refused = update_unless_refused(
-                self._table,
-                Key={PARTITION_KEY: key[PARTITION_KEY], SORT_KEY: key[SORT_KEY]},
-                UpdateExpression=f"SET {fields}",
-                ConditionExpression="attribute_exists(Sk) AND "
-                "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :rank)",
-                ExpressionAttributeValues=values,
-            )
-            changed += refused is None
-        return changed
+        refused = update_unless_refused(
+            self._table,
+            Key={PARTITION_KEY: key[PARTITION_KEY], SORT_KEY: key[SORT_KEY]},
+            UpdateExpression=f"SET {fields}",
+            ConditionExpression="attribute_exists(Sk) AND "
+            "(attribute_not_exists(DeliveryRank) OR DeliveryRank < :rank)",
+            ExpressionAttributeValues=values,
+        )
+        return refused is None

@@ -154,3 +154,14 @@ def test_a_claim_by_another_run_of_a_job_is_stale_and_a_delivery_claim_drops_the
     assert claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO) is Claim.CLAIMED  # redriven
     assert "JobRun" not in items(empty)[OWNER]
     assert claims.claim(TRACE_ID, OWNER, third, LONG_AGO, run="job-1-retry-2") is Claim.HELD
+
+
+def test_a_test_keys_trace_is_marked_test_on_its_header_and_a_live_one_is_not(
+    empty, claims
+) -> None:
+    claims.claim(TRACE_ID, OWNER, EXECUTION_ARN, LONG_AGO, test=True)
+    assert items(empty)[OWNER]["Test"] is True
+
+    claims.claim("live-trace", OWNER, EXECUTION_ARN, LONG_AGO)
+    live = empty.get_item(Key={"TraceId": "live-trace", "Sk": OWNER})["Item"]
+    assert "Test" not in live
