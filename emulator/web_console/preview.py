@@ -1,9 +1,7 @@
-"""A stored template rendered with sample substitutions, by the send path's own code.
+"""A shared template rendered with sample substitutions: the templates API's preview.
 
-The channel's `compose` (notify/domain/channels/) renders it from the templates table, as
-the send functions do, so what the console shows is what a recipient would get, and a
-missing variable is refused with the same words. A preview API is another issue; until it
-exists, this is the console's own call of that code.
+`notify.domain.preview` composes it with the channel's own `compose`, as a send does, so
+what the console shows is what a recipient would get; every missing variable is named.
 """
 
 from __future__ import annotations
@@ -14,20 +12,10 @@ from typing import Any
 from cli.target import Target
 from emulator.providers import SentMessage
 from emulator.web_console.outbox import message_view
-from notify.domain.channels import CHANNELS, Message
-from notify.domain.compose import Delivery
 from notify.domain.errors import PermanentError
+from notify.domain.preview import SAMPLE_ADDRESSES, MissingVariables, PreviewRequest, preview
 from notify.domain.rendering import PLACEHOLDER
 from notify.integration.template_store import DynamoTemplateStore
-
-# Who the sample is sent to and from, per channel (the local stack's demo senders).
-SAMPLE_ADDRESSES = {
-    "EMAIL": ("user@example.com", "alerts@example.com"),
-    "SMS": ("+16048621234", "your-pool-id"),
-    "WHATSAPP": ("whatsapp:+447835065013", "whatsapp:+14155238886"),
-    "VOICE": ("+16048621234", "+18005550100"),
-}
-PREVIEW = "console-preview"
 
 
 @dataclass(frozen=True)
@@ -57,38 +45,24 @@ def parse_substitutions(text: str) -> dict[str, str]:
 def render_preview(
     target: Target, template: str, channel: str, substitutions: dict[str, str]
 ) -> Preview:
-    entry = CHANNELS[channel]
-    to, sender = SAMPLE_ADDRESSES[channel]
-    block = {"TemplateName": template, entry.sender_field: sender, "Substitutions": substitutions}
-    delivery = Delivery(
-        trace_id=PREVIEW,
-        owner=PREVIEW,
-        recipient={"Address": to, "ChannelType": channel},
-        messages={entry.block: block},
-    )
     store = DynamoTemplateStore(
         target.client("dynamodb"), target.output("TemplatesTableName"), ttl_seconds=0
     )
     try:
-        message = entry.compose(delivery, store, template)
-    except PermanentError as refused:
+        shown = preview(store, None, PreviewRequest(template, channel, substitutions))
+    except (MissingVariables, PermanentError) as refused:
         return Preview(None, str(refused))
-    return Preview(message_view(as_sent(channel, message)))
-
-
-def as_sent(channel: str, message: Message) -> SentMessage:
-    """The composed message as the outbox would hold it once its provider took it."""
-    return SentMessage(
+    to, sender = SAMPLE_ADDRESSES[channel]
+    sent = SentMessage(
         channel=channel,
-        to=message.to,
-        sender=message.sender,
-        body=getattr(message, "body", None),
-        subject=getattr(message, "subject", None),
-        text=getattr(message, "text", None),
-        html=getattr(message, "html", None),
-        content_sid=getattr(message, "content_sid", None),
-        content_variables=getattr(message, "content_variables", None),
+        to=to,
+        sender=sender,
+        body=shown.get("Body"),
+        subject=shown.get("Subject"),
+        text=shown.get("Text"),
+        html=shown.get("Html"),
     )
+    return Preview(message_view(sent))
 
 
 def default_channel(item: dict[str, Any]) -> str:

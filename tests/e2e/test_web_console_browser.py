@@ -204,7 +204,13 @@ def test_a_template_is_rendered_by_the_send_paths_compose_with_sample_values(con
     assert "1 segment · GSM-7" in bubble.text
 
     Select(console.find_element(By.ID, "preview-channel")).select_by_value("EMAIL")
-    console.find_element(By.ID, "substitutions").clear()
-    console.find_element(By.CSS_SELECTOR, ".card form button[type=submit]").click()
+    submit(console, console.find_element(By.CSS_SELECTOR, ".card form button[type=submit]"))
     [refused] = on_page(console, "#preview-refused", "the e-mail refused")
     assert refused.text == "InvalidMessage: no Subject in the request or template alert-template"
+
+    console.find_element(By.ID, "substitutions").clear()
+    submit(console, console.find_element(By.CSS_SELECTOR, ".card form button[type=submit]"))
+    [refused] = on_page(console, "#preview-refused", "every missing variable named")
+    assert refused.text == (
+        "MissingVariable: no value for: accountBalance, membershipNumber, productName"
+    )
