@@ -85,12 +85,12 @@ def wait_until(check: Callable[[], Any], what: str, deadline: float = DEADLINE_S
 def trace_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str | None:
     # moto applies an update's SET actions one by one, so a read can catch the header
     # item created but not yet given its Status.
-    return _trace_header(local, trace_id, owner).get("Status", {}).get("S")
+    return trace_header(local, trace_id, owner).get("Status", {}).get("S")
 
 
 def execution_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str | None:
     """The status of the trace's latest execution (it ends before its trace is reconciled)."""
-    arn = _trace_header(local, trace_id, owner).get("ExecutionArn", {}).get("S")
+    arn = trace_header(local, trace_id, owner).get("ExecutionArn", {}).get("S")
     if not arn:
         return None
     return local.client("stepfunctions").describe_execution(executionArn=arn)["status"]
@@ -98,12 +98,13 @@ def execution_status(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -
 
 def execution_input(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> list[dict]:
     """The pipe records the trace's latest execution was started with."""
-    arn = _trace_header(local, trace_id, owner)["ExecutionArn"]["S"]
+    arn = trace_header(local, trace_id, owner)["ExecutionArn"]["S"]
     described = local.client("stepfunctions").describe_execution(executionArn=arn)
     return json.loads(described["input"])
 
 
-def _trace_header(local: LocalStack, trace_id: str, owner: str) -> dict[str, Any]:
+def trace_header(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> dict[str, Any]:
+    """The trace's header item, as DynamoDB answers it ({} before its Plan)."""
     table = local.stack.physical("TracesTable")["Ref"]
     item = (
         local.client("dynamodb")
@@ -122,7 +123,7 @@ def finished(local: LocalStack, trace_id: str, owner: str = E2E_OWNER) -> str:
     SCHEDULED a few seconds ahead is continuing (sends paced to their budget)."""
 
     def ended() -> str | None:
-        header = _trace_header(local, trace_id, owner)
+        header = trace_header(local, trace_id, owner)
         status = header.get("Status", {}).get("S")
         if status in (None, "RUNNING"):
             return None
