@@ -7,7 +7,7 @@ every cold start; this shares the function's one DynamoDB client instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -40,6 +40,25 @@ class DynamoTable:
 
     def scan(self, **params: Any) -> dict[str, Any]:
         return self._items(self._client.scan, params)
+
+    def query_all(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item the query matches, page after page."""
+        return self._every_page(self._client.query, params)
+
+    def scan_all(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item the scan reads, page after page."""
+        return self._every_page(self._client.scan, params)
+
+    def _every_page(
+        self, operation: Callable[..., dict[str, Any]], params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        page = dict(params)
+        while True:
+            response = self._items(operation, page)
+            yield from response["Items"]
+            if "LastEvaluatedKey" not in response:
+                return
+            page["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _items(
         self, operation: Callable[..., dict[str, Any]], params: dict[str, Any]

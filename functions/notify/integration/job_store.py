@@ -133,13 +133,8 @@ class JobCounts:
         }
         found, moment = JobProgress(Counter(), 0, [], set()), now()
         with aws_errors():
-            while True:
-                page = self._table.query(**query)
-                for item in page["Items"]:
-                    _count(found, item, moment)
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in self._table.query_all(**query):
+                _count(found, item, moment)
         return found
 
 

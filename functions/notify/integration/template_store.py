@@ -193,34 +193,24 @@ class TenantTemplates:
 
     def shared_names(self) -> list[str]:
         """Every shared template's name, sorted (the operator's table is small: one scan)."""
-        names: list[str] = []
-        page: dict[str, Any] = {}
-        while True:
-            with aws_errors():
-                response = self._shared.scan(ProjectionExpression="TemplateName", **page)
-            names += [item["TemplateName"] for item in response["Items"]]
-            if "LastEvaluatedKey" not in response:
-                return sorted(names)
-            page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+        with aws_errors():
+            return sorted(
+                i["TemplateName"]
+                for i in self._shared.scan_all(ProjectionExpression="TemplateName")
+            )
 
     def _query(self, owner: str, prefix: str, projection: str | None = None) -> list[dict]:
-        found: list[dict[str, Any]] = []
-        page: dict[str, Any] = {}
-        if projection:
-            page["ProjectionExpression"] = projection
-        while True:
-            with aws_errors():
-                response = self._own.query(
+        projected = {"ProjectionExpression": projection} if projection else {}
+        with aws_errors():
+            return list(
+                self._own.query_all(
                     KeyConditionExpression="#owner = :owner AND begins_with(Sk, :prefix)",
                     ExpressionAttributeNames={"#owner": "Owner"},
                     ExpressionAttributeValues={":owner": owner, ":prefix": prefix},
                     ConsistentRead=True,
-                    **page,
+                    **projected,
                 )
-            found += response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return found
-            page["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            )
 
 
 def _read(table: DynamoTable, key: dict[str, str]) -> dict[str, Any] | None:
