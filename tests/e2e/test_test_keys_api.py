@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import requests
 import test_callbacks_api as callbacks
-from conftest import example, finished, outbox, wait_until
+from conftest import E2E_OWNER, example, finished, outbox, trace_header, wait_until
 
 from emulator.local import LOCAL_JWT_SECRET
 from notify.domain.tokens import mint_token
@@ -53,3 +54,22 @@ def test_a_test_key_request_is_delivered_or_bounced_with_nothing_sent(local, reg
         (BOUNCES, "SENT", True),
         (BOUNCES, "bounced", True),
     }
+
+
+def test_a_test_key_request_beside_a_live_one_in_its_batch_leaves_the_live_one_sent(local, post):
+    # One execution holds both: the provider is chosen per request, by its own Caller.
+    token = mint_token(LOCAL_JWT_SECRET, "e2e-user", customer_id=TENANT_ID, test=True)
+    simulated, live = example("email-only.json"), example("email-only.json")
+    with local.pipe.paused():
+        time.sleep(1.5)  # a long poll already under way (1 s) would take the first one alone
+        assert post(simulated, bearer=token).status_code == 202
+        assert post(live).status_code == 202
+
+    assert finished(local, simulated["TraceId"], f"customer:{TENANT_ID}") == "COMPLETED"
+    assert finished(local, live["TraceId"]) == "COMPLETED"
+    test_header = trace_header(local, simulated["TraceId"], f"customer:{TENANT_ID}")
+    live_header = trace_header(local, live["TraceId"], E2E_OWNER)
+    assert test_header["ExecutionArn"] == live_header["ExecutionArn"]  # batch-mates
+    assert outbox(local, simulated["TraceId"]) == []
+    assert [m["to"] for m in outbox(local, live["TraceId"])] == list(live["Addresses"])
+    assert "Test" not in live_header
